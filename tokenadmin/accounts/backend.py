@@ -1,0 +1,53 @@
+"""Admin login through Keycloak (mozilla-django-oidc), matching Django users on `sub`."""
+
+from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+from tokenadmin.keycloak.oidc import TokenSet
+
+from .models import User
+from .session_tokens import tokens_store
+
+
+class KeycloakBackend(OIDCAuthenticationBackend):
+    def get_token(self, payload: dict) -> dict:
+        # Keep the whole token response: the base class only passes on access and ID tokens,
+        # and we need the refresh token and lifetimes to renew the login server-side.
+        self._token_response = super().get_token(payload)
+        return self._token_response
+
+    def store_tokens(self, access_token: str, id_token: str) -> None:
+        tokens_store(self.request.session, TokenSet.from_response(self._token_response))
+
+    def verify_claims(self, claims: dict) -> bool:
+        # Keycloak's bootstrap admin has no email; `sub` is what identifies an admin.
+        return bool(claims.get("sub"))
+
+    def filter_users_by_claims(self, claims: dict):
+        return User.objects.filter(keycloak_sub=claims["sub"])
+
+    def create_user(self, claims: dict) -> User:
+        user = User(keycloak_sub=claims["sub"])
+        return self._update_from_claims(user, claims)
+
+    def update_user(self, user: User, claims: dict) -> User:
+        return self._update_from_claims(user, claims)
+
+    @staticmethod
+    def _update_from_claims(user: User, claims: dict) -> User:
+        user.username = _unique_username(claims.get("preferred_username") or claims["sub"], user)
+        user.email = claims.get("email", "")
+        user.first_name = claims.get("given_name", "")[:150]
+        user.last_name = claims.get("family_name", "")[:150]
+        user.set_unusable_password()
+        user.save()
+        return user
+
+
+def _unique_username(wanted: str, user: User) -> str:
+    """Usernames are unique in Django but not across Keycloak realms; suffix on collision."""
+    name = wanted[:140]
+    candidate, n = name, 1
+    while User.objects.filter(username=candidate).exclude(pk=user.pk).exists():
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RealmsConfig(AppConfig):
+    name = "tokenadmin.realms"
+    label = "realms"

@@ -1,0 +1,15 @@
+from django.urls import include, path
+
+from tokenadmin.core import views as core_views
+
+urlpatterns = [
+    path("health", core_views.health, name="health"),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("accounts/", include("tokenadmin.accounts.urls")),
+    path("realms/", include("tokenadmin.realms.urls")),
+    path("", core_views.home, name="home"),
+]
+
+handler403 = "tokenadmin.core.views.permission_denied"
+handler404 = "tokenadmin.core.views.page_not_found"
+handler500 = "tokenadmin.core.views.server_error"
