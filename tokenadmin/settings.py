@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "tokenadmin.core",
     "tokenadmin.accounts",
     "tokenadmin.realms",
+    "tokenadmin.ledger",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +121,17 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Web, worker and beat share the file: WAL lets readers work beside one writer, and
+        # IMMEDIATE takes the write lock up front instead of failing half-way with
+        # "database is locked".
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # A file, not memory, so Celery workers started by the tests see the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

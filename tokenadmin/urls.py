@@ -7,6 +7,7 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("accounts/", include("tokenadmin.accounts.urls")),
     path("realms/", include("tokenadmin.realms.urls")),
+    path("ledger/", include("tokenadmin.ledger.urls")),
     path("", core_views.home, name="home"),
 ]
 

@@ -1,0 +1,53 @@
+"""Plumbing every part of the gateway shares: raw calls with timeouts and mapped errors."""
+
+from typing import Any
+from urllib.parse import quote
+
+from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from keycloak.exceptions import (
+    KeycloakDeleteError,
+    KeycloakGetError,
+    KeycloakPostError,
+    KeycloakPutError,
+    raise_error_from_response,
+)
+
+from .errors import mapped_errors
+
+
+def realm_path(realm: str, *parts: str) -> str:
+    """admin/realms/{realm}/{parts...}, each part URL-quoted."""
+    return "/".join(["admin/realms", quote(realm, safe=""), *(quote(p, safe="") for p in parts)])
+
+
+class GatewayBase:
+    """One Keycloak admin connection. Subclasses add one method per endpoint."""
+
+    def __init__(self, connection: KeycloakOpenIDConnection) -> None:
+        self._connection = connection
+        # python-keycloak's wrapped calls, for the endpoints it covers well.
+        self._admin = KeycloakAdmin(connection=connection)
+
+    def _get(self, path: str, what: str, **query: Any) -> Any:
+        with mapped_errors(what):
+            response = self._connection.raw_get(path, **query)
+            return raise_error_from_response(response, KeycloakGetError, expected_codes=[200])
+
+    def _post(
+        self, path: str, what: str, data: Any = "", expected: tuple = (200, 201, 204), **query: Any
+    ) -> Any:
+        with mapped_errors(what):
+            response = self._connection.raw_post(path, data=data, **query)
+            return raise_error_from_response(
+                response, KeycloakPostError, expected_codes=list(expected)
+            )
+
+    def _put(self, path: str, what: str, data: Any, **query: Any) -> Any:
+        with mapped_errors(what):
+            response = self._connection.raw_put(path, data=data, **query)
+            return raise_error_from_response(response, KeycloakPutError, expected_codes=[204])
+
+    def _delete(self, path: str, what: str, **query: Any) -> Any:
+        with mapped_errors(what):
+            response = self._connection.raw_delete(path, **query)
+            return raise_error_from_response(response, KeycloakDeleteError, expected_codes=[204])

@@ -1,0 +1,54 @@
+"""Reading the ledger: search and filters shared by the page and the CSV export."""
+
+from datetime import date, datetime, time
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .models import Action, LedgerEntry, Outcome
+
+
+class LedgerFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, label="Search")
+    realm = forms.CharField(required=False, max_length=255)
+    action = forms.ChoiceField(required=False, choices=[("", "Any action"), *Action.choices])
+    outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *Outcome.choices])
+    actor = forms.CharField(required=False, max_length=255, label="Who")
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def ledger_entries_select(
+    *, filters: dict, visible_realms: frozenset[str] | None
+) -> QuerySet[LedgerEntry]:
+    """Entries matching cleaned LedgerFilterForm data, newest first.
+
+    `visible_realms` None means every realm (master's admin); else only those realms' entries.
+    """
+    entries = LedgerEntry.objects.all()
+    if visible_realms is not None:
+        entries = entries.filter(realm__in=visible_realms)
+    if q := filters.get("q"):
+        entries = entries.filter(
+            Q(target_label__icontains=q)
+            | Q(target_id__icontains=q)
+            | Q(reason__icontains=q)
+            | Q(ticket__icontains=q)
+            | Q(actor_username__icontains=q)
+            | Q(detail__icontains=q)
+        )
+    for field in ("realm", "action", "outcome"):
+        if value := filters.get(field):
+            entries = entries.filter(**{field: value})
+    if actor := filters.get("actor"):
+        entries = entries.filter(actor_username__icontains=actor)
+    if since := filters.get("since"):
+        entries = entries.filter(created_at__gte=_day_start(since))
+    if until := filters.get("until"):
+        entries = entries.filter(created_at__lt=_day_start(until) + timezone.timedelta(days=1))
+    return entries
