@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "tokenadmin.accounts",
     "tokenadmin.realms",
     "tokenadmin.ledger",
+    "tokenadmin.sessionindex",
 ]
 
 MIDDLEWARE = [

@@ -12,9 +12,10 @@ from keycloak import KeycloakOpenIDConnection
 
 from .errors import mapped_errors
 from .realms import RealmCalls
+from .sessions import SessionCalls
 
 
-class Gateway(RealmCalls):
+class Gateway(RealmCalls, SessionCalls):
     """Every Keycloak call tokenadmin makes, acting as one admin or the worker."""
 
 

@@ -1,6 +1,7 @@
 """Typed results of gateway calls: our names, our units (seconds, aware datetimes)."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 # Realm fields that hold token and session lifespans, all in seconds.
 LIFESPAN_FIELDS = (
@@ -64,3 +65,107 @@ class ClientSessionStats:
     client_id: str
     active: int
     offline: int
+
+
+@dataclass(frozen=True)
+class KcSession:
+    """A user session as Keycloak lists it (UserSessionRepresentation), in our units."""
+
+    id: str
+    user_id: str
+    username: str
+    ip_address: str
+    started_at: datetime
+    last_access_at: datetime
+    remember_me: bool
+    clients: dict[str, str]  # {client uuid: clientId}
+    offline: bool
+
+    @classmethod
+    def from_representation(cls, rep: dict, *, offline: bool) -> "KcSession":
+        # Keycloak sends start and lastAccess in epoch milliseconds; we keep aware datetimes.
+        return cls(
+            id=rep["id"],
+            user_id=rep.get("userId", ""),
+            username=rep.get("username", ""),
+            ip_address=rep.get("ipAddress", ""),
+            started_at=datetime.fromtimestamp(rep.get("start", 0) / 1000, tz=UTC),
+            last_access_at=datetime.fromtimestamp(rep.get("lastAccess", 0) / 1000, tz=UTC),
+            remember_me=bool(rep.get("rememberMe", False)),
+            clients=dict(rep.get("clients", {})),
+            offline=offline,
+        )
+
+
+@dataclass(frozen=True)
+class KcClient:
+    uuid: str
+    client_id: str
+    name: str
+    enabled: bool
+    public: bool
+    bearer_only: bool
+    service_accounts: bool
+    attributes: dict[str, str]
+    # The full representation, kept for read-modify-write updates.
+    representation: dict
+
+    @classmethod
+    def from_representation(cls, rep: dict) -> "KcClient":
+        return cls(
+            uuid=rep["id"],
+            client_id=rep["clientId"],
+            name=rep.get("name") or rep["clientId"],
+            enabled=bool(rep.get("enabled", True)),
+            public=bool(rep.get("publicClient", False)),
+            bearer_only=bool(rep.get("bearerOnly", False)),
+            service_accounts=bool(rep.get("serviceAccountsEnabled", False)),
+            attributes=dict(rep.get("attributes", {})),
+            representation=rep,
+        )
+
+
+@dataclass(frozen=True)
+class KcUser:
+    id: str
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    enabled: bool
+
+    @classmethod
+    def from_representation(cls, rep: dict) -> "KcUser":
+        return cls(
+            id=rep["id"],
+            username=rep.get("username", ""),
+            email=rep.get("email", ""),
+            first_name=rep.get("firstName", ""),
+            last_name=rep.get("lastName", ""),
+            enabled=bool(rep.get("enabled", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Consent:
+    client_id: str
+    granted_scopes: tuple[str, ...]
+    created_at: datetime | None
+    last_updated_at: datetime | None
+    # True when the grant is an offline token (additionalGrants "Offline Token").
+    offline_token: bool
+
+    @classmethod
+    def from_representation(cls, rep: dict) -> "Consent":
+        def when(ms: int | None) -> datetime | None:
+            return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms else None
+
+        return cls(
+            client_id=rep["clientId"],
+            granted_scopes=tuple(rep.get("grantedClientScopes", [])),
+            created_at=when(rep.get("createdDate")),
+            last_updated_at=when(rep.get("lastUpdatedDate")),
+            offline_token=any(
+                g.get("key") == "Offline Token" for g in rep.get("additionalGrants", [])
+            ),
+        )

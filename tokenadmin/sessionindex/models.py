@@ -1,0 +1,99 @@
+"""The local session index: every session of a realm that Keycloak held at the last refresh.
+
+Keycloak cannot search, sort or count a realm's sessions cheaply; pages, reports, impact
+previews and bulk revocation recipes query this table instead. Refreshes replace a realm's rows.
+"""
+
+from django.db import models
+
+
+class IndexedSession(models.Model):
+    realm = models.CharField(max_length=255)
+    # Keycloak's user session id (= the token's `sid`); an offline session may share it.
+    session_id = models.CharField(max_length=64)
+    offline = models.BooleanField(default=False)
+    user_id = models.CharField(max_length=64)
+    username = models.CharField(max_length=255)
+    ip_address = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField()
+    last_access_at = models.DateTimeField()
+    remember_me = models.BooleanField(default=False)
+    # {client uuid: clientId} as Keycloak lists them.
+    clients = models.JSONField(default=dict)
+    # clientIds joined by spaces, with a space at each end, for search and filters.
+    client_ids_text = models.TextField(blank=True)
+    # When Keycloak will drop the session, from the realm's and clients' lifespans.
+    expires_at = models.DateTimeField(null=True)
+    # The refresh that last saw this session.
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["realm", "session_id", "offline"], name="unique_session_per_realm"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["realm", "offline", "username"], name="idx_sess_username"),
+            models.Index(fields=["realm", "offline", "started_at"], name="idx_sess_started"),
+            models.Index(fields=["realm", "offline", "last_access_at"], name="idx_sess_last"),
+            models.Index(fields=["realm", "offline", "expires_at"], name="idx_sess_expires"),
+            models.Index(fields=["realm", "offline", "ip_address"], name="idx_sess_ip"),
+            models.Index(fields=["realm", "user_id"], name="idx_sess_user"),
+            models.Index(fields=["realm", "seen_at"], name="idx_sess_seen"),
+        ]
+
+    def __str__(self) -> str:
+        kind = "offline" if self.offline else "online"
+        return f"{self.realm}/{self.username}/{self.session_id} ({kind})"
+
+
+class RealmIndex(models.Model):
+    """How fresh a realm's index is, and the refresh running now, if any."""
+
+    class State(models.TextChoices):
+        NEVER = "never", "Never refreshed"
+        RUNNING = "running", "Refreshing"
+        DONE = "done", "Up to date"
+        FAILED = "failed", "Last refresh failed"
+
+    realm = models.CharField(max_length=255, unique=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.NEVER)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Progress of the running refresh: clients done out of clients to page.
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    sessions_seen = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.realm}: {self.state}"
+
+
+class SavedView(models.Model):
+    """A named filter over a realm's sessions, shared with other admins.
+
+    `query` holds the sessions page's query-string parameters (search, filters, sort), so the
+    page, reports and bulk revocation recipes all read one definition.
+    """
+
+    name = models.CharField(max_length=120)
+    realm = models.CharField(max_length=255, db_index=True)
+    query = models.JSONField(default=dict)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shared = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["realm", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["realm", "name"], name="unique_view_name_per_realm")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.realm}: {self.name}"
