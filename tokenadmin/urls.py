@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/", include("tokenadmin.accounts.urls")),
     path("realms/", include("tokenadmin.realms.urls")),
     path("ledger/", include("tokenadmin.ledger.urls")),
+    path("sessions/", include("tokenadmin.sessionindex.urls")),
     path("", core_views.home, name="home"),
 ]
 

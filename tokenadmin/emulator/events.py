@@ -1,0 +1,82 @@
+"""Login events and admin events, kept per realm when the realm enables them."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from tokenadmin.emulator.store import new_id
+
+if TYPE_CHECKING:
+    from tokenadmin.emulator.authz import AdminAuth
+    from tokenadmin.emulator.store import Realm
+
+MAX_KEPT = 10000
+
+
+def record_event(
+    realm: Realm,
+    event_type: str,
+    *,
+    client_id: str | None = None,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    ip: str | None = None,
+    error: str | None = None,
+    details: dict[str, str] | None = None,
+) -> None:
+    if not realm.rep.get("eventsEnabled"):
+        return
+    enabled = realm.rep.get("enabledEventTypes") or []
+    if enabled and event_type not in enabled:
+        return
+    event: dict[str, Any] = {"id": new_id(), "time": realm.clock.now_ms(), "type": event_type, "realmId": realm.id}
+    for key, value in (
+        ("clientId", client_id),
+        ("userId", user_id),
+        ("sessionId", session_id),
+        ("ipAddress", ip),
+        ("error", error),
+    ):
+        if value is not None:
+            event[key] = value
+    if details:
+        event["details"] = details
+    realm.events.append(event)
+    if len(realm.events) > MAX_KEPT:
+        del realm.events[: len(realm.events) - MAX_KEPT]
+
+
+def record_admin_event(
+    realm: Realm,
+    auth: AdminAuth | None,
+    operation: str,
+    resource_type: str,
+    resource_path: str,
+    representation: Any = None,
+    ip: str | None = None,
+) -> None:
+    if not realm.rep.get("adminEventsEnabled"):
+        return
+    event: dict[str, Any] = {
+        "id": new_id(),
+        "time": realm.clock.now_ms(),
+        "realmId": realm.id,
+        "authDetails": {},
+        "operationType": operation,
+        "resourceType": resource_type,
+        "resourcePath": resource_path,
+    }
+    if auth is not None:
+        event["authDetails"] = {
+            "realmId": auth.realm.id,
+            "clientId": auth.client.id if auth.client else None,
+            "userId": auth.user.id,
+            "ipAddress": ip,
+        }
+        event["authDetails"] = {k: v for k, v in event["authDetails"].items() if v is not None}
+    if representation is not None and realm.rep.get("adminEventsDetailsEnabled"):
+        event["representation"] = json.dumps(representation, separators=(",", ":"))
+    realm.admin_events.append(event)
+    if len(realm.admin_events) > MAX_KEPT:
+        del realm.admin_events[: len(realm.admin_events) - MAX_KEPT]
