@@ -9,6 +9,9 @@ urlpatterns = [
     path("realms/", include("tokenadmin.realms.urls")),
     path("ledger/", include("tokenadmin.ledger.urls")),
     path("sessions/", include("tokenadmin.sessionindex.urls")),
+    path("revocations/", include("tokenadmin.revocation.urls")),
+    path("lifespans/", include("tokenadmin.lifespans.urls")),
+    path("reports/", include("tokenadmin.reports.urls")),
     path("", core_views.home, name="home"),
 ]
 

@@ -11,11 +11,13 @@ from django.conf import settings
 from keycloak import KeycloakOpenIDConnection
 
 from .errors import mapped_errors
+from .lifespans import LifespanCalls
 from .realms import RealmCalls
+from .revocation import RevocationCalls
 from .sessions import SessionCalls
 
 
-class Gateway(RealmCalls, SessionCalls):
+class Gateway(RealmCalls, SessionCalls, RevocationCalls, LifespanCalls):
     """Every Keycloak call tokenadmin makes, acting as one admin or the worker."""
 
 

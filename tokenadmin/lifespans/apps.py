@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LifespansConfig(AppConfig):
+    name = "tokenadmin.lifespans"
+    label = "lifespans"
