@@ -76,7 +76,11 @@ def authenticate(ctx: Ctx) -> AdminAuth:
     if realm is None or verify(realm.keys, token) is None:
         raise HttpError(401, UNAUTHORIZED)
     now = ctx.store.clock.now()
-    if claims.get("typ") != "Bearer" or not isinstance(claims.get("exp"), int) or claims["exp"] < now:
+    if (
+        claims.get("typ") != "Bearer"
+        or not isinstance(claims.get("exp"), int)
+        or claims["exp"] < now
+    ):
         raise HttpError(401, UNAUTHORIZED)
     user = realm.users.get(str(claims.get("sub")))
     client = realm.client_by_client_id.get(str(claims.get("azp")))

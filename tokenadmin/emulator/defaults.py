@@ -61,7 +61,11 @@ REALM_DEFAULTS: dict[str, Any] = {
     "otpPolicyLookAheadWindow": 1,
     "otpPolicyPeriod": 30,
     "otpPolicyCodeReusable": False,
-    "otpSupportedApplications": ["totpAppFreeOTPName", "totpAppGoogleName", "totpAppMicrosoftAuthenticatorName"],
+    "otpSupportedApplications": [
+        "totpAppFreeOTPName",
+        "totpAppGoogleName",
+        "totpAppMicrosoftAuthenticatorName",
+    ],
     "localizationTexts": {},
     "webAuthnPolicyRpEntityName": "keycloak",
     "webAuthnPolicySignatureAlgorithms": ["ES256", "RS256"],
@@ -125,21 +129,65 @@ REALM_DEFAULTS: dict[str, Any] = {
 # Fields accepted in a realm representation besides REALM_DEFAULTS (Keycloak accepts them,
 # the emulator stores or ignores them).
 REALM_OTHER_FIELDS = frozenset(
-    """id realm defaultRole defaultRoles defaultGroups clients users roles groups clientScopes
-    defaultDefaultClientScopes defaultOptionalClientScopes scopeMappings clientScopeMappings
-    components requiredActions authenticationFlows authenticatorConfig keycloakVersion
-    passwordPolicy emailTheme loginTheme accountTheme adminTheme defaultLocale
-    federatedUsers userFederationProviders userFederationMappers protocolMappers
-    applications oauthClients clientTemplates codeSecret privateKey publicKey certificate
-    applicationScopeMappings clientPolicies clientProfiles otpPolicyCodeReusable
-    webAuthnPolicyPasswordlessRpEntityName webAuthnPolicyPasswordlessSignatureAlgorithms
-    webAuthnPolicyPasswordlessRpId webAuthnPolicyPasswordlessAttestationConveyancePreference
-    webAuthnPolicyPasswordlessAuthenticatorAttachment webAuthnPolicyPasswordlessRequireResidentKey
-    webAuthnPolicyPasswordlessUserVerificationRequirement webAuthnPolicyPasswordlessCreateTimeout
-    webAuthnPolicyPasswordlessAvoidSameAuthenticatorRegister
-    webAuthnPolicyPasswordlessAcceptableAaguids webAuthnPolicyPasswordlessExtraOrigins
-    webAuthnPolicyPasswordlessPasskeysEnabled organizations identityProviderMappers
-    firstBrokerLoginFlow eventsExpiration resetPasswordFlow""".split()
+    [
+        "id",
+        "realm",
+        "defaultRole",
+        "defaultRoles",
+        "defaultGroups",
+        "clients",
+        "users",
+        "roles",
+        "groups",
+        "clientScopes",
+        "defaultDefaultClientScopes",
+        "defaultOptionalClientScopes",
+        "scopeMappings",
+        "clientScopeMappings",
+        "components",
+        "requiredActions",
+        "authenticationFlows",
+        "authenticatorConfig",
+        "keycloakVersion",
+        "passwordPolicy",
+        "emailTheme",
+        "loginTheme",
+        "accountTheme",
+        "adminTheme",
+        "defaultLocale",
+        "federatedUsers",
+        "userFederationProviders",
+        "userFederationMappers",
+        "protocolMappers",
+        "applications",
+        "oauthClients",
+        "clientTemplates",
+        "codeSecret",
+        "privateKey",
+        "publicKey",
+        "certificate",
+        "applicationScopeMappings",
+        "clientPolicies",
+        "clientProfiles",
+        "otpPolicyCodeReusable",
+        "webAuthnPolicyPasswordlessRpEntityName",
+        "webAuthnPolicyPasswordlessSignatureAlgorithms",
+        "webAuthnPolicyPasswordlessRpId",
+        "webAuthnPolicyPasswordlessAttestationConveyancePreference",
+        "webAuthnPolicyPasswordlessAuthenticatorAttachment",
+        "webAuthnPolicyPasswordlessRequireResidentKey",
+        "webAuthnPolicyPasswordlessUserVerificationRequirement",
+        "webAuthnPolicyPasswordlessCreateTimeout",
+        "webAuthnPolicyPasswordlessAvoidSameAuthenticatorRegister",
+        "webAuthnPolicyPasswordlessAcceptableAaguids",
+        "webAuthnPolicyPasswordlessExtraOrigins",
+        "webAuthnPolicyPasswordlessPasskeysEnabled",
+        "organizations",
+        "identityProviderMappers",
+        "firstBrokerLoginFlow",
+        "eventsExpiration",
+        "resetPasswordFlow",
+    ]
 )
 
 CLIENT_DEFAULTS: dict[str, Any] = {
@@ -169,14 +217,34 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "fullScopeAllowed": True,
     "nodeReRegistrationTimeout": -1,
     "defaultClientScopes": ["web-origins", "acr", "roles", "profile", "basic", "email"],
-    "optionalClientScopes": ["address", "phone", "offline_access", "organization", "microprofile-jwt"],
+    "optionalClientScopes": [
+        "address",
+        "phone",
+        "offline_access",
+        "organization",
+        "microprofile-jwt",
+    ],
 }
 
 CLIENT_OTHER_FIELDS = frozenset(
-    """id clientId secret registrationAccessToken access protocolMappers
-    authorizationServicesEnabled authorizationSettings origin registeredNodes
-    directGrantsOnly useTemplateConfig useTemplateScope useTemplateMappers clientTemplate
-    defaultRoles""".split()
+    [
+        "id",
+        "clientId",
+        "secret",
+        "registrationAccessToken",
+        "access",
+        "protocolMappers",
+        "authorizationServicesEnabled",
+        "authorizationSettings",
+        "origin",
+        "registeredNodes",
+        "directGrantsOnly",
+        "useTemplateConfig",
+        "useTemplateScope",
+        "useTemplateMappers",
+        "clientTemplate",
+        "defaultRoles",
+    ]
 )
 
 # Roles of realm-management (and of each <realm>-realm client in master).

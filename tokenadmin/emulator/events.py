@@ -30,7 +30,12 @@ def record_event(
     enabled = realm.rep.get("enabledEventTypes") or []
     if enabled and event_type not in enabled:
         return
-    event: dict[str, Any] = {"id": new_id(), "time": realm.clock.now_ms(), "type": event_type, "realmId": realm.id}
+    event: dict[str, Any] = {
+        "id": new_id(),
+        "time": realm.clock.now_ms(),
+        "type": event_type,
+        "realmId": realm.id,
+    }
     for key, value in (
         ("clientId", client_id),
         ("userId", user_id),

@@ -74,7 +74,10 @@ class Ctx:
     @property
     def base_url(self) -> str:
         scheme = self.request.url.scheme
-        host = self.request.headers.get("host") or f"{self.request.url.hostname}:{self.request.url.port}"
+        host = (
+            self.request.headers.get("host")
+            or f"{self.request.url.hostname}:{self.request.url.port}"
+        )
         return f"{scheme}://{host}"
 
     @property
@@ -134,9 +137,7 @@ class Router:
         """pattern: a path with {name} segments (one segment each)."""
         table = self._index.get(pattern)
         if table is None:
-            regex = re.compile(
-                "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "/?$"
-            )
+            regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "/?$")
             table = {}
             self._index[pattern] = table
             self.routes.append((regex, table))

@@ -172,7 +172,9 @@ def issue_tokens(
         id_claims: dict[str, Any] = {"exp": exp, "iat": now}
         if us is not None:
             id_claims["auth_time"] = us.start
-        id_claims.update({"jti": new_id(), "iss": iss, "aud": client.client_id, "sub": user.id, "typ": "ID"})
+        id_claims.update(
+            {"jti": new_id(), "iss": iss, "aud": client.client_id, "sub": user.id, "typ": "ID"}
+        )
         id_claims["azp"] = client.client_id
         if nonce:
             id_claims["nonce"] = nonce

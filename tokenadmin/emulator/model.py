@@ -19,7 +19,9 @@ from tokenadmin.emulator.http import HttpError
 from tokenadmin.emulator.store import Client, Group, Realm, Role, Store, User, new_id, stable_id
 from tokenadmin.emulator.tokens import realm_keys
 
-INT_FIELDS = frozenset(k for k, v in REALM_DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool))
+INT_FIELDS = frozenset(
+    k for k, v in REALM_DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)
+)
 
 
 def random_secret() -> str:
@@ -40,9 +42,15 @@ def check_fields(rep: dict[str, Any], known: frozenset[str] | set[str], cls: str
 
 
 # -- realms --------------------------------------------------------------------------------------
-def _role(realm: Realm, name: str, client: Client | None = None, stable: bool = True, **kw: Any) -> Role:
+def _role(
+    realm: Realm, name: str, client: Client | None = None, stable: bool = True, **kw: Any
+) -> Role:
     container = client.id if client else realm.id
-    rid = stable_id(realm.name, client.client_id if client else "", "role", name) if stable else new_id()
+    rid = (
+        stable_id(realm.name, client.client_id if client else "", "role", name)
+        if stable
+        else new_id()
+    )
     return realm.add_role(Role(rid, name, container, client_role=client is not None, **kw), client)
 
 
@@ -87,7 +95,13 @@ def create_realm(store: Store, name: str, rep: dict[str, Any] | None = None) -> 
     return realm
 
 
-def builtin_client(realm: Realm, client_id: str, public: bool = False, bearer: bool = False, base: str | None = None) -> Client:
+def builtin_client(
+    realm: Realm,
+    client_id: str,
+    public: bool = False,
+    bearer: bool = False,
+    base: str | None = None,
+) -> Client:
     client = Client(stable_id(realm.name, "client", client_id), client_id, builtin=True)
     client.rep.update(
         {
@@ -96,7 +110,8 @@ def builtin_client(realm: Realm, client_id: str, public: bool = False, bearer: b
             "bearerOnly": bearer,
             "directAccessGrantsEnabled": client_id == "admin-cli",
             "standardFlowEnabled": not bearer,
-            "fullScopeAllowed": client_id not in ("account", "account-console", "security-admin-console"),
+            "fullScopeAllowed": client_id
+            not in ("account", "account-console", "security-admin-console"),
         }
     )
     if base:
@@ -124,7 +139,9 @@ def _management_client(store: Store, target: Realm) -> None:
     if client_id in master.client_by_client_id:
         return
     client = Client(stable_id("master", "client", client_id), client_id, builtin=True)
-    client.rep.update({"name": f"{target.name} Realm", "bearerOnly": True, "standardFlowEnabled": True})
+    client.rep.update(
+        {"name": f"{target.name} Realm", "bearerOnly": True, "standardFlowEnabled": True}
+    )
     master.add_client(client)
     roles = {n: _role(master, n, client, description="${role_%s}" % n) for n in MANAGEMENT_ROLES}
     roles["view-users"].composite_ids |= {roles["query-users"].id, roles["query-groups"].id}
@@ -148,7 +165,10 @@ def apply_realm_rep(realm: Realm, rep: dict[str, Any], creating: bool = False) -
         field_name = key[0].lower() + key[1:]
         if field_name in rep and rep[field_name] is not None and int(float(rep[field_name])) == 0:
             raise HttpError(
-                400, {"errorMessage": "AccessCodeLifespanLogin or AccessCodeLifespanUserAction cannot be 0"}
+                400,
+                {
+                    "errorMessage": "AccessCodeLifespanLogin or AccessCodeLifespanUserAction cannot be 0"
+                },
             )
     for key, value in rep.items():
         if key in ("id", "realm") or key not in REALM_DEFAULTS or value is None:
@@ -162,8 +182,12 @@ def apply_realm_rep(realm: Realm, rep: dict[str, Any], creating: bool = False) -
             value = {str(k): str(v) for k, v in value.items()}
         realm.rep[key] = copy.deepcopy(value)
     if not creating:
-        realm.rep["oauth2DeviceCodeLifespan"] = int(float(rep.get("oauth2DeviceCodeLifespan") or 600))
-        realm.rep["oauth2DevicePollingInterval"] = int(float(rep.get("oauth2DevicePollingInterval") or 5))
+        realm.rep["oauth2DeviceCodeLifespan"] = int(
+            float(rep.get("oauth2DeviceCodeLifespan") or 600)
+        )
+        realm.rep["oauth2DevicePollingInterval"] = int(
+            float(rep.get("oauth2DevicePollingInterval") or 5)
+        )
     for key in ("cibaBackchannelTokenDeliveryMode", "cibaAuthRequestedUserHint"):
         realm.rep["attributes"][key] = str(realm.rep[key])
     for key in ("cibaExpiresIn", "cibaInterval", "parRequestUriLifespan"):
@@ -266,10 +290,35 @@ def client_rep(client: Client, full: bool = True) -> dict[str, Any]:
 
 # -- users ---------------------------------------------------------------------------------------
 USER_FIELDS = frozenset(
-    """id username firstName lastName email emailVerified enabled attributes credentials
-    requiredActions groups realmRoles clientRoles createdTimestamp totp notBefore access
-    disableableCredentialTypes federationLink serviceAccountClientId clientConsents origin self
-    federatedIdentities socialLinks applicationRoles userProfileMetadata""".split()
+    [
+        "id",
+        "username",
+        "firstName",
+        "lastName",
+        "email",
+        "emailVerified",
+        "enabled",
+        "attributes",
+        "credentials",
+        "requiredActions",
+        "groups",
+        "realmRoles",
+        "clientRoles",
+        "createdTimestamp",
+        "totp",
+        "notBefore",
+        "access",
+        "disableableCredentialTypes",
+        "federationLink",
+        "serviceAccountClientId",
+        "clientConsents",
+        "origin",
+        "self",
+        "federatedIdentities",
+        "socialLinks",
+        "applicationRoles",
+        "userProfileMetadata",
+    ]
 )
 
 
@@ -280,11 +329,17 @@ def create_user(realm: Realm, rep: dict[str, Any], stable: bool = False) -> User
         if realm.rep.get("registrationEmailAsUsername") and rep.get("email"):
             username = str(rep["email"]).lower()
         else:
-            raise HttpError(400, {"errorMessage": "error-user-attribute-required", "field": "username"})
+            raise HttpError(
+                400, {"errorMessage": "error-user-attribute-required", "field": "username"}
+            )
     if username in realm.user_by_name:
         raise HttpError(409, {"errorMessage": "User exists with same username"})
     email = rep.get("email") or None
-    if email and not realm.rep.get("duplicateEmailsAllowed") and email.lower() in realm.user_by_email:
+    if (
+        email
+        and not realm.rep.get("duplicateEmailsAllowed")
+        and email.lower() in realm.user_by_email
+    ):
         raise HttpError(409, {"errorMessage": "User exists with same email"})
     uid = rep.get("id") or (stable_id(realm.name, "user", username) if stable else new_id())
     user = User(uid, username, int(rep.get("createdTimestamp") or realm.clock.now_ms()))
@@ -293,12 +348,19 @@ def create_user(realm: Realm, rep: dict[str, Any], stable: bool = False) -> User
     user.first_name = rep.get("firstName")
     user.last_name = rep.get("lastName")
     user.email_verified = bool(rep.get("emailVerified", False))
-    user.attributes = {k: list(v) if isinstance(v, list) else [str(v)] for k, v in (rep.get("attributes") or {}).items()}
+    user.attributes = {
+        k: list(v) if isinstance(v, list) else [str(v)]
+        for k, v in (rep.get("attributes") or {}).items()
+    }
     user.required_actions = list(rep.get("requiredActions") or [])
     if realm.default_role:
         user.role_ids.add(realm.default_role.id)
     for cred in rep.get("credentials") or []:
-        if isinstance(cred, dict) and cred.get("type", "password") == "password" and cred.get("value") is not None:
+        if (
+            isinstance(cred, dict)
+            and cred.get("type", "password") == "password"
+            and cred.get("value") is not None
+        ):
             set_password(realm, user, str(cred["value"]), bool(cred.get("temporary", False)))
     realm.add_user(user)
     return user
@@ -335,7 +397,9 @@ def update_user(realm: Realm, user: User, rep: dict[str, Any]) -> None:
     if rep.get("emailVerified") is not None:
         user.email_verified = bool(rep["emailVerified"])
     if rep.get("attributes") is not None:
-        user.attributes = {k: list(v) if isinstance(v, list) else [str(v)] for k, v in rep["attributes"].items()}
+        user.attributes = {
+            k: list(v) if isinstance(v, list) else [str(v)] for k, v in rep["attributes"].items()
+        }
     if rep.get("requiredActions") is not None:
         user.required_actions = list(rep["requiredActions"])
     for cred in rep.get("credentials") or []:
@@ -392,25 +456,39 @@ def group_rep(realm: Realm, group: Group, brief: bool = True) -> dict[str, Any]:
     out["subGroups"] = []
     if not brief:
         out["attributes"] = copy.deepcopy(group.attributes)
-        out["realmRoles"] = sorted(realm.role_by_id[r].name for r in group.role_ids if not realm.role_by_id[r].client_role)
+        out["realmRoles"] = sorted(
+            realm.role_by_id[r].name for r in group.role_ids if not realm.role_by_id[r].client_role
+        )
         client_roles: dict[str, list[str]] = {}
         for rid in group.role_ids:
             role = realm.role_by_id[rid]
             if role.client_role:
-                client_roles.setdefault(realm.clients[role.container_id].client_id, []).append(role.name)
+                client_roles.setdefault(realm.clients[role.container_id].client_id, []).append(
+                    role.name
+                )
         out["clientRoles"] = client_roles
-    out["access"] = {"view": True, "viewMembers": True, "manageMembers": True, "manage": True, "manageMembership": True}
+    out["access"] = {
+        "view": True,
+        "viewMembers": True,
+        "manageMembers": True,
+        "manage": True,
+        "manageMembership": True,
+    }
     return out
 
 
-def create_group(realm: Realm, rep: dict[str, Any], parent: Group | None = None, stable: bool = False) -> Group:
+def create_group(
+    realm: Realm, rep: dict[str, Any], parent: Group | None = None, stable: bool = False
+) -> Group:
     name = str(rep.get("name") or "").strip()
     if not name:
         raise HttpError(400, {"errorMessage": "Group name is missing"})
     parent_id = parent.id if parent else None
     for other in realm.groups.values():
         if other.name == name and other.parent_id == parent_id:
-            raise HttpError(409, {"errorMessage": f"Top level group named '{name}' already exists."})
+            raise HttpError(
+                409, {"errorMessage": f"Top level group named '{name}' already exists."}
+            )
     gid = rep.get("id") or (stable_id(realm.name, "group", name) if stable else new_id())
     group = Group(gid, name, parent_id)
     group.attributes = {k: list(v) for k, v in (rep.get("attributes") or {}).items()}

@@ -56,9 +56,37 @@ def discovery(ctx: Ctx) -> Response:
     realm = oidc_realm(ctx)
     iss = issuer(ctx, realm)
     base = f"{iss}/protocol/openid-connect"
-    algs = ["PS384", "RS384", "EdDSA", "ES384", "HS256", "HS512", "ES256", "RS256", "HS384", "ES512", "PS256", "PS512", "RS512"]
-    auth_methods = ["private_key_jwt", "client_secret_basic", "client_secret_post", "tls_client_auth", "client_secret_jwt"]
-    enc_algs = ["ECDH-ES+A256KW", "ECDH-ES+A192KW", "ECDH-ES+A128KW", "RSA-OAEP", "RSA-OAEP-256", "RSA1_5", "ECDH-ES"]
+    algs = [
+        "PS384",
+        "RS384",
+        "EdDSA",
+        "ES384",
+        "HS256",
+        "HS512",
+        "ES256",
+        "RS256",
+        "HS384",
+        "ES512",
+        "PS256",
+        "PS512",
+        "RS512",
+    ]
+    auth_methods = [
+        "private_key_jwt",
+        "client_secret_basic",
+        "client_secret_post",
+        "tls_client_auth",
+        "client_secret_jwt",
+    ]
+    enc_algs = [
+        "ECDH-ES+A256KW",
+        "ECDH-ES+A192KW",
+        "ECDH-ES+A128KW",
+        "RSA-OAEP",
+        "RSA-OAEP-256",
+        "RSA1_5",
+        "ECDH-ES",
+    ]
     enc_encs = ["A256GCM", "A192GCM", "A128GCM", "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512"]
     endpoints = {
         "token_endpoint": f"{base}/token",
@@ -74,7 +102,15 @@ def discovery(ctx: Ctx) -> Response:
     body: dict[str, Any] = {
         "issuer": iss,
         "authorization_endpoint": f"{base}/auth",
-        **{k: endpoints[k] for k in ("token_endpoint", "introspection_endpoint", "userinfo_endpoint", "end_session_endpoint")},
+        **{
+            k: endpoints[k]
+            for k in (
+                "token_endpoint",
+                "introspection_endpoint",
+                "userinfo_endpoint",
+                "end_session_endpoint",
+            )
+        },
         "frontchannel_logout_session_supported": True,
         "frontchannel_logout_supported": True,
         "jwks_uri": f"{base}/certs",
@@ -91,7 +127,16 @@ def discovery(ctx: Ctx) -> Response:
             "urn:openid:params:grant-type:ciba",
         ],
         "acr_values_supported": ["0", "1"],
-        "response_types_supported": ["code", "none", "id_token", "token", "id_token token", "code id_token", "code token", "code id_token token"],
+        "response_types_supported": [
+            "code",
+            "none",
+            "id_token",
+            "token",
+            "id_token token",
+            "code id_token",
+            "code token",
+            "code id_token token",
+        ],
         "subject_types_supported": ["public", "pairwise"],
         "prompt_values_supported": ["none", "login", "consent"],
         "id_token_signing_alg_values_supported": algs,
@@ -103,7 +148,15 @@ def discovery(ctx: Ctx) -> Response:
         "request_object_signing_alg_values_supported": [*algs, "none"],
         "request_object_encryption_alg_values_supported": enc_algs,
         "request_object_encryption_enc_values_supported": enc_encs,
-        "response_modes_supported": ["query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt"],
+        "response_modes_supported": [
+            "query",
+            "fragment",
+            "form_post",
+            "query.jwt",
+            "fragment.jwt",
+            "form_post.jwt",
+            "jwt",
+        ],
         "registration_endpoint": endpoints["registration_endpoint"],
         "token_endpoint_auth_methods_supported": auth_methods,
         "token_endpoint_auth_signing_alg_values_supported": algs,
@@ -112,10 +165,34 @@ def discovery(ctx: Ctx) -> Response:
         "authorization_signing_alg_values_supported": algs,
         "authorization_encryption_alg_values_supported": enc_algs,
         "authorization_encryption_enc_values_supported": enc_encs,
-        "claims_supported": ["aud", "sub", "iss", "auth_time", "name", "given_name", "family_name", "preferred_username", "email", "acr"],
+        "claims_supported": [
+            "aud",
+            "sub",
+            "iss",
+            "auth_time",
+            "name",
+            "given_name",
+            "family_name",
+            "preferred_username",
+            "email",
+            "acr",
+        ],
         "claim_types_supported": ["normal"],
         "claims_parameter_supported": True,
-        "scopes_supported": ["openid", "basic", "web-origins", "acr", "roles", "profile", "email", "address", "phone", "offline_access", "microprofile-jwt", "organization"],
+        "scopes_supported": [
+            "openid",
+            "basic",
+            "web-origins",
+            "acr",
+            "roles",
+            "profile",
+            "email",
+            "address",
+            "phone",
+            "offline_access",
+            "microprofile-jwt",
+            "organization",
+        ],
         "request_parameter_supported": True,
         "request_uri_parameter_supported": True,
         "require_request_uri_registration": True,
@@ -129,10 +206,23 @@ def discovery(ctx: Ctx) -> Response:
         "device_authorization_endpoint": endpoints["device_authorization_endpoint"],
         "backchannel_token_delivery_modes_supported": ["poll", "ping"],
         "backchannel_authentication_endpoint": endpoints["backchannel_authentication_endpoint"],
-        "backchannel_authentication_request_signing_alg_values_supported": ["PS384", "RS384", "EdDSA", "ES384", "ES256", "RS256", "ES512", "PS256", "PS512", "RS512"],
+        "backchannel_authentication_request_signing_alg_values_supported": [
+            "PS384",
+            "RS384",
+            "EdDSA",
+            "ES384",
+            "ES256",
+            "RS256",
+            "ES512",
+            "PS256",
+            "PS512",
+            "RS512",
+        ],
         "require_pushed_authorization_requests": False,
         "pushed_authorization_request_endpoint": endpoints["pushed_authorization_request_endpoint"],
-        "mtls_endpoint_aliases": {k: v for k, v in endpoints.items() if k != "end_session_endpoint"},
+        "mtls_endpoint_aliases": {
+            k: v for k, v in endpoints.items() if k != "end_session_endpoint"
+        },
         "authorization_response_iss_parameter_supported": True,
     }
     return json_response(body)
@@ -180,8 +270,14 @@ def _password(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> d
         raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
     user = realm.find_login_user(form.get("username") or "")
     if user is None or user.password is None or user.password != form.get("password"):
-        record_event(realm, "LOGIN_ERROR", client_id=client.client_id, user_id=user.id if user else None,
-                     ip=ctx.client_ip, error="user_not_found" if user is None else "invalid_user_credentials")
+        record_event(
+            realm,
+            "LOGIN_ERROR",
+            client_id=client.client_id,
+            user_id=user.id if user else None,
+            ip=ctx.client_ip,
+            error="user_not_found" if user is None else "invalid_user_credentials",
+        )
         raise oauth_error(401, "invalid_grant", "Invalid user credentials")
     if not user.enabled:
         raise oauth_error(400, "invalid_grant", "Account disabled")
@@ -198,24 +294,48 @@ def _password(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> d
     if offline:
         us = realm.sessions.create(sid, user.id, ctx.client_ip, now, offline=True)
         cs = realm.sessions.attach(us, client, now)
-    record_event(realm, "LOGIN", client_id=client.client_id, user_id=user.id, session_id=sid,
-                 ip=ctx.client_ip, details={"auth_method": "openid-connect", "grant_type": "password",
-                                            "username": user.username})
+    record_event(
+        realm,
+        "LOGIN",
+        client_id=client.client_id,
+        user_id=user.id,
+        session_id=sid,
+        ip=ctx.client_ip,
+        details={
+            "auth_method": "openid-connect",
+            "grant_type": "password",
+            "username": user.username,
+        },
+    )
     body = issue_tokens(ctx, realm, client, user, us, cs, scope)
     return body
 
 
-def _client_credentials(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
+def _client_credentials(
+    ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]
+) -> dict[str, Any]:
     if client.public:
-        raise oauth_error(400, "unauthorized_client", "Public client not allowed to retrieve service account")
+        raise oauth_error(
+            400, "unauthorized_client", "Public client not allowed to retrieve service account"
+        )
     if not client.rep.get("serviceAccountsEnabled") or not client.service_account_user_id:
-        raise oauth_error(400, "unauthorized_client", "Client not enabled to retrieve service account")
+        raise oauth_error(
+            400, "unauthorized_client", "Client not enabled to retrieve service account"
+        )
     user = realm.users.get(client.service_account_user_id)
     if user is None or not user.enabled:
         raise oauth_error(400, "invalid_request", "User in service account not found or disabled")
-    record_event(realm, "CLIENT_LOGIN", client_id=client.client_id, user_id=user.id, ip=ctx.client_ip,
-                 details={"grant_type": "client_credentials"})
-    return issue_tokens(ctx, realm, client, user, None, None, form.get("scope"), client_credentials=True)
+    record_event(
+        realm,
+        "CLIENT_LOGIN",
+        client_id=client.client_id,
+        user_id=user.id,
+        ip=ctx.client_ip,
+        details={"grant_type": "client_credentials"},
+    )
+    return issue_tokens(
+        ctx, realm, client, user, None, None, form.get("scope"), client_credentials=True
+    )
 
 
 def _refresh(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
@@ -225,12 +345,20 @@ def _refresh(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> di
     try:
         return _refresh_checked(ctx, realm, client, token_text, form)
     except HttpError as exc:
-        record_event(realm, "REFRESH_TOKEN_ERROR", client_id=client.client_id, ip=ctx.client_ip,
-                     error="invalid_token", details={"reason": str(exc.body.get("error_description"))})
+        record_event(
+            realm,
+            "REFRESH_TOKEN_ERROR",
+            client_id=client.client_id,
+            ip=ctx.client_ip,
+            error="invalid_token",
+            details={"reason": str(exc.body.get("error_description"))},
+        )
         raise
 
 
-def _refresh_checked(ctx: Ctx, realm: Realm, client: Client, token_text: str, form: dict[str, str]) -> dict[str, Any]:
+def _refresh_checked(
+    ctx: Ctx, realm: Realm, client: Client, token_text: str, form: dict[str, str]
+) -> dict[str, Any]:
     claims = token_claims(realm, token_text)
     if claims is None or claims.get("typ") not in ("Refresh", "Offline"):
         raise oauth_error(400, "invalid_grant", "Invalid refresh token")
@@ -243,7 +371,11 @@ def _refresh_checked(ctx: Ctx, realm: Realm, client: Client, token_text: str, fo
     offline = claims["typ"] == "Offline"
     us = realm.sessions.get(str(claims.get("sid")), offline)
     if us is None:
-        raise oauth_error(400, "invalid_grant", "Offline user session not found" if offline else "Session not active")
+        raise oauth_error(
+            400,
+            "invalid_grant",
+            "Offline user session not found" if offline else "Session not active",
+        )
     user = realm.users.get(str(claims.get("sub")))
     if user is None:
         raise oauth_error(400, "invalid_grant", "Unknown user")
@@ -275,8 +407,15 @@ def _refresh_checked(ctx: Ctx, realm: Realm, client: Client, token_text: str, fo
         twin = realm.sessions.get(us.id, False)
         if twin is not None and client.id in twin.clients:
             realm.sessions.touch(twin, twin.clients[client.id], now)
-    record_event(realm, "REFRESH_TOKEN", client_id=client.client_id, user_id=user.id, session_id=us.id,
-                 ip=ctx.client_ip, details={"token_id": str(claims.get("jti"))})
+    record_event(
+        realm,
+        "REFRESH_TOKEN",
+        client_id=client.client_id,
+        user_id=user.id,
+        session_id=us.id,
+        ip=ctx.client_ip,
+        details={"token_id": str(claims.get("jti"))},
+    )
     return issue_tokens(ctx, realm, client, user, us, cs, scope)
 
 
@@ -287,7 +426,13 @@ def _code(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> dict[
     now = ctx.store.clock.now()
     entry = realm.codes.pop(code, None)
     if entry is None or entry["exp"] < now or entry["client"] != client.id:
-        record_event(realm, "CODE_TO_TOKEN_ERROR", client_id=client.client_id, ip=ctx.client_ip, error="invalid_code")
+        record_event(
+            realm,
+            "CODE_TO_TOKEN_ERROR",
+            client_id=client.client_id,
+            ip=ctx.client_ip,
+            error="invalid_code",
+        )
         raise oauth_error(400, "invalid_grant", "Code not valid")
     if entry["redirect_uri"] and form.get("redirect_uri") != entry["redirect_uri"]:
         raise oauth_error(400, "invalid_grant", "Incorrect redirect_uri")
@@ -297,7 +442,9 @@ def _code(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> dict[
         if not verifier:
             raise oauth_error(400, "invalid_grant", "PKCE code verifier not specified")
         if not VERIFIER_RE.match(verifier):
-            raise oauth_error(400, "invalid_grant", "PKCE verification failed: Invalid code verifier")
+            raise oauth_error(
+                400, "invalid_grant", "PKCE verification failed: Invalid code verifier"
+            )
         if entry.get("code_challenge_method") == "S256":
             digest = hashlib.sha256(verifier.encode("ascii")).digest()
             computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -317,9 +464,18 @@ def _code(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> dict[
         )
         cs = realm.sessions.attach(offline, client, now)
         us = offline
-    record_event(realm, "CODE_TO_TOKEN", client_id=client.client_id, user_id=user.id, session_id=us.id,
-                 ip=ctx.client_ip, details={"grant_type": "authorization_code"})
-    return issue_tokens(ctx, realm, client, user, us, cs, scope, nonce=entry.get("nonce"), acr=entry.get("acr", "1"))
+    record_event(
+        realm,
+        "CODE_TO_TOKEN",
+        client_id=client.client_id,
+        user_id=user.id,
+        session_id=us.id,
+        ip=ctx.client_ip,
+        details={"grant_type": "authorization_code"},
+    )
+    return issue_tokens(
+        ctx, realm, client, user, us, cs, scope, nonce=entry.get("nonce"), acr=entry.get("acr", "1")
+    )
 
 
 # -- userinfo, introspection, revocation, logout ---------------------------------------------------
@@ -346,7 +502,9 @@ def userinfo(ctx: Ctx) -> Response:
 
 def _userinfo_error(realm: Realm, error: str, description: str, status: int) -> Response:
     header = f'Bearer realm="{realm.name}", error="{error}", error_description="{description}"'
-    return json_response({"error": error, "error_description": description}, status, {"WWW-Authenticate": header})
+    return json_response(
+        {"error": error, "error_description": description}, status, {"WWW-Authenticate": header}
+    )
 
 
 def refresh_token_live(realm: Realm, claims: dict[str, Any], now: int) -> bool:
@@ -357,7 +515,13 @@ def refresh_token_live(realm: Realm, claims: dict[str, Any], now: int) -> bool:
     us = realm.sessions.get(str(claims.get("sid")), offline)
     client = realm.client_by_client_id.get(str(claims.get("azp")))
     user = realm.users.get(str(claims.get("sub")))
-    if us is None or client is None or user is None or not user.enabled or client.id not in us.clients:
+    if (
+        us is None
+        or client is None
+        or user is None
+        or not user.enabled
+        or client.id not in us.clients
+    ):
         return False
     return int(claims.get("iat") or 0) >= realm.effective_not_before(client, user)
 
@@ -426,7 +590,13 @@ def revoke(ctx: Ctx) -> Response:
         for jti, exp in list(realm.revoked_jti.items()):
             if exp < now:
                 del realm.revoked_jti[jti]
-    record_event(realm, "REVOKE_GRANT", client_id=client.client_id, user_id=str(claims.get("sub")), ip=ctx.client_ip)
+    record_event(
+        realm,
+        "REVOKE_GRANT",
+        client_id=client.client_id,
+        user_id=str(claims.get("sub")),
+        ip=ctx.client_ip,
+    )
     return Response(b"", status_code=200)
 
 
@@ -444,5 +614,12 @@ def token_logout(ctx: Ctx, realm: Realm, form: dict[str, str]) -> Response:
     us = realm.sessions.get(str(claims.get("sid")), offline)
     if us is not None:
         realm.sessions.remove(us)
-        record_event(realm, "LOGOUT", client_id=client.client_id, user_id=us.user_id, session_id=us.id, ip=ctx.client_ip)
+        record_event(
+            realm,
+            "LOGOUT",
+            client_id=client.client_id,
+            user_id=us.user_id,
+            session_id=us.id,
+            ip=ctx.client_ip,
+        )
     return empty(204)

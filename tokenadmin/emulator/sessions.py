@@ -54,7 +54,14 @@ class UserSession:
     )
 
     def __init__(
-        self, sid: str, user_id: str, ip: str, start: int, last: int, remember_me: bool, offline: bool
+        self,
+        sid: str,
+        user_id: str,
+        ip: str,
+        start: int,
+        last: int,
+        remember_me: bool,
+        offline: bool,
     ) -> None:
         self.id = sid
         self.user_id = user_id
@@ -123,7 +130,9 @@ def client_limits(realm: Realm, client: Client | None, us: UserSession) -> tuple
     return min(idle, idle_u), mx
 
 
-def client_session_expiry(realm: Realm, client: Client | None, us: UserSession, cs: ClientSession) -> int:
+def client_session_expiry(
+    realm: Realm, client: Client | None, us: UserSession, cs: ClientSession
+) -> int:
     idle, mx = client_limits(realm, client, us)
     expires = cs.timestamp + idle
     if mx is not None:
@@ -183,14 +192,18 @@ class SessionIndex:
         old = b.by_id.get(sid)
         if old is not None:
             self.remove(old)
-        us = UserSession(sid, user_id, ip, start, start if last is None else last, remember_me, offline)
+        us = UserSession(
+            sid, user_id, ip, start, start if last is None else last, remember_me, offline
+        )
         b.by_id[sid] = us
         b.by_user.setdefault(user_id, {})[sid] = None
         us.expires = session_expiry(self.realm, us)
         heapq.heappush(b.heap, (us.expires, next(_seq), us, None))
         return us
 
-    def attach(self, us: UserSession, client: Client, now: int, start: int | None = None) -> ClientSession:
+    def attach(
+        self, us: UserSession, client: Client, now: int, start: int | None = None
+    ) -> ClientSession:
         cs = us.clients.get(client.id)
         if cs is None:
             cs = ClientSession(client.id, now if start is None else start, now)
@@ -315,7 +328,9 @@ class SessionIndex:
         self.purge()
         return len(self.bucket(offline).by_client.get(client_uuid, ()))
 
-    def client_page(self, client_uuid: str, offline: bool, first: int, max_: int) -> list[UserSession]:
+    def client_page(
+        self, client_uuid: str, offline: bool, first: int, max_: int
+    ) -> list[UserSession]:
         self.purge()
         b = self.bucket(offline)
         ids = b.client_cache.get(client_uuid)

@@ -116,14 +116,18 @@ def realm_keys(realm_name: str) -> RealmKeys:
 
 def sign_rs256(keys: RealmKeys, claims: dict[str, Any]) -> str:
     header = {"alg": "RS256", "typ": "JWT", "kid": keys.sig.kid}
-    signing_input = f"{b64url(compact_json(header).encode())}.{b64url(compact_json(claims).encode())}"
+    signing_input = (
+        f"{b64url(compact_json(header).encode())}.{b64url(compact_json(claims).encode())}"
+    )
     signature = keys.sig.private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
     return f"{signing_input}.{b64url(signature)}"
 
 
 def sign_hs512(keys: RealmKeys, claims: dict[str, Any]) -> str:
     header = {"alg": "HS512", "typ": "JWT", "kid": keys.hmac_kid}
-    signing_input = f"{b64url(compact_json(header).encode())}.{b64url(compact_json(claims).encode())}"
+    signing_input = (
+        f"{b64url(compact_json(header).encode())}.{b64url(compact_json(claims).encode())}"
+    )
     signature = hmac.new(keys.hmac_secret, signing_input.encode(), hashlib.sha512).digest()
     return f"{signing_input}.{b64url(signature)}"
 

@@ -1,0 +1,29 @@
+"""A Keycloak 26 emulator: a real HTTP server speaking Keycloak's wire protocol (see DESIGN.md).
+
+Start: ``python -m tokenadmin.emulator --host 127.0.0.1 --port 8180 [--import-realm FILE ...]
+[--seed demo] [--sessions N]``. Bootstrap admin from KC_BOOTSTRAP_ADMIN_USERNAME /
+KC_BOOTSTRAP_ADMIN_PASSWORD (default admin/admin). Nothing in the dashboard imports this package,
+and it does not import Django.
+
+Test hooks (prefix ``/_emulator/``, JSON in and out, no authentication, never faulted):
+
+- ``GET /_emulator/clock`` -> ``{"now": epoch_s}``.
+- ``POST /_emulator/clock`` ``{"set": epoch_s}`` or ``{"advance": seconds}`` -> ``{"now": epoch_s}``.
+  All time (token iat/exp, session start/lastAccess, expiry, events) follows this clock.
+- ``POST /_emulator/faults`` ``{"path": regex (re.search on the URL path), "method": optional,
+  "latency_ms": 0, "status": optional HTTP status, "error_rate": 0..1 (default 1),
+  "reset_connection": false, "times": optional count}`` -> 201 ``{"id", "faults"}``. A matching
+  request waits ``latency_ms``, then has its connection dropped (``reset_connection``) or gets
+  ``status`` with Keycloak's error body, else is served normally. ``GET`` lists them;
+  ``DELETE /_emulator/faults`` clears them.
+- ``POST /_emulator/seed`` ``{"realm", "users": N, "sessions": M, "offline_ratio": 0.2,
+  "clients": optional [clientId]}`` -> ``{"realm", "users", "sessions", "offline_sessions",
+  "clients"}``. Creates the realm (with clients ``seed-app``/``seed-public``) if missing; users
+  ``user-NNNNNN`` (password = username); sessions with private-subnet IPs, ages spread over the
+  lifespans, ~10% remember-me (if the realm allows it), ``offline_ratio`` offline.
+- ``POST /_emulator/reset`` -> back to the state right after start-up seeding (clock offset 0,
+  faults cleared) -> ``{"now", "realms"}``.
+- ``POST /_emulator/sessions`` ``{"realm", "username", "client_id" | "clients": [...],
+  "offline": false, "remember_me": false, "ip", "start", "last_access"}`` (epoch s) -> 201
+  ``{"id", "offline", "start", "lastAccess"}``: one session without a password round trip.
+"""
