@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.test import override_settings
 
 from tokenadmin.accounts.models import User
@@ -49,3 +51,15 @@ def test_when_the_keycloak_session_is_gone_the_admin_is_sent_to_log_in(client_as
     )
     assert response["HX-Redirect"].startswith("/oidc/authenticate/")
     assert REFRESH not in client.session
+
+
+def test_keycloak_failing_during_sign_in_shows_the_sign_in_failed_page(client, kc, db):
+    from tests.fixtures.dashboard import keycloak_login_code
+
+    start = client.get("/oidc/authenticate/")
+    callback = keycloak_login_code(start["Location"], "admin", "admin")
+    kc.fault(path=".*/protocol/openid-connect/token", status=503)
+    parsed = urlsplit(callback)
+    response = client.get(parsed.path + "?" + parsed.query, follow=True)
+    assert response.status_code == 401
+    assert "Sign-in through Keycloak failed" in response.content.decode()

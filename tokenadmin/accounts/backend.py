@@ -1,14 +1,28 @@
 """Admin login through Keycloak (mozilla-django-oidc), matching Django users on `sub`."""
 
+import logging
+
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from requests import RequestException
 
 from tokenadmin.keycloak.oidc import TokenSet
 
 from .models import User
 from .session_tokens import tokens_store
 
+logger = logging.getLogger(__name__)
+
 
 class KeycloakBackend(OIDCAuthenticationBackend):
+    def authenticate(self, request, **kwargs):
+        # Keycloak down or refusing the code: the callback view then sends the browser to
+        # the "sign-in failed" page instead of a 500.
+        try:
+            return super().authenticate(request, **kwargs)
+        except RequestException as exc:
+            logger.warning("Keycloak login failed: %s", type(exc).__name__)
+            return None
+
     def get_token(self, payload: dict) -> dict:
         # Keep the whole token response: the base class only passes on access and ID tokens,
         # and we need the refresh token and lifetimes to renew the login server-side.
