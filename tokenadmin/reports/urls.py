@@ -1,4 +1,18 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from . import views, views_mailbox
 
 app_name = "reports"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.reports_page, name="index"),
+    path("new/", views.report_create_page, name="create"),
+    path("<int:pk>/", views.report_page, name="detail"),
+    path("<int:pk>/edit/", views.report_edit_page, name="edit"),
+    path("<int:pk>/send-now", views.report_send_now, name="send-now"),
+    path("<int:pk>/delete", views.report_delete, name="delete"),
+    path("<int:pk>/preview/", views.report_preview_page, name="preview"),
+    path("<int:pk>/preview/email.html", views.report_preview_email, name="preview-email"),
+    path("mailbox/", views_mailbox.mailbox_page, name="mailbox"),
+    path("mailbox/<str:name>/", views_mailbox.mail_page, name="mail"),
+    path("mailbox/<str:name>/body.html", views_mailbox.mail_html, name="mail-html"),
+]

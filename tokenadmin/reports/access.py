@@ -1,0 +1,18 @@
+"""Who may see and edit which reports: a report reads the sessions of its realms, so it is the
+admin's only if they may view the users of every one of them."""
+
+from collections.abc import Iterable
+
+from tokenadmin.accounts.rights import AdminRights
+
+from .models import ExpiryReport
+
+RIGHT = "view-users"
+
+
+def report_visible(report: ExpiryReport, rights: AdminRights) -> bool:
+    return all(rights.can(realm, RIGHT) for realm in report.report_realms)
+
+
+def reports_visible(reports: Iterable[ExpiryReport], rights: AdminRights) -> list[ExpiryReport]:
+    return [report for report in reports if report_visible(report, rights)]

@@ -1,0 +1,59 @@
+"""The demo's mailbox: what the local SMTP sink received, for `make demo` to show."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404
+
+from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
+
+# The sink names files "<epoch with microseconds>-<8 hex>.eml"; nothing else is served.
+MAIL_NAME = re.compile(r"^\d+\.\d{6}-[0-9a-f]{8}\.eml$")
+
+
+@dataclass(frozen=True)
+class MailSummary:
+    name: str
+    subject: str
+    to: str
+    received_at: datetime
+    attachments: list[str]
+
+
+def mailbox_dir() -> Path:
+    """The sink's folder; 404 unless the demo configured one."""
+    directory = getattr(settings, "TOKENADMIN_DEMO_MAILDIR", "")
+    if not directory:
+        raise Http404("no demo mailbox")
+    return Path(directory)
+
+
+def _received_at(path: Path) -> datetime:
+    return datetime.fromtimestamp(float(path.name.split("-", 1)[0]), tz=UTC)
+
+
+def mailbox_select(*, limit: int = 200) -> list[MailSummary]:
+    """Newest first."""
+    mails = mails_read(mailbox_dir())[-limit:]
+    return [
+        MailSummary(
+            name=mail.path.name,
+            subject=mail.subject,
+            to=mail.to,
+            received_at=_received_at(mail.path),
+            attachments=[name for name, _ in mail.attachments()],
+        )
+        for mail in reversed(mails)
+    ]
+
+
+def mail_get(*, name: str) -> ReceivedMail:
+    if not MAIL_NAME.match(name):
+        raise Http404("no such mail")
+    for mail in mails_read(mailbox_dir()):
+        if mail.path.name == name:
+            return mail
+    raise Http404("no such mail")

@@ -1,0 +1,417 @@
+"""Building an expiry report: counts aggregated in the database, details capped, and every
+matching row streamed into the CSV, so 100,000 indexed sessions never sit in memory at once."""
+
+import csv
+import io
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+
+from tokenadmin.sessionindex.expiry import SSO_MAX_DEFAULT_S
+from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
+from tokenadmin.sessionindex.selectors import indexed_sessions_select, saved_view_filters
+
+from .models import ExpiryReport, ReportRun
+
+# Rows per section in the email body; the CSV carries them all.
+DETAIL_LIMIT = 25
+OFFLINE_LAPSING = "offline_lapsing"
+SSO_MAX = "sso_max"
+LONG_IDLE = "long_idle"
+MANY_SESSIONS = "many_sessions"
+LIFESPAN_CHANGES = "lifespan_changes"
+LIFESPAN_CHANGES_UNAVAILABLE = "Lifespan changes: not available yet."
+CSV_COLUMNS = (
+    "section",
+    "realm",
+    "username",
+    "user_id",
+    "session_id",
+    "type",
+    "clients",
+    "ip_address",
+    "started_at",
+    "last_access_at",
+    "expires_at",
+    "sessions",
+)
+_SESSION_FIELDS = (
+    "realm",
+    "username",
+    "user_id",
+    "session_id",
+    "offline",
+    "client_ids_text",
+    "ip_address",
+    "started_at",
+    "last_access_at",
+    "expires_at",
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the report: how many, per realm, the first rows, and where to see them all."""
+
+    key: str
+    title: str
+    description: str
+    count: int
+    by_realm: dict[str, int]
+    rows: list[dict[str, Any]]
+    links: dict[str, str]
+    per_user: bool = False
+
+    @property
+    def realm_rows(self) -> list[dict[str, Any]]:
+        return [
+            {"realm": realm, "count": n, "link": self.links.get(realm, "")}
+            for realm, n in self.by_realm.items()
+        ]
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.rows))
+
+
+@dataclass(frozen=True)
+class LifespanChanges:
+    available: bool
+    since: datetime | None
+    changes: list[Any] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.changes)
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    report: ExpiryReport
+    now: datetime
+    realms: list[str]
+    sections: list[Section]
+    lifespan_changes: LifespanChanges | None
+    # When each realm's index was last refreshed (None = never): the report is as fresh as it.
+    refreshed_at: dict[str, datetime | None]
+    querysets: dict[str, QuerySet] = field(repr=False, default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        changes = self.lifespan_changes.count if self.lifespan_changes else 0
+        return changes == 0 and all(section.count == 0 for section in self.sections)
+
+    def counts(self) -> dict[str, int | None]:
+        found: dict[str, int | None] = {s.key: s.count for s in self.sections}
+        if self.lifespan_changes is not None:
+            found[LIFESPAN_CHANGES] = (
+                self.lifespan_changes.count if self.lifespan_changes.available else None
+            )
+        return found
+
+    def csv_rows(self) -> Iterator[list[str]]:
+        """Every matching row of every section, straight from the database cursor."""
+        yield list(CSV_COLUMNS)
+        for section in self.sections:
+            queryset = self.querysets[section.key]
+            if section.per_user:
+                for realm, user_id, username, n in queryset.values_list(
+                    "realm", "user_id", "username", "n"
+                ).iterator(chunk_size=2000):
+                    yield [section.key, realm, username, user_id, "", "", "", "", "", "", "", n]
+                continue
+            for values in queryset.values_list(*_SESSION_FIELDS).iterator(chunk_size=2000):
+                row = dict(zip(_SESSION_FIELDS, values, strict=True))
+                yield [
+                    section.key,
+                    row["realm"],
+                    row["username"],
+                    row["user_id"],
+                    row["session_id"],
+                    "offline" if row["offline"] else "regular",
+                    row["client_ids_text"].strip(),
+                    row["ip_address"],
+                    _iso(row["started_at"]),
+                    _iso(row["last_access_at"]),
+                    _iso(row["expires_at"]),
+                    "",
+                ]
+
+    def csv_text(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for row in self.csv_rows():
+            writer.writerow(row)
+        return buffer.getvalue()
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def duration_param(seconds: int) -> str:
+    """Seconds as the sessions page's duration parameter: 604800 → "7d", 3600 → "1h"."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def sessions_page_url(realm: str, query: Mapping[str, str]) -> str:
+    """The sessions page of `realm` filtered by `query`, as an absolute link for an email."""
+    path = reverse("sessions:realm", args=[realm])
+    return f"{settings.TOKENADMIN_BASE_URL}{path}?{urlencode(dict(query))}"
+
+
+def _base(report: ExpiryReport, realms: list[str], now: datetime) -> QuerySet[IndexedSession]:
+    """Sessions of the report's realms and clients that are still valid at `now`."""
+    if report.saved_view_id and report.saved_view:
+        # The saved view's own filter, exactly as the sessions page applies it.
+        view = report.saved_view
+        sessions = indexed_sessions_select(
+            realm=view.realm, filters=saved_view_filters(view), now=now
+        ).order_by()
+    else:
+        sessions = IndexedSession.objects.filter(realm__in=realms)
+    sessions = sessions.filter(expires_at__gt=now)
+    if report.client_ids:
+        by_client = Q()
+        for client_id in report.client_ids:
+            by_client |= Q(client_ids_text__contains=f" {client_id} ")
+        sessions = sessions.filter(by_client)
+    return sessions
+
+
+def _link_query(report: ExpiryReport, **extra: str) -> dict[str, str]:
+    query: dict[str, str] = {}
+    if report.saved_view_id and report.saved_view:
+        query.update({k: str(v) for k, v in report.saved_view.query.items()})
+    if len(report.client_ids) == 1:
+        query["client"] = report.client_ids[0]
+    query.update(extra)
+    return query
+
+
+def _by_realm(queryset: QuerySet, realms: list[str]) -> dict[str, int]:
+    counts = dict.fromkeys(realms, 0)
+    for row in queryset.order_by().values("realm").annotate(n=Count("id")):
+        counts[row["realm"]] = row["n"]
+    return counts
+
+
+def _session_rows(queryset: QuerySet, extra: Callable[[dict], dict] | None = None) -> list[dict]:
+    rows = []
+    for row in queryset.values(*_SESSION_FIELDS)[:DETAIL_LIMIT]:
+        row["clients"] = row.pop("client_ids_text").strip()
+        if extra:
+            row.update(extra(row))
+        rows.append(row)
+    return rows
+
+
+def lifespan_changes_select(*, realms: list[str], since: datetime) -> LifespanChanges:
+    """Changes to the realms' lifespans since `since` (through tokenadmin or found by the drift
+    watch), as lines for the email; "not available" while the lifespans feature is missing."""
+    try:
+        from tokenadmin.lifespans.selectors import lifespan_changes_since
+    except ImportError:
+        return LifespanChanges(available=False, since=since)
+    changes: list[dict[str, Any]] = []
+    for realm in realms:
+        for change in lifespan_changes_since(realm, since):
+            changes.append(
+                {
+                    "realm": realm,
+                    "at": change.at,
+                    "who": change.who,
+                    "outside_tokenadmin": change.outside_tokenadmin,
+                    "fields": [
+                        f"{field.label}: {field.old_text} → {field.new_text}"
+                        for field in change.changes
+                    ],
+                }
+            )
+    return LifespanChanges(available=True, since=since, changes=changes)
+
+
+def last_sent_at(report: ExpiryReport) -> datetime:
+    """When this report last went out (or was found empty): "since the last report"."""
+    last = (
+        ReportRun.objects.filter(
+            report=report, state__in=[ReportRun.State.SENT, ReportRun.State.SKIPPED_EMPTY]
+        )
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    return last or report.created_at
+
+
+def expiry_report_build(
+    *, report: ExpiryReport, now: datetime, sso_max_s: Mapping[str, int] | None = None
+) -> ReportContent:
+    """What the report finds at `now` in the local session index.
+
+    `sso_max_s` gives each realm's SSO session max (Keycloak's default when missing).
+    """
+    realms = report.report_realms
+    base = _base(report, realms, now)
+    sections: list[Section] = []
+    querysets: dict[str, QuerySet] = {}
+
+    if report.offline_within_days is not None:
+        within = timedelta(days=report.offline_within_days)
+        qs = base.filter(offline=True, expires_at__lte=now + within).order_by("expires_at", "id")
+        querysets[OFFLINE_LAPSING] = qs
+        by_realm = _by_realm(qs, realms)
+        sections.append(
+            Section(
+                key=OFFLINE_LAPSING,
+                title="Offline tokens lapsing",
+                description=f"Offline sessions that end within {report.offline_within_days} days "
+                "unless a client refreshes them.",
+                count=sum(by_realm.values()),
+                by_realm=by_realm,
+                rows=_session_rows(qs),
+                links={
+                    realm: sessions_page_url(
+                        realm,
+                        _link_query(
+                            report,
+                            type="offline",
+                            expiring_within=duration_param(int(within.total_seconds())),
+                            sort="expires",
+                        ),
+                    )
+                    for realm in realms
+                },
+            )
+        )
+
+    if report.sso_max_within_hours is not None:
+        within_s = report.sso_max_within_hours * 3600
+        max_by_realm = {realm: (sso_max_s or {}).get(realm, SSO_MAX_DEFAULT_S) for realm in realms}
+        reaching = Q()
+        for realm, max_s in max_by_realm.items():
+            # started + max < now + within  ⇔  started < now + within - max (the page's older_than)
+            reaching |= Q(realm=realm, started_at__lt=now + timedelta(seconds=within_s - max_s))
+        qs = base.filter(reaching, offline=False).order_by("started_at", "id")
+        querysets[SSO_MAX] = qs
+        by_realm = _by_realm(qs, realms)
+        sections.append(
+            Section(
+                key=SSO_MAX,
+                title="Sessions reaching their SSO maximum",
+                description=f"Regular sessions that hit the realm's SSO session max within "
+                f"{report.sso_max_within_hours} hours; their users must sign in again then.",
+                count=sum(by_realm.values()),
+                by_realm=by_realm,
+                rows=_session_rows(
+                    qs,
+                    lambda row: {
+                        "max_at": row["started_at"]
+                        + timedelta(seconds=max_by_realm.get(row["realm"], SSO_MAX_DEFAULT_S))
+                    },
+                ),
+                links={
+                    realm: sessions_page_url(
+                        realm,
+                        _link_query(
+                            report,
+                            type="regular",
+                            older_than=duration_param(max(max_by_realm[realm] - within_s, 0)),
+                            sort="started",
+                        ),
+                    )
+                    for realm in realms
+                },
+            )
+        )
+
+    if report.idle_over_hours is not None:
+        idle = timedelta(hours=report.idle_over_hours)
+        qs = base.filter(last_access_at__lt=now - idle).order_by("last_access_at", "id")
+        querysets[LONG_IDLE] = qs
+        by_realm = _by_realm(qs, realms)
+        sections.append(
+            Section(
+                key=LONG_IDLE,
+                title="Long-idle sessions still valid",
+                description=f"Sessions nobody used for more than {report.idle_over_hours} hours "
+                "that Keycloak still accepts.",
+                count=sum(by_realm.values()),
+                by_realm=by_realm,
+                rows=_session_rows(qs),
+                links={
+                    realm: sessions_page_url(
+                        realm,
+                        _link_query(
+                            report,
+                            idle_over=duration_param(int(idle.total_seconds())),
+                            sort="last_access",
+                        ),
+                    )
+                    for realm in realms
+                },
+            )
+        )
+
+    if report.sessions_per_user_over is not None:
+        qs = (
+            base.order_by()
+            .values("realm", "user_id", "username")
+            .annotate(n=Count("id"))
+            .filter(n__gt=report.sessions_per_user_over)
+            .order_by("-n", "realm", "username")
+        )
+        querysets[MANY_SESSIONS] = qs
+        # Users above the threshold per realm: the grouped rows are few (one per such user).
+        by_realm = dict.fromkeys(realms, 0)
+        for realm, _n in qs.values_list("realm", "n").iterator(chunk_size=2000):
+            by_realm[realm] += 1
+        rows = [
+            {
+                **row,
+                "link": sessions_page_url(row["realm"], _link_query(report, q=row["username"])),
+            }
+            for row in qs[:DETAIL_LIMIT]
+        ]
+        sections.append(
+            Section(
+                key=MANY_SESSIONS,
+                title="Users with unusually many sessions",
+                description=f"Users holding more than {report.sessions_per_user_over} valid "
+                "sessions (regular and offline together).",
+                count=sum(by_realm.values()),
+                by_realm=by_realm,
+                rows=rows,
+                links={},
+                per_user=True,
+            )
+        )
+
+    lifespan_changes = (
+        lifespan_changes_select(realms=realms, since=last_sent_at(report))
+        if report.include_lifespan_changes
+        else None
+    )
+    refreshed_at = dict.fromkeys(realms)
+    for realm, when in RealmIndex.objects.filter(realm__in=realms).values_list(
+        "realm", "refreshed_at"
+    ):
+        refreshed_at[realm] = when
+    return ReportContent(
+        report=report,
+        now=now,
+        realms=realms,
+        sections=sections,
+        lifespan_changes=lifespan_changes,
+        refreshed_at=refreshed_at,
+        querysets=querysets,
+    )

@@ -1,0 +1,188 @@
+"""Report pages: list, create, edit, one report with its runs, send now, preview, delete."""
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from tokenadmin.accounts.gateway import gateway_for
+from tokenadmin.accounts.rights import AdminRights
+from tokenadmin.accounts.session_tokens import rights_of
+from tokenadmin.http import AuthedRequest, forbidden, page_or_partial
+from tokenadmin.sessionindex.models import SavedView
+
+from .access import RIGHT, report_visible, reports_visible
+from .emails import expiry_report_html
+from .forms import ReportForm
+from .models import ExpiryReport, ReportRun
+from .schedule import schedule_describe
+from .services import (
+    expiry_report_create,
+    expiry_report_delete,
+    expiry_report_preview,
+    expiry_report_update,
+    report_run_request,
+)
+from .tasks import expiry_report_send_task
+
+RUNS_SHOWN = 50
+# The email preview is a document of its own: its inline CSS may apply, nothing else may.
+EMAIL_FRAME_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+)
+NO_RIGHTS = "Your Keycloak roles do not include view-users on any realm."
+NOT_YOURS = "This report covers a realm whose users you may not view."
+
+
+def _realm_choices(request: AuthedRequest, rights: AdminRights) -> list[str]:
+    if rights.is_superadmin:
+        return sorted(realm.name for realm in gateway_for(request).realms_list())
+    return sorted(realm for realm in rights.by_realm if rights.can(realm, RIGHT))
+
+
+def _saved_views(request: AuthedRequest, realms: list[str]) -> QuerySet[SavedView]:
+    return SavedView.objects.filter(realm__in=realms, shared=True) | SavedView.objects.filter(
+        realm__in=realms, owner=request.user
+    )
+
+
+def _report_or_403(request: AuthedRequest, pk: int) -> tuple[ExpiryReport, HttpResponse | None]:
+    report = get_object_or_404(
+        ExpiryReport.objects.select_related("saved_view", "periodic_task"), pk=pk
+    )
+    if not report_visible(report, rights_of(request.session)):
+        return report, forbidden(request, NOT_YOURS)
+    return report, None
+
+
+def reports_page(request: AuthedRequest) -> HttpResponse:
+    rights = rights_of(request.session)
+    if not rights.any_right():
+        return forbidden(request, NO_RIGHTS)
+    reports = reports_visible(
+        ExpiryReport.objects.select_related(
+            "saved_view", "periodic_task__interval", "periodic_task__crontab"
+        ),
+        rights,
+    )
+    latest = (
+        ExpiryReport.objects.filter(pk__in=[r.pk for r in reports])
+        .annotate(last_run_id=Max("runs__id"))
+        .values_list("last_run_id", flat=True)
+    )
+    last_runs = {run.report_id: run for run in ReportRun.objects.filter(pk__in=latest)}
+    rows = [
+        {
+            "report": report,
+            "schedule": schedule_describe(report.periodic_task),
+            "last_run": last_runs.get(report.pk),
+        }
+        for report in reports
+    ]
+    return render(request, "reports/reports.html", {"rows": rows})
+
+
+def _form_page(request: AuthedRequest, report: ExpiryReport | None) -> HttpResponse:
+    rights = rights_of(request.session)
+    if not rights.any_right():
+        return forbidden(request, NO_RIGHTS)
+    realms = _realm_choices(request, rights)
+    kwargs = {
+        "realm_choices": realms,
+        "saved_views": _saved_views(request, realms),
+        "report": report,
+    }
+    if request.method == "POST":
+        form = ReportForm(request.POST, **kwargs)
+        if form.is_valid():
+            if report is None:
+                report = expiry_report_create(actor=request.user, definition=form.definition())
+                messages.success(request, f"Report “{report.name}” created.")
+            else:
+                report = expiry_report_update(
+                    actor=request.user, report=report, definition=form.definition()
+                )
+                messages.success(request, f"Report “{report.name}” saved.")
+            return redirect("reports:detail", pk=report.pk)
+    else:
+        form = ReportForm(initial=ReportForm.initial_for(report), **kwargs)
+    return render(request, "reports/report_form.html", {"form": form, "report": report})
+
+
+def report_create_page(request: AuthedRequest) -> HttpResponse:
+    return _form_page(request, None)
+
+
+def report_edit_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    report, refused = _report_or_403(request, pk)
+    return refused or _form_page(request, report)
+
+
+def report_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    report, refused = _report_or_403(request, pk)
+    if refused:
+        return refused
+    runs = list(report.runs.select_related("requested_by")[:RUNS_SHOWN])
+    busy = any(run.state in (ReportRun.State.PENDING, ReportRun.State.SENDING) for run in runs)
+    template = page_or_partial(request, "reports/report.html", "report-runs")
+    response = render(
+        request,
+        template,
+        {
+            "report": report,
+            "runs": runs,
+            "busy": busy,
+            "schedule": schedule_describe(report.periodic_task),
+        },
+    )
+    if request.htmx and not busy:
+        # The last poll swaps the final states in and tells htmx to stop asking.
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
+
+
+@require_POST
+def report_send_now(request: AuthedRequest, pk: int) -> HttpResponse:
+    report, refused = _report_or_403(request, pk)
+    if refused:
+        return refused
+    run = report_run_request(report=report, actor=request.user)
+    transaction.on_commit(lambda: expiry_report_send_task.delay(run.pk))
+    messages.info(request, "Sending now; the run appears below.")
+    return redirect("reports:detail", pk=report.pk)
+
+
+@require_POST
+def report_delete(request: AuthedRequest, pk: int) -> HttpResponse:
+    report, refused = _report_or_403(request, pk)
+    if refused:
+        return refused
+    name = report.name
+    expiry_report_delete(actor=request.user, report=report)
+    messages.success(request, f"Report “{name}” deleted.")
+    return redirect("reports:index")
+
+
+def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
+    report, refused = _report_or_403(request, pk)
+    if refused:
+        return refused
+    content = expiry_report_preview(report=report, now=timezone.now())
+    return render(request, "reports/preview.html", {"report": report, "content": content})
+
+
+@xframe_options_sameorigin
+def report_preview_email(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The HTML email itself, for the preview page's sandboxed frame."""
+    report, refused = _report_or_403(request, pk)
+    if refused:
+        return refused
+    response = HttpResponse(expiry_report_html(expiry_report_preview(report=report)))
+    response["Content-Security-Policy"] = EMAIL_FRAME_CSP
+    return response
