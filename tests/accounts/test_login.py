@@ -56,6 +56,7 @@ def test_when_the_keycloak_session_is_gone_the_admin_is_sent_to_log_in(client_as
 def test_keycloak_failing_during_sign_in_shows_the_sign_in_failed_page(client, kc, db):
     from tests.fixtures.dashboard import keycloak_login_code
 
+    client.defaults["HTTP_HOST"] = "localhost"
     start = client.get("/oidc/authenticate/")
     callback = keycloak_login_code(start["Location"], "admin", "admin")
     kc.fault(path=".*/protocol/openid-connect/token", status=503)
