@@ -1,0 +1,387 @@
+"""Bulk revocation: from a selection or a recipe to a plan (count, sample, exclusions) to a job.
+
+Recipes:
+- `selection`: session ids ticked in the sessions browser (`<id>` or `<id>:offline`);
+- `client`: everyone on client X (live from Keycloak, online and optionally offline);
+- `offline_older_than`: offline tokens of client X started more than N days ago (live);
+- `group`: all sessions of the members of group G (live);
+- `filter`: the sessions page's filter (query string) or a saved view's, over the session index;
+- `realm`: every online session of the admin's own login realm, theirs excepted (logout-all
+  would sign them out too).
+The acting admin's own session is never a target; it is listed as excluded instead.
+"""
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from tokenadmin.accounts.models import User
+from tokenadmin.keycloak import Gateway, NotFound
+from tokenadmin.keycloak.sessions import PAGE_SIZE
+from tokenadmin.keycloak.types import KcSession
+from tokenadmin.ledger.models import Action
+from tokenadmin.sessionindex.models import IndexedSession, RealmIndex, SavedView
+
+from .models import RevocationItem, RevocationJob
+from .outcomes import NOTHING_SELECTED, RevocationRefused
+from .residual import residual_risk_for
+
+SAMPLE_SIZE = 20
+OWN_SESSION_WHY = "your own session (kept so you stay signed in)"
+
+
+class Kind:
+    SELECTION = "selection"
+    CLIENT = "client"
+    OFFLINE_OLDER_THAN = "offline_older_than"
+    GROUP = "group"
+    FILTER = "filter"
+    REALM = "realm"
+    ALL = (SELECTION, CLIENT, OFFLINE_OLDER_THAN, GROUP, FILTER, REALM)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What to revoke, as the preview form and the job keep it."""
+
+    kind: str
+    client_id: str = ""
+    include_offline: bool = False
+    older_than_days: int = 0
+    group_id: str = ""
+    group_name: str = ""
+    sessions: tuple[str, ...] = ()
+    query: dict[str, str] = field(default_factory=dict)
+    saved_view_id: int | None = None
+    saved_view_name: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["sessions"] = list(self.sessions)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Recipe":
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["sessions"] = tuple(known.get("sessions") or ())
+        return cls(**known)
+
+    def label(self) -> str:
+        also_offline = " (online and offline)" if self.include_offline else ""
+        if self.kind == Kind.SELECTION:
+            return f"{len(self.sessions)} selected session{'s' if len(self.sessions) != 1 else ''}"
+        if self.kind == Kind.CLIENT:
+            return f"Everyone on client {self.client_id}{also_offline}"
+        if self.kind == Kind.OFFLINE_OLDER_THAN:
+            return f"Offline tokens of {self.client_id} older than {self.older_than_days} days"
+        if self.kind == Kind.GROUP:
+            return (
+                f"All sessions of users in group {self.group_name or self.group_id}{also_offline}"
+            )
+        if self.kind == Kind.FILTER:
+            if self.saved_view_name:
+                return f"Sessions in saved view “{self.saved_view_name}”"
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(self.query.items()) if k != "sort")
+            return f"Sessions matching {shown or 'no filter'}"
+        if self.kind == Kind.REALM:
+            return "Every online session of the realm"
+        return self.kind
+
+    def ledger_action(self) -> Action:
+        if self.kind == Kind.CLIENT:
+            return Action.CLIENT_SESSIONS_REVOKED
+        if self.kind == Kind.REALM:
+            return Action.REALM_SIGNED_OUT
+        return Action.BULK_REVOCATION
+
+
+@dataclass(frozen=True)
+class Target:
+    session_id: str
+    offline: bool
+    user_id: str = ""
+    username: str = ""
+    ip_address: str = ""
+    client_ids: tuple[str, ...] = ()
+    started_at: datetime | None = None
+    last_access_at: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, bool]:
+        return (self.session_id, self.offline)
+
+    @classmethod
+    def from_kc(cls, session: KcSession) -> "Target":
+        return cls(
+            session_id=session.id,
+            offline=session.offline,
+            user_id=session.user_id,
+            username=session.username,
+            ip_address=session.ip_address,
+            client_ids=tuple(sorted(session.clients.values())),
+            started_at=session.started_at,
+            last_access_at=session.last_access_at,
+        )
+
+    @classmethod
+    def from_indexed(cls, row: IndexedSession) -> "Target":
+        return cls(
+            session_id=row.session_id,
+            offline=row.offline,
+            user_id=row.user_id,
+            username=row.username,
+            ip_address=row.ip_address,
+            client_ids=tuple(sorted(row.clients.values())),
+            started_at=row.started_at,
+            last_access_at=row.last_access_at,
+        )
+
+
+@dataclass
+class Plan:
+    realm: str
+    recipe: Recipe
+    targets: list[Target]
+    excluded: list[dict[str, str]]
+    # Where the list came from: "live from Keycloak" or the index's freshness.
+    source: str
+    residual_risk: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.targets)
+
+    @property
+    def sample(self) -> list[Target]:
+        return self.targets[:SAMPLE_SIZE]
+
+    @property
+    def label(self) -> str:
+        return self.recipe.label()
+
+    @property
+    def offline_count(self) -> int:
+        return sum(1 for t in self.targets if t.offline)
+
+
+# --- resolving a recipe into targets -----------------------------------------------------------
+
+
+def _client_sessions(admin: Gateway, realm: str, client_uuid: str, *, offline: bool):
+    first = 0
+    while True:
+        page = admin.client_sessions_page(realm, client_uuid, offline=offline, first=first)
+        yield from page
+        if len(page) < PAGE_SIZE:
+            return
+        first += PAGE_SIZE
+
+
+def _client_uuid(admin: Gateway, realm: str, client_id: str) -> str:
+    client = admin.client_by_client_id(realm, client_id)
+    if client is None:
+        raise NotFound(f"find client {client_id} in {realm}", "Could not find client")
+    return client.uuid
+
+
+def _targets_for_client(admin: Gateway, realm: str, recipe: Recipe) -> Iterable[Target]:
+    uuid = _client_uuid(admin, realm, recipe.client_id)
+    if recipe.kind == Kind.OFFLINE_OLDER_THAN:
+        cutoff = timezone.now() - timedelta(days=recipe.older_than_days)
+        for session in _client_sessions(admin, realm, uuid, offline=True):
+            if session.started_at < cutoff:
+                yield Target.from_kc(session)
+        return
+    for session in _client_sessions(admin, realm, uuid, offline=False):
+        yield Target.from_kc(session)
+    if recipe.include_offline:
+        for session in _client_sessions(admin, realm, uuid, offline=True):
+            yield Target.from_kc(session)
+
+
+def _targets_for_group(admin: Gateway, realm: str, recipe: Recipe) -> Iterable[Target]:
+    clients = None
+    first = 0
+    while True:
+        members = admin.group_members_page(realm, recipe.group_id, first=first)
+        for user in members:
+            for session in admin.user_sessions(realm, user.id):
+                yield Target.from_kc(session)
+            if not recipe.include_offline:
+                continue
+            holders = {c.client_id for c in admin.user_consents(realm, user.id) if c.offline_token}
+            if holders and clients is None:
+                clients = {c.client_id: c.uuid for c in admin.clients_list(realm)}
+            for client_id in sorted(holders):
+                if clients and client_id in clients:
+                    for session in admin.user_offline_sessions(realm, user.id, clients[client_id]):
+                        yield Target.from_kc(session)
+        if len(members) < PAGE_SIZE:
+            return
+        first += PAGE_SIZE
+
+
+def _targets_for_realm(admin: Gateway, realm: str) -> Iterable[Target]:
+    for client in admin.clients_list(realm):
+        for session in _client_sessions(admin, realm, client.uuid, offline=False):
+            yield Target.from_kc(session)
+
+
+def _parse_selection(values: Iterable[str]) -> list[tuple[str, bool]]:
+    keys = []
+    for value in values:
+        session_id, _, kind = value.strip().partition(":")
+        if session_id:
+            keys.append((session_id, kind == "offline"))
+    return keys
+
+
+def _targets_for_selection(realm: str, recipe: Recipe) -> Iterable[Target]:
+    """Ticked sessions, described from the index; an id the index lacks is still revoked."""
+    keys = _parse_selection(recipe.sessions)
+    known = {
+        (row.session_id, row.offline): row
+        for row in IndexedSession.objects.filter(
+            realm=realm, session_id__in=[sid for sid, _ in keys]
+        )
+    }
+    for key in keys:
+        row = known.get(key)
+        yield Target.from_indexed(row) if row else Target(session_id=key[0], offline=key[1])
+
+
+def indexed_sessions_matching(realm: str, query: dict[str, str]) -> QuerySet[IndexedSession]:
+    """The index rows a sessions-page query string selects (the page's own filter form)."""
+    from tokenadmin.sessionindex.forms import filters_from_query
+
+    filters = filters_from_query(query)
+    now = timezone.now()
+    rows = IndexedSession.objects.filter(realm=realm)
+    if filters.type == "offline":
+        rows = rows.filter(offline=True)
+    elif filters.type == "regular":
+        rows = rows.filter(offline=False)
+    if filters.q:
+        rows = rows.filter(
+            Q(username__icontains=filters.q)
+            | Q(ip_address__icontains=filters.q)
+            | Q(client_ids_text__icontains=filters.q)
+            | Q(session_id=filters.q)
+        )
+    if filters.client:
+        rows = rows.filter(client_ids_text__contains=f" {filters.client} ")
+    if filters.expiring_within_s is not None:
+        rows = rows.filter(expires_at__lte=now + timedelta(seconds=filters.expiring_within_s))
+    if filters.idle_over_s is not None:
+        rows = rows.filter(last_access_at__lte=now - timedelta(seconds=filters.idle_over_s))
+    if filters.older_than_s is not None:
+        rows = rows.filter(started_at__lte=now - timedelta(seconds=filters.older_than_s))
+    return rows.order_by("pk")
+
+
+def _index_source(realm: str) -> str:
+    index = RealmIndex.objects.filter(realm=realm).first()
+    if index is None or index.refreshed_at is None:
+        return "the session index (never refreshed: refresh it first for a complete list)"
+    return f"the session index, refreshed {timezone.localtime(index.refreshed_at):%Y-%m-%d %H:%M}"
+
+
+def revocation_plan_build(
+    *, admin: Gateway, realm: str, recipe: Recipe, own_session_id: str
+) -> Plan:
+    """Resolve a recipe into the sessions it would revoke, the admin's own excepted."""
+    source = "live from Keycloak"
+    if recipe.kind in (Kind.CLIENT, Kind.OFFLINE_OLDER_THAN):
+        found: Iterable[Target] = _targets_for_client(admin, realm, recipe)
+    elif recipe.kind == Kind.GROUP:
+        found = _targets_for_group(admin, realm, recipe)
+    elif recipe.kind == Kind.REALM:
+        found = _targets_for_realm(admin, realm)
+    elif recipe.kind == Kind.SELECTION:
+        found, source = _targets_for_selection(realm, recipe), _index_source(realm)
+    elif recipe.kind == Kind.FILTER:
+        query = recipe.query
+        if recipe.saved_view_id:
+            view = SavedView.objects.get(pk=recipe.saved_view_id, realm=realm)
+            query = view.query
+        rows = indexed_sessions_matching(realm, query).iterator(chunk_size=2000)
+        found, source = (Target.from_indexed(row) for row in rows), _index_source(realm)
+    else:
+        raise ValueError(f"unknown recipe {recipe.kind!r}")
+    targets: list[Target] = []
+    excluded: list[dict[str, str]] = []
+    seen: set[tuple[str, bool]] = set()
+    for target in found:
+        if target.key in seen:
+            continue
+        seen.add(target.key)
+        # An offline session may share the admin's id, and revoking it drops its online twin.
+        if own_session_id and target.session_id == own_session_id:
+            excluded.append(
+                {
+                    "session_id": target.session_id,
+                    "username": target.username,
+                    "why": OWN_SESSION_WHY,
+                }
+            )
+            continue
+        targets.append(target)
+    clients = {c for t in targets for c in t.client_ids} or None
+    return Plan(
+        realm=realm,
+        recipe=recipe,
+        targets=targets,
+        excluded=excluded,
+        source=source,
+        residual_risk=residual_risk_for(admin=admin, realm=realm, client_ids=clients)
+        if targets
+        else [],
+    )
+
+
+# --- from a plan to a job ------------------------------------------------------------------------
+
+
+def revocation_job_create(
+    *, plan: Plan, actor: User, reason: str, ticket: str = ""
+) -> RevocationJob:
+    """Store the job and one pending item per target; the caller enqueues it on commit."""
+    if not plan.targets:
+        raise RevocationRefused(NOTHING_SELECTED)
+    with transaction.atomic():
+        job = RevocationJob.objects.create(
+            realm=plan.realm,
+            action=plan.recipe.ledger_action().value,
+            label=plan.label[:500],
+            recipe=plan.recipe.as_dict(),
+            actor=actor,
+            actor_username=actor.username,
+            reason=reason,
+            ticket=ticket,
+            total=plan.total,
+            excluded=plan.excluded,
+            residual_risk=plan.residual_risk,
+        )
+        RevocationItem.objects.bulk_create(
+            (
+                RevocationItem(
+                    job=job,
+                    session_id=t.session_id,
+                    offline=t.offline,
+                    user_id=t.user_id,
+                    username=t.username[:255],
+                    ip_address=t.ip_address[:64],
+                    client_ids=" ".join(t.client_ids)[:1000],
+                    started_at=t.started_at,
+                    last_access_at=t.last_access_at,
+                )
+                for t in plan.targets
+            ),
+            batch_size=1000,
+        )
+    return job

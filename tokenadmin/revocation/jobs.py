@@ -1,0 +1,307 @@
+"""Running a bulk revocation job: resumable, bounded, retrying only what may succeed later.
+
+- **Exactly once per item.** An item is finished by `filter(state=PENDING).update(...)`, so it is
+  counted once even if two runs overlap; a 404 on delete means "already gone".
+- **Resumable.** Only pending items are worked on. A run holds a short lease on the job and
+  renews it as it records results; if its worker dies, the next run (the re-delivered task, or
+  the one a restarting worker enqueues) takes over once the lease lapses.
+- **Bounded.** A small thread pool talks to Keycloak; only this thread touches the database,
+  writing results in batches.
+- **Retries** with exponential backoff for transient failures only (no answer, 5xx, 429);
+  403/400/401 fail the item at once, with Keycloak's words as the reason.
+"""
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from tokenadmin.keycloak import (
+    Gateway,
+    GatewayError,
+    KeycloakUnavailable,
+    LoginExpired,
+    NotFound,
+    gateway_for_worker,
+)
+from tokenadmin.ledger.models import Outcome
+from tokenadmin.ledger.services import ledger_entry_create
+
+from .models import RevocationItem, RevocationJob
+
+logger = logging.getLogger(__name__)
+
+WORKERS = 8
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_S = 0.2
+BACKOFF_MAX_S = 3.0
+LEASE_S = 6
+FLUSH_EVERY_S = 0.5
+FLUSH_EVERY_ITEMS = 250
+
+Done = RevocationItem.State
+
+
+class JobBusy(Exception):
+    """Another run holds the job's lease; try again after `retry_in_s`."""
+
+    def __init__(self, retry_in_s: float) -> None:
+        super().__init__(f"job busy for {retry_in_s:.1f} s")
+        self.retry_in_s = retry_in_s
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    pk: int
+    state: str
+    attempts: int
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class JobCounts:
+    total: int
+    pending: int
+    done: int
+    already_gone: int
+    failed: int
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.already_gone + self.failed
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.finished / self.total) if self.total else 100
+
+
+def job_counts(job: RevocationJob) -> JobCounts:
+    by_state = dict(
+        job.items.values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    return JobCounts(
+        total=job.total,
+        pending=by_state.get(Done.PENDING, 0),
+        done=by_state.get(Done.DONE, 0),
+        already_gone=by_state.get(Done.ALREADY_GONE, 0),
+        failed=by_state.get(Done.FAILED, 0),
+    )
+
+
+def _status_of(exc: GatewayError) -> str:
+    code = getattr(exc.__cause__, "response_code", None)
+    return f"HTTP {code}" if code else "no answer"
+
+
+def _backoff_s(attempt: int) -> float:
+    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1)) * (0.5 + random.random())
+
+
+def _revoke_one(
+    gateway: Callable[[bool], Gateway], realm: str, pk: int, session_id: str, offline: bool
+) -> ItemResult:
+    """Delete one session, retrying transient failures; never raises."""
+    last_error = ""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            gateway(attempt > 1 and last_error.startswith("login")).session_delete(
+                realm, session_id, offline=offline
+            )
+            return ItemResult(pk, Done.DONE, attempt)
+        except NotFound:
+            return ItemResult(pk, Done.ALREADY_GONE, attempt)
+        except LoginExpired as exc:
+            # The service account's token lapsed under us: sign in again and retry.
+            last_error = f"login expired ({_status_of(exc)})"
+        except KeycloakUnavailable as exc:
+            last_error = f"{exc.title} ({_status_of(exc)}) {exc.detail}".strip()
+        except GatewayError as exc:
+            detail = f" Keycloak said: {exc.detail}" if exc.detail else ""
+            return ItemResult(pk, Done.FAILED, attempt, f"{exc.title} ({_status_of(exc)}).{detail}")
+        except Exception as exc:  # a bug must fail the item visibly, not kill the whole run
+            logger.exception("revoking session %s failed unexpectedly", session_id)
+            return ItemResult(pk, Done.FAILED, attempt, f"Unexpected error: {type(exc).__name__}")
+        if attempt < MAX_ATTEMPTS:
+            time.sleep(_backoff_s(attempt))
+    return ItemResult(
+        pk, Done.FAILED, MAX_ATTEMPTS, f"Gave up after {MAX_ATTEMPTS} tries: {last_error}"
+    )
+
+
+def _lease_take(job_id: int, run_id: str) -> RevocationJob | None:
+    """Own the job for LEASE_S; None if it is already finished. JobBusy if another run owns it."""
+    now = timezone.now()
+    taken = (
+        RevocationJob.objects.filter(pk=job_id)
+        .exclude(state=RevocationJob.State.DONE)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=run_id))
+        .update(
+            state=RevocationJob.State.RUNNING,
+            lease_owner=run_id,
+            lease_until=now + timedelta(seconds=LEASE_S),
+            started_at=Coalesce(F("started_at"), now),
+        )
+    )
+    job = RevocationJob.objects.get(pk=job_id)
+    if taken:
+        return job
+    if job.is_done:
+        return None
+    left = (job.lease_until - now).total_seconds() if job.lease_until else LEASE_S
+    raise JobBusy(max(left, 0.5))
+
+
+def _flush(job: RevocationJob, run_id: str, results: list[ItemResult]) -> bool:
+    """Record finished items (each once) and renew the lease; False if the lease was lost."""
+    now = timezone.now()
+    with transaction.atomic():
+        by_state: dict[str, list[int]] = {}
+        for result in results:
+            if result.state == Done.FAILED:
+                RevocationItem.objects.filter(pk=result.pk, state=Done.PENDING).update(
+                    state=Done.FAILED, error=result.error, attempts=result.attempts, finished_at=now
+                )
+            else:
+                by_state.setdefault(result.state, []).append(result.pk)
+        for state, pks in by_state.items():
+            RevocationItem.objects.filter(pk__in=pks, state=Done.PENDING).update(
+                state=state, finished_at=now
+            )
+        renewed = RevocationJob.objects.filter(pk=job.pk, lease_owner=run_id).update(
+            lease_until=now + timedelta(seconds=LEASE_S)
+        )
+    results.clear()
+    return bool(renewed)
+
+
+def _finish(job: RevocationJob, run_id: str) -> RevocationJob:
+    """Close the job and write its one ledger entry, once, if no item is left pending."""
+    with transaction.atomic():
+        if job.items.filter(state=Done.PENDING).exists():
+            return job
+        closed = (
+            RevocationJob.objects.filter(pk=job.pk, lease_owner=run_id)
+            .exclude(state=RevocationJob.State.DONE)
+            .update(
+                state=RevocationJob.State.DONE,
+                finished_at=timezone.now(),
+                lease_owner="",
+                lease_until=None,
+            )
+        )
+        job.refresh_from_db()
+        if not closed:
+            return job
+        counts = job_counts(job)
+        if counts.failed == 0:
+            outcome = Outcome.SUCCEEDED
+        elif counts.failed == counts.total:
+            outcome = Outcome.FAILED
+        else:
+            outcome = Outcome.PARTIAL
+        entry = ledger_entry_create(
+            actor=job.actor,
+            actor_username=job.actor_username,
+            action=job.action,
+            realm=job.realm,
+            target_type="bulk_job",
+            target_id=str(job.pk),
+            target_label=job.label,
+            reason=job.reason,
+            ticket=job.ticket,
+            before={"recipe": job.recipe, "sessions": job.total, "excluded": job.excluded},
+            after={
+                "revoked": counts.done,
+                "already_gone": counts.already_gone,
+                "failed": counts.failed,
+            },
+            outcome=outcome,
+            detail=(
+                f"{counts.done} revoked, {counts.already_gone} already gone, "
+                f"{counts.failed} failed of {counts.total}"
+            ),
+        )
+        RevocationJob.objects.filter(pk=job.pk).update(ledger_entry=entry)
+        job.ledger_entry = entry
+    return job
+
+
+def revocation_job_run(
+    *,
+    job_id: int,
+    gateway_factory: Callable[[], Gateway] = gateway_for_worker,
+    workers: int = WORKERS,
+) -> RevocationJob | None:
+    """Work through a job's pending items; returns the job (None if it was already done).
+
+    Raises JobBusy while another live run holds the job.
+    """
+    run_id = uuid.uuid4().hex
+    job = _lease_take(job_id, run_id)
+    if job is None:
+        return None
+    local = threading.local()
+
+    def gateway(renew: bool) -> Gateway:
+        if renew or getattr(local, "gateway", None) is None:
+            local.gateway = gateway_factory()
+        return local.gateway
+
+    def guarded(pk: int, session_id: str, offline: bool) -> ItemResult:
+        try:
+            return _revoke_one(gateway, job.realm, pk, session_id, offline)
+        except GatewayError as exc:  # signing in as the worker failed every time
+            return ItemResult(pk, Done.FAILED, 1, exc.message)
+
+    pending = list(
+        job.items.filter(state=Done.PENDING)
+        .order_by("pk")
+        .values_list("pk", "session_id", "offline")
+    )
+    queue = iter(pending)
+    results: list[ItemResult] = []
+    in_flight: set[Future] = set()
+    last_flush = time.monotonic()
+    lease_held = True
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="revoke") as pool:
+
+        def top_up() -> None:
+            while lease_held and len(in_flight) < workers * 4:
+                item = next(queue, None)
+                if item is None:
+                    return
+                in_flight.add(pool.submit(guarded, *item))
+
+        top_up()
+        while in_flight:
+            finished, _ = wait(in_flight, timeout=FLUSH_EVERY_S, return_when=FIRST_COMPLETED)
+            for future in finished:
+                in_flight.discard(future)
+                results.append(future.result())
+            if len(results) >= FLUSH_EVERY_ITEMS or time.monotonic() - last_flush >= FLUSH_EVERY_S:
+                lease_held = _flush(job, run_id, results) and lease_held
+                last_flush = time.monotonic()
+                if not lease_held:
+                    logger.warning("job %s: lease taken over by another run; stopping", job.pk)
+            top_up()
+    _flush(job, run_id, results)
+    if not lease_held:
+        return job
+    return _finish(job, run_id)
+
+
+def revocation_jobs_unfinished() -> list[int]:
+    """Jobs a restarting worker should make sure are running (their lease decides who runs)."""
+    return list(
+        RevocationJob.objects.exclude(state=RevocationJob.State.DONE).values_list("pk", flat=True)
+    )

@@ -1,0 +1,34 @@
+"""Celery tasks: ids in, one call to jobs.py; the job itself is resumable and idempotent."""
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from .jobs import JobBusy, revocation_job_run, revocation_jobs_unfinished
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def revocation_job_run_task(self, job_id: int) -> None:
+    try:
+        revocation_job_run(job_id=job_id)
+    except JobBusy as busy:
+        # Another run holds the lease; if its worker died, the lease lapses and we take over.
+        raise self.retry(countdown=busy.retry_in_s, max_retries=100) from None
+
+
+@worker_ready.connect
+def revocation_jobs_resume(**_kwargs: object) -> None:
+    """A worker that starts re-enqueues unfinished jobs: with Redis, a task whose worker was
+    killed is only re-delivered after the broker's visibility timeout (an hour by default).
+    The job's lease makes a duplicate harmless: it waits, then finds the job done."""
+    try:
+        job_ids = revocation_jobs_unfinished()
+    except Exception:  # the worker must start even if the database is not there yet
+        logger.exception("could not look for unfinished revocation jobs")
+        return
+    for job_id in job_ids:
+        logger.info("resuming revocation job %s", job_id)
+        revocation_job_run_task.delay(job_id)
