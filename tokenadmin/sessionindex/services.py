@@ -1,0 +1,62 @@
+"""Writes of the sessions pages: saved views. Each change writes one ledger entry."""
+
+from tokenadmin.accounts.models import User
+from tokenadmin.ledger.models import Action
+from tokenadmin.ledger.services import ledger_entry_create
+
+from .models import SavedView
+
+
+def _as_record(view: SavedView) -> dict:
+    return {
+        "name": view.name,
+        "query": view.query,
+        "description": view.description,
+        "shared": view.shared,
+        "owner": view.owner.username if view.owner else "",
+    }
+
+
+def saved_view_create(
+    *,
+    actor: User,
+    realm: str,
+    name: str,
+    query: dict[str, str],
+    description: str = "",
+    shared: bool = True,
+) -> SavedView:
+    """Name a filter of a realm's sessions. `query` holds validated filter parameters only."""
+    view = SavedView.objects.create(
+        realm=realm, name=name, query=query, description=description, owner=actor, shared=shared
+    )
+    ledger_entry_create(
+        actor=actor,
+        action=Action.SAVED_VIEW_CHANGED,
+        realm=realm,
+        target_type="saved_view",
+        target_id=str(view.pk),
+        target_label=view.name,
+        before=None,
+        after=_as_record(view),
+        detail="created",
+    )
+    return view
+
+
+def saved_view_delete(*, actor: User, view: SavedView) -> None:
+    """Remove a saved view (the caller has checked the actor owns it or may manage users)."""
+    before = _as_record(view)
+    view_id, realm, name = view.pk, view.realm, view.name
+    view.delete()
+    ledger_entry_create(
+        actor=actor,
+        action=Action.SAVED_VIEW_CHANGED,
+        realm=realm,
+        target_type="saved_view",
+        target_id=str(view_id),
+        target_label=name,
+        before=before,
+        after=None,
+        detail="deleted",
+    )

@@ -1,0 +1,210 @@
+"""The sessions pages that read the local index: the realms list, a realm's sessions, its CSV,
+and saved views. The user and client pages read Keycloak live (views_live.py)."""
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from tokenadmin.accounts.gateway import gateway_for
+from tokenadmin.accounts.session_tokens import SID, rights_of
+from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, require_right
+
+from .csv import sessions_csv_rows
+from .forms import (
+    DEFAULT_PER_PAGE,
+    PER_PAGE_CHOICES,
+    SORT_COLUMNS,
+    SavedViewForm,
+    SessionFilterForm,
+    SessionFilters,
+    SessionType,
+    query_with,
+)
+from .models import SavedView
+from .selectors import (
+    SessionPage,
+    indexed_clients_select,
+    indexed_realms_select,
+    indexed_sessions_select,
+    realm_index_get,
+    saved_views_select,
+    sessions_page_select,
+    sessions_summary_select,
+)
+from .services import saved_view_create, saved_view_delete
+
+PAGE_TEMPLATE = "sessionindex/realm_sessions.html"
+NO_REALM_TO_VIEW = "Your Keycloak roles do not include view-users on any realm."
+
+
+@require_GET
+def sessions_index(request: AuthedRequest) -> HttpResponse:
+    """The realms whose users the admin may view, with what the index holds for each."""
+    rights = rights_of(request.session)
+    if not rights.any_right():
+        return forbidden(request, NO_REALM_TO_VIEW)
+    names = [
+        realm.name
+        for realm in gateway_for(request).realms_list()
+        if rights.can(realm.name, "view-users")
+    ]
+    if not names:
+        return forbidden(request, NO_REALM_TO_VIEW)
+    names.sort(key=lambda name: (name != "master", name))
+    return render(
+        request, "sessionindex/index.html", {"realms": indexed_realms_select(realms=names)}
+    )
+
+
+def _column_headers(params: dict[str, str], filters: SessionFilters) -> list[dict]:
+    """Each sortable column's label, link and state: a click sorts by it, a second reverses."""
+    current = filters.sort.removeprefix("-")
+    descending = filters.sort.startswith("-")
+    headers = []
+    for key, (label, _field) in SORT_COLUMNS.items():
+        active = key == current
+        # Ascending on the first click everywhere, so a click always does the same thing.
+        next_sort = f"-{key}" if active and not descending else key
+        headers.append(
+            {
+                "key": key,
+                "label": label,
+                "active": active,
+                "descending": active and descending,
+                "query": query_with(params, sort=next_sort, page=None),
+            }
+        )
+    return headers
+
+
+def _results_context(
+    request: AuthedRequest, realm: str, form: SessionFilterForm
+) -> dict[str, object]:
+    filters = form.filters()
+    now = timezone.now()
+    sessions = indexed_sessions_select(realm=realm, filters=filters, now=now)
+    summary = sessions_summary_select(sessions=sessions, now=now)
+    per_page = form.page_size()
+    page: SessionPage = sessions_page_select(
+        sessions=sessions,
+        total=summary.total,
+        number=form.page_number(),
+        per_page=per_page,
+        my_session_id=request.session.get(SID, ""),
+        now=now,
+    )
+    params = form.filter_query()
+    if per_page != DEFAULT_PER_PAGE:
+        params["per_page"] = str(per_page)
+    page_params = {**params, "page": str(page.number)} if page.number > 1 else params
+    rights = rights_of(request.session)
+    return {
+        "realm": realm,
+        "form": form,
+        "filters": filters,
+        "summary": summary,
+        "page": page,
+        "query": query_with(page_params),
+        "filter_query": query_with(form.filter_query()),
+        "headers": _column_headers(params, filters),
+        "per_page_links": [
+            {"size": n, "active": n == per_page, "query": query_with(params, per_page=n, page=None)}
+            for n in PER_PAGE_CHOICES
+        ],
+        "previous_query": query_with(params, page=page.number - 1),
+        "next_query": query_with(params, page=page.number + 1),
+        "last_query": query_with(params, page=page.num_pages),
+        "expiry_chart": {
+            "labels": [label for label, _n in summary.expiry_histogram],
+            "values": [n for _label, n in summary.expiry_histogram],
+        },
+        "can_view_clients": rights.can(realm, "view-clients"),
+        "realm_index": realm_index_get(realm=realm),
+    }
+
+
+@require_GET
+@require_right("view-users")
+def realm_sessions_page(request: AuthedRequest, realm: str) -> HttpResponse:
+    """Every indexed session of a realm: search, filters, sort, paging, all in the URL."""
+    form = SessionFilterForm(request.GET)
+    context = _results_context(request, realm, form)
+    template = page_or_partial(request, PAGE_TEMPLATE, "session-results")
+    if template == PAGE_TEMPLATE:
+        clients = indexed_clients_select(realm=realm)
+        chosen = form.filters().client
+        context.update(
+            {
+                "clients": clients,
+                # A shared link may name a client the index no longer holds: keep it selected.
+                "client_missing": bool(chosen) and chosen not in {c.client_id for c in clients},
+                "client_chart": {
+                    "labels": [c.client_id for c in clients[:10]],
+                    "values": [c.sessions for c in clients[:10]],
+                },
+                "type_choices": SessionType.CHOICES,
+                **_saved_views_context(request, realm),
+            }
+        )
+    return render(request, template, context)
+
+
+@require_GET
+@require_right("view-users")
+def realm_sessions_csv(request: AuthedRequest, realm: str) -> StreamingHttpResponse:
+    """The page's filtered set, all pages, streamed row by row (page and size are ignored)."""
+    filters = SessionFilterForm(request.GET).filters()
+    sessions = indexed_sessions_select(realm=realm, filters=filters)
+    response = StreamingHttpResponse(sessions_csv_rows(sessions=sessions), content_type="text/csv")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="sessions-{realm}-{stamp}.csv"'
+    return response
+
+
+def _saved_views_context(
+    request: AuthedRequest, realm: str, save_form: SavedViewForm | None = None
+) -> dict[str, object]:
+    rights = rights_of(request.session)
+    may_manage = rights.can(realm, "manage-users")
+    views = [
+        {
+            "view": view,
+            "query": query_with(view.query),
+            "deletable": may_manage or view.owner_id == request.user.pk,
+        }
+        for view in saved_views_select(realm=realm, user=request.user)
+    ]
+    return {"saved_views": views, "save_form": save_form or SavedViewForm(realm=realm)}
+
+
+@require_POST
+@require_right("view-users")
+def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
+    """Name the page's current filter; the form posts the filter fields along (hx-include)."""
+    save_form = SavedViewForm(request.POST, realm=realm)
+    filter_form = SessionFilterForm(request.POST)
+    if save_form.is_valid():
+        saved_view_create(
+            actor=request.user,
+            realm=realm,
+            name=save_form.cleaned_data["name"],
+            query=filter_form.filter_query(),
+            description=save_form.cleaned_data["description"],
+            shared=save_form.cleaned_data["shared"],
+        )
+        save_form = None
+    context = {"realm": realm, **_saved_views_context(request, realm, save_form)}
+    return render(request, f"{PAGE_TEMPLATE}#saved-views", context)
+
+
+@require_POST
+@require_right("view-users")
+def saved_view_delete_view(request: AuthedRequest, realm: str, view_id: int) -> HttpResponse:
+    view = get_object_or_404(SavedView, pk=view_id, realm=realm)
+    rights = rights_of(request.session)
+    if view.owner_id != request.user.pk and not rights.can(realm, "manage-users"):
+        return forbidden(request, "Only its owner or an admin with manage-users may delete it.")
+    saved_view_delete(actor=request.user, view=view)
+    context = {"realm": realm, **_saved_views_context(request, realm)}
+    return render(request, f"{PAGE_TEMPLATE}#saved-views", context)

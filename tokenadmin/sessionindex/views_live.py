@@ -1,0 +1,72 @@
+"""The user and client pages: live from Keycloak through the gateway, never from the index."""
+
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tokenadmin.accounts.gateway import gateway_for
+from tokenadmin.accounts.session_tokens import SID, rights_of
+from tokenadmin.http import AuthedRequest, page_or_partial, require_right
+
+from .forms import query_with
+from .selectors import client_sessions_live_select, user_sessions_live_select
+
+CLIENT_PAGE_SIZE = 50
+
+
+@require_GET
+@require_right("view-users")
+def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
+    """One user's details, online sessions, offline sessions per client and consents."""
+    live = user_sessions_live_select(gateway=gateway_for(request), realm=realm, user_id=user_id)
+    return render(
+        request,
+        "sessionindex/user.html",
+        {
+            "realm": realm,
+            "live": live,
+            "my_session_id": request.session.get(SID, ""),
+            "can_view_clients": rights_of(request.session).can(realm, "view-clients"),
+        },
+    )
+
+
+class ClientSessionsForm(forms.Form):
+    type = forms.ChoiceField(
+        required=False, choices=(("", "Online"), ("online", "Online"), ("offline", "Offline"))
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=10**6)
+
+
+@require_GET
+@require_right("view-clients")
+def client_page(request: AuthedRequest, realm: str, client_uuid: str) -> HttpResponse:
+    """A client, its live online and offline session counts, and its sessions page by page
+    (Keycloak's first/max paging on clients/{uuid}/user-sessions or /offline-sessions)."""
+    form = ClientSessionsForm(request.GET)
+    form.is_valid()
+    offline = form.cleaned_data.get("type") == "offline"
+    number = form.cleaned_data.get("page") or 1
+    live = client_sessions_live_select(
+        gateway=gateway_for(request),
+        realm=realm,
+        client_uuid=client_uuid,
+        offline=offline,
+        first=(number - 1) * CLIENT_PAGE_SIZE,
+        max_=CLIENT_PAGE_SIZE,
+    )
+    params = {"type": "offline"} if offline else {}
+    context = {
+        "realm": realm,
+        "form": form,
+        "live": live,
+        "number": number,
+        "my_session_id": request.session.get(SID, ""),
+        "online_query": query_with({}),
+        "offline_query": query_with({"type": "offline"}),
+        "previous_query": query_with(params, page=number - 1 if number > 2 else None),
+        "next_query": query_with(params, page=number + 1),
+    }
+    template = page_or_partial(request, "sessionindex/client.html", "client-sessions")
+    return render(request, template, context)
