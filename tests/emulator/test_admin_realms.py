@@ -1,5 +1,7 @@
 """Admin REST for realms, clients, users, roles and groups through python-keycloak."""
 
+import json
+
 import requests
 from keycloak.exceptions import KeycloakGetError, KeycloakPostError, KeycloakPutError
 
@@ -9,12 +11,23 @@ def test_creating_a_realm_creates_keycloaks_built_ins(kc):
     admin.create_realm({"realm": "fresh", "enabled": True})
     admin.change_current_realm("fresh")
     assert sorted(r["name"] for r in admin.get_realm_roles()) == [
-        "default-roles-fresh", "offline_access", "uma_authorization"]
+        "default-roles-fresh",
+        "offline_access",
+        "uma_authorization",
+    ]
     client_ids = {c["clientId"] for c in admin.get_clients()}
-    assert {"account", "realm-management", "admin-cli", "broker", "security-admin-console"} <= client_ids
+    assert {
+        "account",
+        "realm-management",
+        "admin-cli",
+        "broker",
+        "security-admin-console",
+    } <= client_ids
     admin.change_current_realm("master")
     assert admin.get_client_id("fresh-realm")
-    keys = requests.get(f"{kc.base_url}/realms/fresh/protocol/openid-connect/certs", timeout=5).json()["keys"]
+    keys = requests.get(
+        f"{kc.base_url}/realms/fresh/protocol/openid-connect/certs", timeout=5
+    ).json()["keys"]
     assert len(keys) == 2
 
 
@@ -81,10 +94,14 @@ def test_without_view_realm_the_realm_is_a_reduced_representation(kc):
     outsider_id = admin.get_user_id("operator")
     cu = admin.get_client_id("mlflow-realm")
     role = admin.get_client_role(cu, "view-realm")
-    admin.connection.raw_delete(f"admin/realms/master/users/{outsider_id}/role-mappings/clients/{cu}",
-                                data='[{"id": "%s", "name": "view-realm"}]' % role["id"])
-    admin.connection.raw_delete(f"admin/realms/master/users/{outsider_id}/role-mappings/clients/{cu}",
-                                data='[{"name": "manage-realm"}]')
+    admin.connection.raw_delete(
+        f"admin/realms/master/users/{outsider_id}/role-mappings/clients/{cu}",
+        data=json.dumps([{"id": role["id"], "name": "view-realm"}]),
+    )
+    admin.connection.raw_delete(
+        f"admin/realms/master/users/{outsider_id}/role-mappings/clients/{cu}",
+        data='[{"name": "manage-realm"}]',
+    )
     operator = kc.admin(username="operator", password="operator")
     rep = operator.get_realm("mlflow")
     assert rep["realm"] == "mlflow"
@@ -104,7 +121,9 @@ def test_no_token_is_401(kc):
 
 
 def test_a_realm_token_administers_its_own_realm_only(kc):
-    tokens = kc.password_login("mlflow", "mlflow", "mlflow_admin", "mlflow_admin", secret="mlflow-secret")
+    tokens = kc.password_login(
+        "mlflow", "mlflow", "mlflow_admin", "mlflow_admin", secret="mlflow-secret"
+    )
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
     own = requests.get(f"{kc.base_url}/admin/realms/mlflow/users", headers=headers, timeout=5)
     assert own.status_code == 200
@@ -115,8 +134,13 @@ def test_a_realm_token_administers_its_own_realm_only(kc):
 def test_the_service_account_worker_reads_mlflow(kc):
     from keycloak import KeycloakAdmin
 
-    worker = KeycloakAdmin(server_url=kc.base_url, realm_name="mlflow", user_realm_name="master",
-                           client_id="tokenadmin-worker", client_secret_key="tokenadmin-worker-secret")
+    worker = KeycloakAdmin(
+        server_url=kc.base_url,
+        realm_name="mlflow",
+        user_realm_name="master",
+        client_id="tokenadmin-worker",
+        client_secret_key="tokenadmin-worker-secret",
+    )
     assert {u["username"] for u in worker.get_users()} == {"mlflow_admin", "mlflow_user"}
 
 
@@ -125,7 +149,11 @@ def test_client_crud_and_secret(kc):
     admin.create_client({"clientId": "app", "secret": "s3cret", "attributes": {"x": "1"}})
     cu = admin.get_client_id("app")
     client = admin.get_client(cu)
-    assert (client["enabled"], client["publicClient"], client["directAccessGrantsEnabled"]) == (True, False, True)
+    assert (client["enabled"], client["publicClient"], client["directAccessGrantsEnabled"]) == (
+        True,
+        False,
+        True,
+    )
     assert admin.get_client_secrets(cu) == {"type": "secret", "value": "s3cret"}
     new = admin.generate_client_secrets(cu)
     assert new["type"] == "secret" and new["value"] != "s3cret"
@@ -143,7 +171,9 @@ def test_client_crud_and_secret(kc):
 
 def test_a_duplicate_client_is_a_conflict(kc):
     admin = kc.admin(realm_name="mlflow")
-    response = admin.connection.raw_post("admin/realms/mlflow/clients", data='{"clientId": "mlflow"}')
+    response = admin.connection.raw_post(
+        "admin/realms/mlflow/clients", data='{"clientId": "mlflow"}'
+    )
     assert response.status_code == 409
     assert response.json() == {"errorMessage": "Client mlflow already exists"}
 
@@ -157,14 +187,20 @@ def test_service_account_user_of_the_worker(kc):
 
 def test_user_crud_search_count_and_password(kc):
     admin = kc.admin(realm_name="mlflow")
-    user_id = admin.create_user({"username": "Alice", "email": "alice@example.com", "enabled": True})
+    user_id = admin.create_user(
+        {"username": "Alice", "email": "alice@example.com", "enabled": True}
+    )
     assert admin.get_user(user_id)["username"] == "alice"
     assert admin.users_count() == 3
     assert [u["username"] for u in admin.get_users({"search": "ali"})] == ["alice"]
-    assert [u["username"] for u in admin.get_users({"username": "mlflow", "max": 1})] == ["mlflow_admin"]
+    assert [u["username"] for u in admin.get_users({"username": "mlflow", "max": 1})] == [
+        "mlflow_admin"
+    ]
     assert admin.get_users({"username": "mlflow", "exact": "true"}) == []
     admin.set_user_password(user_id, "pw", temporary=False)
-    assert kc.password_login("mlflow", "mlflow", "alice", "pw", secret="mlflow-secret")["access_token"]
+    assert kc.password_login("mlflow", "mlflow", "alice", "pw", secret="mlflow-secret")[
+        "access_token"
+    ]
     admin.update_user(user_id, {"firstName": "Al"})
     assert admin.get_user(user_id)["firstName"] == "Al"
     admin.delete_user(user_id)
@@ -192,7 +228,9 @@ def test_realm_and_client_role_mappings(kc):
     admin.create_client_role(cu, {"name": "reader"})
     admin.assign_client_role(user_id, cu, [admin.get_client_role(cu, "reader")])
     assert [r["name"] for r in admin.get_client_roles_of_user(user_id, cu)] == ["reader"]
-    tokens = kc.password_login("mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret")
+    tokens = kc.password_login(
+        "mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret"
+    )
     claims = kc.openid("mlflow", "mlflow", "mlflow-secret").decode_token(tokens["access_token"])
     assert "analyst" in claims["realm_access"]["roles"]
     assert claims["resource_access"]["mlflow"]["roles"] == ["reader"]

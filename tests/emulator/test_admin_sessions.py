@@ -1,4 +1,4 @@
-"""Session admin endpoints: lists, paging, counts, stats, ui-ext, and what each revocation removes."""
+"""Session admin: lists, paging, counts, stats, ui-ext, and what each revocation removes."""
 
 from keycloak.exceptions import KeycloakGetError
 
@@ -8,18 +8,31 @@ def realm_admin(kc, realm="master"):
 
 
 def raw(admin, path, **query):
-    response = admin.connection.raw_get(f"admin/realms/{admin.connection.realm_name}/{path}", **query)
+    response = admin.connection.raw_get(
+        f"admin/realms/{admin.connection.realm_name}/{path}", **query
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def test_session_representation_has_keycloaks_fields_in_epoch_ms(kc):
     admin = realm_admin(kc, "mlflow")
-    tokens = kc.password_login("mlflow", "mlflow", "mlflow_admin", "mlflow_admin", secret="mlflow-secret")
+    tokens = kc.password_login(
+        "mlflow", "mlflow", "mlflow_admin", "mlflow_admin", secret="mlflow-secret"
+    )
     sessions = admin.get_sessions(admin.get_user_id("mlflow_admin"))
     mine = next(s for s in sessions if s["id"] == tokens["session_state"])
-    assert set(mine) == {"id", "username", "userId", "ipAddress", "start", "lastAccess", "rememberMe", "clients",
-                         "transientUser"}
+    assert set(mine) == {
+        "id",
+        "username",
+        "userId",
+        "ipAddress",
+        "start",
+        "lastAccess",
+        "rememberMe",
+        "clients",
+        "transientUser",
+    }
     assert abs(mine["start"] - kc.now() * 1000) < 5000
     assert list(mine["clients"].values()) == ["mlflow"]
 
@@ -32,7 +45,9 @@ def test_client_sessions_page_with_first_and_max_and_count(kc):
     assert count == 250 + 3
     default_page = raw(admin, f"clients/{cu}/user-sessions")
     assert len(default_page) == 100
-    pages = [raw(admin, f"clients/{cu}/user-sessions", first=first, max=100) for first in (0, 100, 200)]
+    pages = [
+        raw(admin, f"clients/{cu}/user-sessions", first=first, max=100) for first in (0, 100, 200)
+    ]
     ids = [s["id"] for page in pages for s in page]
     assert len(ids) == len(set(ids)) == count
     assert len(admin.get_client_all_sessions(cu)) == count
@@ -56,8 +71,12 @@ def test_client_session_stats_count_as_strings(kc):
     stats = {s["clientId"]: s for s in admin.get_client_sessions_stats()}
     assert stats["api-client"]["active"] == "1"
     assert stats["api-client"]["offline"] == "2"
-    assert stats["sdk-client"] == {"id": admin.get_client_id("sdk-client"), "clientId": "sdk-client",
-                                   "active": "1", "offline": "2"}
+    assert stats["sdk-client"] == {
+        "id": admin.get_client_id("sdk-client"),
+        "clientId": "sdk-client",
+        "active": "1",
+        "offline": "2",
+    }
 
 
 def test_ui_ext_sessions_lists_regular_then_offline_with_search(kc):
@@ -66,7 +85,9 @@ def test_ui_ext_sessions_lists_regular_then_offline_with_search(kc):
     kinds = [s["type"] for s in everything]
     assert kinds == sorted(kinds, key=lambda k: k != "REGULAR")
     assert "rememberMe" not in everything[0]
-    assert {s["username"] for s in raw(admin, "ui-ext/sessions", search="data_sci", max=50)} == {"data_scientist"}
+    assert {s["username"] for s in raw(admin, "ui-ext/sessions", search="data_sci", max=50)} == {
+        "data_scientist"
+    }
     assert raw(admin, "ui-ext/sessions", type="OFFLINE", max=50)
     assert raw(admin, "ui-ext/sessions", max=2).__len__() == 2
     bad = admin.connection.raw_get("admin/realms/master/ui-ext/sessions", type="WRONG")
@@ -78,7 +99,9 @@ def test_ui_ext_sessions_lists_regular_then_offline_with_search(kc):
 
 def test_deleting_a_session_removes_it_and_answers_404_afterwards(kc):
     admin = realm_admin(kc, "mlflow")
-    tokens = kc.password_login("mlflow", "mlflow", "mlflow_admin", "mlflow_admin", secret="mlflow-secret")
+    tokens = kc.password_login(
+        "mlflow", "mlflow", "mlflow_admin", "mlflow_admin", secret="mlflow-secret"
+    )
     path = f"admin/realms/mlflow/sessions/{tokens['session_state']}"
     assert admin.connection.raw_delete(path).status_code == 204
     again = admin.connection.raw_delete(path)
@@ -91,12 +114,15 @@ def test_deleting_an_offline_session_drops_its_online_twin(kc):
     admin = realm_admin(kc)
     user_id = admin.get_user_id("wallaroo_user")
     assert tokens["session_state"] in [s["id"] for s in admin.get_sessions(user_id)]
-    response = admin.connection.raw_delete(f"admin/realms/master/sessions/{tokens['session_state']}",
-                                           isOffline="true")
+    response = admin.connection.raw_delete(
+        f"admin/realms/master/sessions/{tokens['session_state']}", isOffline="true"
+    )
     assert response.status_code == 204
     assert tokens["session_state"] not in [s["id"] for s in admin.get_sessions(user_id)]
     cu = admin.get_client_id("api-client")
-    assert tokens["session_state"] not in [s["id"] for s in raw(admin, f"users/{user_id}/offline-sessions/{cu}")]
+    assert tokens["session_state"] not in [
+        s["id"] for s in raw(admin, f"users/{user_id}/offline-sessions/{cu}")
+    ]
 
 
 def test_logout_all_removes_online_sessions_keeps_offline_and_sets_not_before(kc):
@@ -104,7 +130,9 @@ def test_logout_all_removes_online_sessions_keeps_offline_and_sets_not_before(kc
     response = admin.connection.raw_post("admin/realms/master/logout-all", data="")
     assert (response.status_code, response.json()) == (200, {})
     # python-keycloak meets a 401 (its own session is gone too) and logs in again: one new session.
-    assert [s["username"] for s in raw(admin, "ui-ext/sessions", type="REGULAR", max=100)] == ["admin"]
+    assert [s["username"] for s in raw(admin, "ui-ext/sessions", type="REGULAR", max=100)] == [
+        "admin"
+    ]
     cu = admin.get_client_id("api-client")
     assert raw(admin, f"clients/{cu}/offline-session-count") == {"count": 2}
     assert admin.get_realm("master")["notBefore"] > 0
@@ -114,7 +142,9 @@ def test_logout_all_also_logs_out_the_calling_admin(kc):
     admin = realm_admin(kc)
     admin.connection.raw_post("admin/realms/master/logout-all", data="")
     kc.advance(1)
-    assert admin.get_realm("master")["realm"] == "master"  # python-keycloak logs in again after a 401
+    assert (
+        admin.get_realm("master")["realm"] == "master"
+    )  # python-keycloak logs in again after a 401
 
 
 def test_consent_revoke_drops_offline_sessions_of_that_client(kc):
@@ -141,7 +171,9 @@ def test_push_revocation_answers_an_empty_global_request_result(kc):
     admin = realm_admin(kc)
     assert admin.connection.raw_post("admin/realms/master/push-revocation", data="").json() == {}
     cu = admin.get_client_id("api-client")
-    response = admin.connection.raw_post(f"admin/realms/master/clients/{cu}/push-revocation", data="")
+    response = admin.connection.raw_post(
+        f"admin/realms/master/clients/{cu}/push-revocation", data=""
+    )
     assert (response.status_code, response.json()) == (200, {})
 
 
@@ -173,9 +205,11 @@ def test_operator_may_logout_a_user_in_mlflow(kc):
 
 def test_admin_events_are_recorded_when_enabled(kc):
     admin = realm_admin(kc, "mlflow")
-    admin.connection.raw_put("admin/realms/mlflow/events/config",
-                             data='{"adminEventsEnabled": true, "adminEventsDetailsEnabled": true, '
-                                  '"eventsEnabled": true}')
+    admin.connection.raw_put(
+        "admin/realms/mlflow/events/config",
+        data='{"adminEventsEnabled": true, "adminEventsDetailsEnabled": true, '
+        '"eventsEnabled": true}',
+    )
     sessions = admin.get_sessions(admin.get_user_id("mlflow_user"))
     admin.connection.raw_delete(f"admin/realms/mlflow/sessions/{sessions[0]['id']}")
     events = admin.get_admin_events()

@@ -12,7 +12,9 @@ def test_the_clock_can_be_set_and_advanced_and_tokens_follow_it(kc):
     target = 2_000_000_000
     assert kc.set_clock(target) == target
     assert kc.advance(60) == target + 60
-    tokens = kc.password_login("mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret")
+    tokens = kc.password_login(
+        "mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret"
+    )
     claims = kc.openid("mlflow", "mlflow", "mlflow-secret").decode_token(tokens["access_token"])
     assert target + 60 <= claims["iat"] <= target + 62
 
@@ -51,7 +53,9 @@ def test_a_reset_fault_drops_the_connection(kc):
 
 def test_an_error_rate_fails_about_that_share(kc):
     kc.fault("/realms/master$", status=500, error_rate=0.5)
-    statuses = [requests.get(f"{kc.base_url}/realms/master", timeout=5).status_code for _ in range(60)]
+    statuses = [
+        requests.get(f"{kc.base_url}/realms/master", timeout=5).status_code for _ in range(60)
+    ]
     assert 10 < statuses.count(500) < 50
 
 
@@ -68,10 +72,14 @@ def test_seed_creates_users_and_sessions_with_an_offline_share(kc):
     assert result["sessions"] + result["offline_sessions"] == 200
     admin = kc.admin(realm_name="loadtest")
     assert admin.users_count() == 20
-    stats = admin.get_client_sessions_stats()
-    assert sum(int(s["offline"]) for s in stats) == result["offline_sessions"]
-    ips = {s["ipAddress"] for s in admin.connection.raw_get("admin/realms/loadtest/ui-ext/sessions",
-                                                               max=200).json()}
+    offline = admin.connection.raw_get(
+        "admin/realms/loadtest/ui-ext/sessions", type="OFFLINE", max=500
+    ).json()
+    assert len(offline) == result["offline_sessions"]
+    ips = {
+        s["ipAddress"]
+        for s in admin.connection.raw_get("admin/realms/loadtest/ui-ext/sessions", max=200).json()
+    }
     assert all(ip.startswith(("10.", "192.168.", "172.16.")) for ip in ips)
 
 
@@ -85,7 +93,9 @@ def test_reset_returns_to_the_seed(kc):
 
 
 def test_a_direct_session_appears_for_the_user(kc):
-    created = kc.create_session(realm="mlflow", username="mlflow_admin", client_id="mlflow", ip="10.9.9.9")
+    created = kc.create_session(
+        realm="mlflow", username="mlflow_admin", client_id="mlflow", ip="10.9.9.9"
+    )
     admin = kc.admin(realm_name="mlflow")
     sessions = admin.get_sessions(admin.get_user_id("mlflow_admin"))
     assert created["id"] in [s["id"] for s in sessions]
@@ -99,13 +109,24 @@ def test_import_realm_reads_a_keycloak_export(tmp_path):
         "roles": {"realm": [{"name": "reader"}], "client": {"app": [{"name": "editor"}]}},
         "groups": [{"name": "team", "realmRoles": ["reader"]}],
         "clients": [
-            {"clientId": "app", "secret": "app-secret", "redirectUris": ["http://127.0.0.1/*"],
-             "directAccessGrantsEnabled": True, "attributes": {"access.token.lifespan": "90"}},
+            {
+                "clientId": "app",
+                "secret": "app-secret",
+                "redirectUris": ["http://127.0.0.1/*"],
+                "directAccessGrantsEnabled": True,
+                "attributes": {"access.token.lifespan": "90"},
+            },
         ],
         "users": [
-            {"username": "ivy", "enabled": True, "email": "ivy@example.com",
-             "credentials": [{"type": "password", "value": "ivy-pw"}],
-             "realmRoles": ["reader"], "clientRoles": {"app": ["editor"]}, "groups": ["/team"]},
+            {
+                "username": "ivy",
+                "enabled": True,
+                "email": "ivy@example.com",
+                "credentials": [{"type": "password", "value": "ivy-pw"}],
+                "realmRoles": ["reader"],
+                "clientRoles": {"app": ["editor"]},
+                "groups": ["/team"],
+            },
         ],
         "components": {"ignored": []},
     }
@@ -114,9 +135,40 @@ def test_import_realm_reads_a_keycloak_export(tmp_path):
     with running_emulator("--import-realm", str(path)) as emulator:
         tokens = emulator.password_login("imported", "app", "ivy", "ivy-pw", secret="app-secret")
         assert tokens["expires_in"] == 90
-        claims = emulator.openid("imported", "app", "app-secret").decode_token(tokens["access_token"])
+        claims = emulator.openid("imported", "app", "app-secret").decode_token(
+            tokens["access_token"]
+        )
         assert "reader" in claims["realm_access"]["roles"]
         assert claims["resource_access"]["app"]["roles"] == ["editor"]
         admin = emulator.admin(realm_name="imported")
         assert admin.get_realm("imported")["accessTokenLifespan"] == 120
-        assert [m["username"] for m in admin.get_group_members(admin.get_groups()[0]["id"])] == ["ivy"]
+        assert [m["username"] for m in admin.get_group_members(admin.get_groups()[0]["id"])] == [
+            "ivy"
+        ]
+
+
+def test_bad_admin_requests_get_keycloak_errors_not_tracebacks(kc):
+    admin = kc.admin(realm_name="mlflow")
+    conn = admin.connection
+    assert conn.raw_post("admin/realms/mlflow/users", data="{not json").status_code == 400
+    assert conn.raw_post("admin/realms/mlflow/users", data="[1, 2]").status_code == 400
+    assert (
+        conn.raw_put("admin/realms/mlflow", data='{"accessTokenLifespan": "abc"}').status_code
+        == 400
+    )
+    response = conn.raw_get("admin/realms/mlflow/users", max="lots")
+    assert response.status_code == 404
+    assert conn.raw_get("admin/realms/nope/users").json() == {"error": "Realm not found."}
+    assert conn.raw_get("admin/realms/mlflow/no-such-thing").json() == {
+        "error": "HTTP 404 Not Found"
+    }
+    wrong_method = conn.raw_put("admin/realms/mlflow/client-session-stats", data="{}")
+    assert (wrong_method.status_code, wrong_method.json()) == (
+        405,
+        {"error": "HTTP 405 Method Not Allowed"},
+    )
+    mappings = conn.raw_post(
+        f"admin/realms/mlflow/users/{admin.get_user_id('mlflow_user')}/role-mappings/realm",
+        data='[{"name": "no-such-role"}]',
+    )
+    assert (mappings.status_code, mappings.json()) == (404, {"error": "Could not find role"})

@@ -1,4 +1,4 @@
-"""Browser flows over plain HTTP: authorization code with PKCE, SSO cookie, prompt=none, end-session."""
+"""Browser flows over HTTP: code with PKCE, SSO cookie, prompt=none, end-session."""
 
 import base64
 import hashlib
@@ -12,13 +12,21 @@ REDIRECT = "http://127.0.0.1:8000/oidc/callback/"
 
 def pkce_pair():
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     return verifier, challenge
 
 
 def auth_url(kc, realm="master", **params):
-    base = {"client_id": "tokenadmin", "response_type": "code", "scope": "openid email profile",
-            "redirect_uri": REDIRECT, "state": "st4te", "nonce": "n0nce"}
+    base = {
+        "client_id": "tokenadmin",
+        "response_type": "code",
+        "scope": "openid email profile",
+        "redirect_uri": REDIRECT,
+        "state": "st4te",
+        "nonce": "n0nce",
+    }
     base.update(params)
     return f"{kc.base_url}/realms/{realm}/protocol/openid-connect/auth", base
 
@@ -32,8 +40,12 @@ def login(kc, browser, username="operator", password="operator", **params):
     url, query = auth_url(kc, **params)
     page = browser.get(url, params=query, timeout=5)
     assert page.status_code == 200
-    return browser.post(form_action(page.text), data={"username": username, "password": password},
-                        allow_redirects=False, timeout=5)
+    return browser.post(
+        form_action(page.text),
+        data={"username": username, "password": password},
+        allow_redirects=False,
+        timeout=5,
+    )
 
 
 def callback_params(response):
@@ -46,8 +58,12 @@ def callback_params(response):
 def exchange(kc, code, verifier, redirect=REDIRECT):
     return requests.post(
         f"{kc.base_url}/realms/master/protocol/openid-connect/token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
-              "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect,
+            "code_verifier": verifier,
+        },
         auth=("tokenadmin", "tokenadmin-dev-secret"),
         timeout=5,
     )
@@ -57,22 +73,25 @@ def test_the_login_form_leads_to_a_code_that_exchanges_for_tokens(kc):
     verifier, challenge = pkce_pair()
     browser = requests.Session()
     response = login(kc, browser, code_challenge=challenge, code_challenge_method="S256")
-    location, params = callback_params(response)
+    _, params = callback_params(response)
     assert list(params) == ["state", "session_state", "iss", "code"]
     assert params["state"] == "st4te"
     tokens = exchange(kc, params["code"], verifier)
     assert tokens.status_code == 200
     body = tokens.json()
     assert body["session_state"] == params["session_state"]
-    id_token = kc.openid("master", "tokenadmin", "tokenadmin-dev-secret").decode_token(body["id_token"])
+    id_token = kc.openid("master", "tokenadmin", "tokenadmin-dev-secret").decode_token(
+        body["id_token"]
+    )
     assert id_token["nonce"] == "n0nce"
     assert id_token["preferred_username"] == "operator"
 
 
 def test_a_code_is_single_use(kc):
     verifier, challenge = pkce_pair()
-    _, params = callback_params(login(kc, requests.Session(), code_challenge=challenge,
-                                      code_challenge_method="S256"))
+    _, params = callback_params(
+        login(kc, requests.Session(), code_challenge=challenge, code_challenge_method="S256")
+    )
     assert exchange(kc, params["code"], verifier).status_code == 200
     again = exchange(kc, params["code"], verifier)
     assert again.status_code == 400
@@ -81,8 +100,9 @@ def test_a_code_is_single_use(kc):
 
 def test_a_wrong_verifier_fails_pkce(kc):
     _, challenge = pkce_pair()
-    _, params = callback_params(login(kc, requests.Session(), code_challenge=challenge,
-                                      code_challenge_method="S256"))
+    _, params = callback_params(
+        login(kc, requests.Session(), code_challenge=challenge, code_challenge_method="S256")
+    )
     response = exchange(kc, params["code"], "x" * 50)
     assert response.status_code == 400
     assert response.json()["error_description"] == "PKCE verification failed: Code mismatch"
@@ -106,7 +126,9 @@ def test_an_unregistered_redirect_uri_gets_an_error_page(kc):
 def test_loopback_redirects_match_on_any_port(kc):
     _, challenge = pkce_pair()
     for redirect in ("http://localhost:9999/cb", "http://127.0.0.1:1234/x/y?z=1"):
-        url, query = auth_url(kc, redirect_uri=redirect, code_challenge=challenge, code_challenge_method="S256")
+        url, query = auth_url(
+            kc, redirect_uri=redirect, code_challenge=challenge, code_challenge_method="S256"
+        )
         assert requests.get(url, params=query, timeout=5).status_code == 200
 
 
@@ -121,7 +143,9 @@ def test_prompt_none_without_sso_answers_login_required(kc):
 def test_the_sso_cookie_logs_in_again_without_the_form(kc):
     browser = requests.Session()
     _, challenge = pkce_pair()
-    _, first = callback_params(login(kc, browser, code_challenge=challenge, code_challenge_method="S256"))
+    _, first = callback_params(
+        login(kc, browser, code_challenge=challenge, code_challenge_method="S256")
+    )
     url, query = auth_url(kc, prompt="none", code_challenge=challenge, code_challenge_method="S256")
     _, second = callback_params(browser.get(url, params=query, allow_redirects=False, timeout=5))
     assert second["session_state"] == first["session_state"]
@@ -131,9 +155,14 @@ def test_the_sso_cookie_logs_in_again_without_the_form(kc):
 def test_a_wrong_password_shows_the_form_again(kc):
     url, query = auth_url(kc)
     browser = requests.Session()
-    page = browser.get(url, params={**query, "code_challenge": pkce_pair()[1], "code_challenge_method": "S256"},
-                       timeout=5)
-    again = browser.post(form_action(page.text), data={"username": "operator", "password": "bad"}, timeout=5)
+    page = browser.get(
+        url,
+        params={**query, "code_challenge": pkce_pair()[1], "code_challenge_method": "S256"},
+        timeout=5,
+    )
+    again = browser.post(
+        form_action(page.text), data={"username": "operator", "password": "bad"}, timeout=5
+    )
     assert again.status_code == 200
     assert "Invalid username or password." in again.text
 
@@ -141,12 +170,17 @@ def test_a_wrong_password_shows_the_form_again(kc):
 def test_end_session_with_id_token_hint_ends_sso_and_redirects(kc):
     verifier, challenge = pkce_pair()
     browser = requests.Session()
-    _, params = callback_params(login(kc, browser, code_challenge=challenge, code_challenge_method="S256"))
+    _, params = callback_params(
+        login(kc, browser, code_challenge=challenge, code_challenge_method="S256")
+    )
     tokens = exchange(kc, params["code"], verifier).json()
     response = browser.get(
         f"{kc.base_url}/realms/master/protocol/openid-connect/logout",
-        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "http://127.0.0.1:8000/",
-                "state": "bye"},
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "http://127.0.0.1:8000/",
+            "state": "bye",
+        },
         allow_redirects=False,
         timeout=5,
     )
@@ -160,10 +194,15 @@ def test_end_session_with_id_token_hint_ends_sso_and_redirects(kc):
 
 
 def test_end_session_refuses_an_unregistered_post_logout_uri(kc):
-    tokens = kc.password_login("master", "tokenadmin", "operator", "operator", secret="tokenadmin-dev-secret")
+    tokens = kc.password_login(
+        "master", "tokenadmin", "operator", "operator", secret="tokenadmin-dev-secret"
+    )
     response = requests.get(
         f"{kc.base_url}/realms/master/protocol/openid-connect/logout",
-        params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": "http://evil.example/"},
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": "http://evil.example/",
+        },
         allow_redirects=False,
         timeout=5,
     )
@@ -174,14 +213,34 @@ def test_end_session_refuses_an_unregistered_post_logout_uri(kc):
 def test_mlflow_code_flow_without_pkce_works(kc):
     browser = requests.Session()
     url = f"{kc.base_url}/realms/mlflow/protocol/openid-connect/auth"
-    page = browser.get(url, params={"client_id": "mlflow", "response_type": "code", "scope": "openid",
-                                    "redirect_uri": "http://127.0.0.1:5000/callback", "state": "s"}, timeout=5)
-    response = browser.post(form_action(page.text), data={"username": "mlflow_user", "password": "mlflow_user"},
-                            allow_redirects=False, timeout=5)
+    page = browser.get(
+        url,
+        params={
+            "client_id": "mlflow",
+            "response_type": "code",
+            "scope": "openid",
+            "redirect_uri": "http://127.0.0.1:5000/callback",
+            "state": "s",
+        },
+        timeout=5,
+    )
+    response = browser.post(
+        form_action(page.text),
+        data={"username": "mlflow_user", "password": "mlflow_user"},
+        allow_redirects=False,
+        timeout=5,
+    )
     code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
-    tokens = requests.post(f"{kc.base_url}/realms/mlflow/protocol/openid-connect/token",
-                           data={"grant_type": "authorization_code", "code": code, "client_id": "mlflow",
-                                 "client_secret": "mlflow-secret",
-                                 "redirect_uri": "http://127.0.0.1:5000/callback"}, timeout=5)
+    tokens = requests.post(
+        f"{kc.base_url}/realms/mlflow/protocol/openid-connect/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": "mlflow",
+            "client_secret": "mlflow-secret",
+            "redirect_uri": "http://127.0.0.1:5000/callback",
+        },
+        timeout=5,
+    )
     assert tokens.status_code == 200
     assert tokens.json()["refresh_expires_in"] == 1800

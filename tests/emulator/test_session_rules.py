@@ -1,4 +1,4 @@
-"""Session semantics driven by the clock hook: idle, max, remember-me, offline, rotation, not-before."""
+"""Session semantics under the clock hook: idle, max, remember-me, offline, rotation, not-before."""
 
 import requests
 from keycloak.exceptions import KeycloakPostError
@@ -93,7 +93,9 @@ def test_offline_max_lifespan_applies_only_when_enabled(kc):
     assert "Token is not active" in refresh_error(oid, tokens["refresh_token"])
     admin = kc.admin()
     cu = admin.get_client_id("api-client")
-    count = admin.connection.raw_get(f"admin/realms/master/clients/{cu}/offline-session-count").json()
+    count = admin.connection.raw_get(
+        f"admin/realms/master/clients/{cu}/offline-session-count"
+    ).json()
     assert count == {"count": 0}
 
 
@@ -168,7 +170,9 @@ def test_user_logout_sets_not_before_so_offline_tokens_go_stale(kc):
     admin.user_logout(user_id)
     assert admin.get_sessions(user_id) == []
     cu = admin.get_client_id("api-client")
-    offline = admin.connection.raw_get(f"admin/realms/master/users/{user_id}/offline-sessions/{cu}").json()
+    offline = admin.connection.raw_get(
+        f"admin/realms/master/users/{user_id}/offline-sessions/{cu}"
+    ).json()
     assert tokens["session_state"] in [s["id"] for s in offline]
     assert "Stale token" in refresh_error(oid, tokens["refresh_token"])
 
@@ -180,8 +184,11 @@ def test_access_tokens_stay_valid_until_exp_but_introspection_notices_logout(kc)
     admin.connection.raw_delete(f"admin/realms/mlflow/sessions/{tokens['session_state']}")
     assert oid.decode_token(tokens["access_token"])["sid"] == tokens["session_state"]
     assert oid.introspect(tokens["access_token"]) == {"active": False}
-    response = requests.get(f"{kc.base_url}/realms/mlflow/protocol/openid-connect/userinfo",
-                            headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=5)
+    response = requests.get(
+        f"{kc.base_url}/realms/mlflow/protocol/openid-connect/userinfo",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        timeout=5,
+    )
     assert response.status_code == 401
 
 

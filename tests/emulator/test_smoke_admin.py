@@ -9,7 +9,9 @@ def test_admin_logs_in_and_sees_the_seeded_realms(kc):
 
 
 def test_a_password_grant_session_appears_in_the_user_sessions(kc):
-    tokens = kc.password_login("mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret")
+    tokens = kc.password_login(
+        "mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret"
+    )
     admin = kc.admin(realm_name="mlflow")
     user_id = admin.get_user_id("mlflow_user")
     ids = [s["id"] for s in admin.get_sessions(user_id)]

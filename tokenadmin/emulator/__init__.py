@@ -8,7 +8,8 @@ and it does not import Django.
 Test hooks (prefix ``/_emulator/``, JSON in and out, no authentication, never faulted):
 
 - ``GET /_emulator/clock`` -> ``{"now": epoch_s}``.
-- ``POST /_emulator/clock`` ``{"set": epoch_s}`` or ``{"advance": seconds}`` -> ``{"now": epoch_s}``.
+- ``POST /_emulator/clock`` ``{"set": epoch_s}`` or ``{"advance": seconds}``
+  -> ``{"now": epoch_s}``.
   All time (token iat/exp, session start/lastAccess, expiry, events) follows this clock.
 - ``POST /_emulator/faults`` ``{"path": regex (re.search on the URL path), "method": optional,
   "latency_ms": 0, "status": optional HTTP status, "error_rate": 0..1 (default 1),

@@ -1,4 +1,4 @@
-"""python -m tokenadmin.emulator --host 127.0.0.1 --port 8180 [--import-realm FILE ...] [--seed demo] [--sessions N]"""
+"""python -m tokenadmin.emulator [--host H] [--port P] [--import-realm F ...] [--seed demo]."""
 
 from __future__ import annotations
 

@@ -206,7 +206,7 @@ def client_service_account(ctx: Ctx) -> Response:
     require(ctx, realm.name, "view-clients")
     client = find_client(realm, ctx.params["cu"])
     if not client.rep.get("serviceAccountsEnabled"):
-        raise bad_request("Service account not enabled for the client '%s'" % client.client_id)
+        raise bad_request(f"Service account not enabled for the client '{client.client_id}'")
     user = model.ensure_service_account(realm, client)
     return json_response(model.user_rep(realm, user))
 
@@ -361,7 +361,7 @@ def user_credentials(ctx: Ctx) -> Response:
                 "type": "password",
                 "userLabel": "My password",
                 "createdDate": user.password_created_ms,
-                "credentialData": '{"hashIterations":5,"algorithm":"argon2","additionalParameters":{}}',
+                "credentialData": '{"hashIterations":5,"algorithm":"argon2","additionalParameters":{}}',  # noqa: E501
             }
         ]
     )

@@ -185,7 +185,7 @@ def role_by_id(ctx: Ctx) -> Response:
     return json_response(role.rep() | {"attributes": role.attributes})
 
 
-# -- role mappings (users and groups) ---------------------------------------------------------------
+# -- role mappings (users and groups)--------------------------------------------------------------
 def _holder(ctx: Ctx, realm: Realm) -> Any:
     if "uid" in ctx.params:
         return find_user(realm, ctx.params["uid"])
@@ -232,10 +232,7 @@ def _mapped(ctx: Ctx, composite: bool, available: bool) -> Response:
             if hasattr(holder, "group_ids")
             else realm.expand_roles(holder.role_ids)
         )
-    if available:
-        roles = [r for r in pool if r.id not in ids]
-    else:
-        roles = [r for r in pool if r.id in ids]
+    roles = [r for r in pool if (r.id in ids) != available]
     return json_response([r.rep() for r in sorted(roles, key=lambda r: r.name)])
 
 
@@ -277,7 +274,7 @@ for holder_prefix in (R + "/users/{uid}", R + "/groups/{gid}"):
         router.add(holder_prefix + target, "DELETE", lambda ctx: _mapping_change(ctx, False))
 
 
-# -- groups ---------------------------------------------------------------------------------------------
+# -- groups----------------------------------------------------------------------------------------
 @router.route(R + "/groups", "GET")
 def groups_list(ctx: Ctx) -> Response:
     realm = admin_realm(ctx)

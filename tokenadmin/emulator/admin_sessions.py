@@ -1,4 +1,4 @@
-"""Admin REST: sessions, revocation, not-before, consents, counts, events (sheet §4.1, §4.2, §4.4)."""
+"""Admin REST: sessions, revocation, not-before, consents, counts, events."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def session_rep(
     return out
 
 
-# -- per user ---------------------------------------------------------------------------------------
+# -- per user--------------------------------------------------------------------------------------
 @router.route(R + "/users/{uid}/sessions", "GET")
 def user_sessions(ctx: Ctx) -> Response:
     realm = admin_realm(ctx)
@@ -157,7 +157,7 @@ def user_logout(ctx: Ctx) -> Response:
     return empty()
 
 
-# -- per client -------------------------------------------------------------------------------------
+# -- per client------------------------------------------------------------------------------------
 def _client_sessions(ctx: Ctx, offline: bool) -> Response:
     realm = admin_realm(ctx)
     require(ctx, realm.name, "view-clients")
@@ -246,7 +246,7 @@ def ui_client_sessions(ctx: Ctx) -> Response:
     return _ui_sessions(ctx, realm, client.id)
 
 
-# -- revocation ---------------------------------------------------------------------------------------
+# -- revocation------------------------------------------------------------------------------------
 @router.route(R + "/sessions/{sid}", "DELETE")
 def session_delete(ctx: Ctx) -> Response:
     realm = admin_realm(ctx)
@@ -291,7 +291,7 @@ def client_push_revocation(ctx: Ctx) -> Response:
     return json_response({})
 
 
-# -- events -----------------------------------------------------------------------------------------------
+# -- events----------------------------------------------------------------------------------------
 def _config(realm: Realm) -> dict[str, Any]:
     rep = realm.rep
     return {

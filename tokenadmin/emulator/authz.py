@@ -24,7 +24,7 @@ class AdminAuth:
     _cache: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def rights(self, store: Store, target: str) -> frozenset[str]:
-        """realm-management role names this caller holds on the target realm, composites expanded."""
+        """realm-management role names this caller holds on the target realm, composites expanded."""  # noqa: E501
         cached = self._cache.get(target)
         if cached is not None:
             return cached

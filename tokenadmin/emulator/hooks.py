@@ -175,7 +175,7 @@ def seed(ctx: Ctx) -> Response:
 
 @router.route("/_emulator/sessions", "POST")
 def session_create(ctx: Ctx) -> Response:
-    """{"realm","username","client_id"(s),"offline","remember_me","ip","start","last_access"} -> session."""
+    """{"realm","username","client_id"(s),"offline","remember_me","ip","start","last_access"} -> session."""  # noqa: E501
     body = ctx.json_object()
     realm = ctx.store.realm(str(body.get("realm")))
     if realm is None:

@@ -36,43 +36,75 @@ PAGE = """<!DOCTYPE html>
 
 
 def error_page(realm_name: str, message: str, status: int = 400) -> HTMLResponse:
-    body = f'<div class="alert-error"><span class="kc-feedback-text">{html.escape(message)}</span></div>'
-    return HTMLResponse(PAGE.format(title="Error", realm=html.escape(realm_name), heading="We are sorry...",
-                                    body=body), status_code=status)
+    body = f'<div class="alert-error"><span class="kc-feedback-text">{html.escape(message)}</span></div>'  # noqa: E501
+    return HTMLResponse(
+        PAGE.format(
+            title="Error", realm=html.escape(realm_name), heading="We are sorry...", body=body
+        ),
+        status_code=status,
+    )
 
 
-def login_form(ctx: Ctx, realm: Realm, tab_id: str, client: Client, error: str | None = None,
-               username: str = "") -> HTMLResponse:
+def login_form(
+    ctx: Ctx,
+    realm: Realm,
+    tab_id: str,
+    client: Client,
+    error: str | None = None,
+    username: str = "",
+) -> HTMLResponse:
     # The action is on one line, with '&' unescaped, as python-keycloak's tests parse it.
-    action = (f"{issuer(ctx, realm)}/login-actions/authenticate?session_code={new_id()}"
-              f"&execution={new_id()}&client_id={client.client_id}&tab_id={tab_id}")
+    action = (
+        f"{issuer(ctx, realm)}/login-actions/authenticate?session_code={new_id()}"
+        f"&execution={new_id()}&client_id={client.client_id}&tab_id={tab_id}"
+    )
     parts = []
     if error:
-        parts.append(f'<div class="alert-error" id="input-error"><span class="kc-feedback-text">'
-                     f'{html.escape(error)}</span></div>')
-    parts.append(f'<form id="kc-form-login" onsubmit="login.disabled = true; return true;" action="{action}" '
-                 'method="post">')
+        parts.append(
+            f'<div class="alert-error" id="input-error"><span class="kc-feedback-text">'
+            f"{html.escape(error)}</span></div>"
+        )
+    parts.append(
+        f'<form id="kc-form-login" onsubmit="login.disabled = true; return true;" action="{action}" '  # noqa: E501
+        'method="post">'
+    )
     parts.append('<label for="username">Username or email</label>')
-    parts.append(f'<input tabindex="1" id="username" name="username" value="{html.escape(username)}" '
-                 'type="text" autofocus autocomplete="username">')
+    parts.append(
+        f'<input tabindex="1" id="username" name="username" value="{html.escape(username)}" '
+        'type="text" autofocus autocomplete="username">'
+    )
     parts.append('<label for="password">Password</label>')
-    parts.append('<input tabindex="2" id="password" name="password" type="password" autocomplete="current-password">')
+    parts.append(
+        '<input tabindex="2" id="password" name="password" type="password" autocomplete="current-password">'  # noqa: E501
+    )
     if realm.rep.get("rememberMe"):
-        parts.append('<label><input tabindex="3" id="rememberMe" name="rememberMe" type="checkbox"> Remember me</label>')
+        parts.append(
+            '<label><input tabindex="3" id="rememberMe" name="rememberMe" type="checkbox"> Remember me</label>'  # noqa: E501
+        )
     parts.append('<input type="hidden" id="id-hidden-input" name="credentialId">')
     parts.append('<input tabindex="4" name="login" id="kc-login" type="submit" value="Sign In">')
     parts.append("</form>")
     title = f"Sign in to {realm.rep.get('displayName') or realm.name}"
-    return HTMLResponse(PAGE.format(title=html.escape(title), realm=html.escape(realm.name),
-                                    heading="Sign in to your account", body="\n".join(parts)))
+    return HTMLResponse(
+        PAGE.format(
+            title=html.escape(title),
+            realm=html.escape(realm.name),
+            heading="Sign in to your account",
+            body="\n".join(parts),
+        )
+    )
 
 
 def _redirect(uri: str, params: dict[str, str], mode: str = "query") -> Response:
     if mode == "form_post":
-        inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                         for k, v in params.items())
-        return HTMLResponse(f'<html><body onload="document.forms[0].submit()"><form method="post" '
-                            f'action="{html.escape(uri)}">{inputs}</form></body></html>')
+        inputs = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in params.items()
+        )
+        return HTMLResponse(
+            f'<html><body onload="document.forms[0].submit()"><form method="post" '
+            f'action="{html.escape(uri)}">{inputs}</form></body></html>'
+        )
     separator = "#" if mode == "fragment" else ("&" if "?" in uri else "?")
     return RedirectResponse(uri + separator + urlencode(params), status_code=302)
 
@@ -92,11 +124,23 @@ def _sso_session(ctx: Ctx, realm: Realm) -> UserSession | None:
 def _set_sso_cookies(ctx: Ctx, realm: Realm, response: Response, us: UserSession) -> None:
     now = ctx.store.clock.now()
     smax = session_max_expiry(realm, us) or now + 36000
-    identity = sign_hs512(realm.keys, {"exp": smax, "iat": now, "jti": new_id(), "iss": issuer(ctx, realm),
-                                       "sub": us.user_id, "typ": "Serialized-ID", "sid": us.id})
+    identity = sign_hs512(
+        realm.keys,
+        {
+            "exp": smax,
+            "iat": now,
+            "jti": new_id(),
+            "iss": issuer(ctx, realm),
+            "sub": us.user_id,
+            "typ": "Serialized-ID",
+            "sid": us.id,
+        },
+    )
     path = f"/realms/{realm.name}/"
-    max_age = us.remember_me and max(smax - now, 0) or None
-    response.set_cookie(IDENTITY_COOKIE, identity, path=path, httponly=True, samesite="lax", max_age=max_age)
+    max_age = (us.remember_me and max(smax - now, 0)) or None
+    response.set_cookie(
+        IDENTITY_COOKIE, identity, path=path, httponly=True, samesite="lax", max_age=max_age
+    )
     response.set_cookie(SESSION_COOKIE, us.id, path=path, samesite="lax", max_age=max_age)
 
 
@@ -122,8 +166,9 @@ def authorize(ctx: Ctx) -> Response:
         return error_page(realm.name, "Client not found.")
     if not client.rep.get("enabled", True):
         return error_page(realm.name, "Client disabled.")
-    redirect_uri = verify_redirect_uri(client.rep.get("redirectUris") or [], params.get("redirect_uri"),
-                                       client.rep.get("rootUrl"))
+    redirect_uri = verify_redirect_uri(
+        client.rep.get("redirectUris") or [], params.get("redirect_uri"), client.rep.get("rootUrl")
+    )
     if redirect_uri is None:
         return error_page(realm.name, "Invalid parameter: redirect_uri")
     state = params.get("state")
@@ -143,11 +188,17 @@ def authorize(ctx: Ctx) -> Response:
     if not response_type:
         return fail("invalid_request", "Missing parameter: response_type")
     if response_type != "code":
-        return fail("unsupported_response_type", "Client is not allowed to initiate browser login with given "
-                    "response_type. Implicit flow is disabled for the client.")
+        return fail(
+            "unsupported_response_type",
+            "Client is not allowed to initiate browser login with given "
+            "response_type. Implicit flow is disabled for the client.",
+        )
     if not client.rep.get("standardFlowEnabled"):
-        return fail("unauthorized_client", "Client is not allowed to initiate browser login with given "
-                    "response_type. Standard flow is disabled for the client.")
+        return fail(
+            "unauthorized_client",
+            "Client is not allowed to initiate browser login with given "
+            "response_type. Standard flow is disabled for the client.",
+        )
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
     forced = client.attr("pkce.code.challenge.method")
@@ -157,14 +208,24 @@ def authorize(ctx: Ctx) -> Response:
         if not challenge:
             return fail("invalid_request", "Missing parameter: code_challenge")
         if (method or "plain") != forced:
-            return fail("invalid_request", "Invalid parameter: code challenge method is not matching the "
-                        "configured one")
+            return fail(
+                "invalid_request",
+                "Invalid parameter: code challenge method is not matching the configured one",
+            )
     if challenge and not method:
         method = "plain"
-    request = {"client": client.id, "redirect_uri": params.get("redirect_uri"), "resolved": redirect_uri,
-               "state": state, "nonce": params.get("nonce"), "scope": params.get("scope") or "",
-               "code_challenge": challenge, "code_challenge_method": method, "mode": mode,
-               "created": ctx.store.clock.now()}
+    request = {
+        "client": client.id,
+        "redirect_uri": params.get("redirect_uri"),
+        "resolved": redirect_uri,
+        "state": state,
+        "nonce": params.get("nonce"),
+        "scope": params.get("scope") or "",
+        "code_challenge": challenge,
+        "code_challenge_method": method,
+        "mode": mode,
+        "created": ctx.store.clock.now(),
+    }
     prompt = (params.get("prompt") or "").split()
     us = _sso_session(ctx, realm)
     if us is not None and "login" not in prompt:
@@ -178,22 +239,39 @@ def authorize(ctx: Ctx) -> Response:
     return login_form(ctx, realm, tab_id, client, username=params.get("login_hint", ""))
 
 
-def _finish(ctx: Ctx, realm: Realm, client: Client, user: User, us: UserSession, request: dict[str, Any],
-            acr: str) -> Response:
+def _finish(
+    ctx: Ctx,
+    realm: Realm,
+    client: Client,
+    user: User,
+    us: UserSession,
+    request: dict[str, Any],
+    acr: str,
+) -> Response:
     now = ctx.store.clock.now()
     cs = us.clients.get(client.id)
     if cs is None:
         realm.sessions.attach(us, client, now)
     realm.sessions.touch(us, us.clients[client.id], now)
     if client.rep.get("consentRequired") and client.id not in user.consents:
-        user.consents[client.id] = {"created": ctx.store.clock.now_ms(), "updated": ctx.store.clock.now_ms(),
-                                    "scopes": ["email", "profile"]}
+        user.consents[client.id] = {
+            "created": ctx.store.clock.now_ms(),
+            "updated": ctx.store.clock.now_ms(),
+            "scopes": ["email", "profile"],
+        }
     code = f"{new_id()}.{us.id}.{client.id}"
-    realm.codes[code] = {"client": client.id, "sid": us.id, "user": user.id, "redirect_uri": request["redirect_uri"],
-                         "nonce": request["nonce"], "scope": request["scope"], "acr": acr,
-                         "code_challenge": request["code_challenge"],
-                         "code_challenge_method": request["code_challenge_method"],
-                         "exp": now + realm.int_setting("accessCodeLifespan")}
+    realm.codes[code] = {
+        "client": client.id,
+        "sid": us.id,
+        "user": user.id,
+        "redirect_uri": request["redirect_uri"],
+        "nonce": request["nonce"],
+        "scope": request["scope"],
+        "acr": acr,
+        "code_challenge": request["code_challenge"],
+        "code_challenge_method": request["code_challenge_method"],
+        "exp": now + realm.int_setting("accessCodeLifespan"),
+    }
     out: dict[str, str] = {}
     if request["state"] is not None:
         out["state"] = request["state"]
@@ -212,7 +290,9 @@ def authenticate(ctx: Ctx) -> Response:
     request = realm.auth_sessions.get(tab_id)
     now = ctx.store.clock.now()
     if request is None or request["created"] + realm.int_setting("accessCodeLifespanLogin") < now:
-        return error_page(realm.name, "Your login attempt timed out. Login will start from the beginning.")
+        return error_page(
+            realm.name, "Your login attempt timed out. Login will start from the beginning."
+        )
     client = realm.clients.get(request["client"])
     if client is None:
         return error_page(realm.name, "Client not found.")
@@ -220,21 +300,39 @@ def authenticate(ctx: Ctx) -> Response:
     username = form.get("username", "")
     user = realm.find_login_user(username)
     if user is None or user.password is None or user.password != form.get("password"):
-        record_event(realm, "LOGIN_ERROR", client_id=client.client_id, user_id=user.id if user else None,
-                     ip=ctx.client_ip, error="user_not_found" if user is None else "invalid_user_credentials")
+        record_event(
+            realm,
+            "LOGIN_ERROR",
+            client_id=client.client_id,
+            user_id=user.id if user else None,
+            ip=ctx.client_ip,
+            error="user_not_found" if user is None else "invalid_user_credentials",
+        )
         return login_form(ctx, realm, tab_id, client, "Invalid username or password.", username)
     if not user.enabled:
-        return login_form(ctx, realm, tab_id, client, "Account is disabled, contact your administrator.", username)
+        return login_form(
+            ctx, realm, tab_id, client, "Account is disabled, contact your administrator.", username
+        )
     del realm.auth_sessions[tab_id]
     remember = bool(realm.rep.get("rememberMe")) and form.get("rememberMe") in ("on", "true")
     us = realm.sessions.create(new_id(), user.id, ctx.client_ip, now, remember_me=remember)
-    record_event(realm, "LOGIN", client_id=client.client_id, user_id=user.id, session_id=us.id, ip=ctx.client_ip,
-                 details={"auth_method": "openid-connect", "username": user.username,
-                          "redirect_uri": str(request["redirect_uri"])})
+    record_event(
+        realm,
+        "LOGIN",
+        client_id=client.client_id,
+        user_id=user.id,
+        session_id=us.id,
+        ip=ctx.client_ip,
+        details={
+            "auth_method": "openid-connect",
+            "username": user.username,
+            "redirect_uri": str(request["redirect_uri"]),
+        },
+    )
     return _finish(ctx, realm, client, user, us, request, acr="1")
 
 
-# -- end session -------------------------------------------------------------------------------------
+# -- end session-----------------------------------------------------------------------------------
 def _browser_logout(ctx: Ctx, realm: Realm, params: dict[str, str], confirmed: bool) -> Response:
     hint = params.get("id_token_hint")
     redirect = params.get("post_logout_redirect_uri")
@@ -245,37 +343,63 @@ def _browser_logout(ctx: Ctx, realm: Realm, params: dict[str, str], confirmed: b
         if claims is None:
             return error_page(realm.name, "Invalid IDToken")
         if client_id and client_id != claims.get("azp"):
-            return error_page(realm.name, "Parameter client_id different than the client ID in the id_token_hint")
+            return error_page(
+                realm.name, "Parameter client_id different than the client ID in the id_token_hint"
+            )
         client_id = str(claims.get("azp"))
     elif redirect and not client_id:
         return error_page(realm.name, "Missing parameters: id_token_hint")
     client = realm.client_by_client_id.get(client_id or "")
     if client_id and client is None:
         return error_page(realm.name, "Client not found.")
-    if redirect:
-        if client is None or verify_redirect_uri(post_logout_uris(client.rep), redirect) is None:
-            return error_page(realm.name, "Invalid redirect uri")
+    if redirect and (
+        client is None or verify_redirect_uri(post_logout_uris(client.rep), redirect) is None
+    ):
+        return error_page(realm.name, "Invalid redirect uri")
     us = _sso_session(ctx, realm)
     if us is None and claims is not None and claims.get("sid"):
         us = realm.sessions.get(str(claims["sid"]), False)
     if not hint and not confirmed and us is not None:
-        fields = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
-                         for k, v in params.items() if k in ("client_id", "post_logout_redirect_uri", "state"))
-        body = (f'<p>Do you want to log out?</p><form action="{issuer(ctx, realm)}/protocol/openid-connect/logout/'
-                f'logout-confirm" method="post">{fields}<input name="confirmLogout" id="kc-logout" type="submit" '
-                'value="Logout"></form>')
-        return HTMLResponse(PAGE.format(title="Logging out", realm=html.escape(realm.name), heading="Logging out",
-                                        body=body))
+        fields = "".join(
+            f'<input type="hidden" name="{k}" value="{html.escape(v)}">'
+            for k, v in params.items()
+            if k in ("client_id", "post_logout_redirect_uri", "state")
+        )
+        body = (
+            f'<p>Do you want to log out?</p><form action="{issuer(ctx, realm)}/protocol/openid-connect/logout/'  # noqa: E501
+            f'logout-confirm" method="post">{fields}<input name="confirmLogout" id="kc-logout" type="submit" '  # noqa: E501
+            'value="Logout"></form>'
+        )
+        return HTMLResponse(
+            PAGE.format(
+                title="Logging out", realm=html.escape(realm.name), heading="Logging out", body=body
+            )
+        )
     if us is not None:
         realm.sessions.remove(us)
-        record_event(realm, "LOGOUT", client_id=client_id, user_id=us.user_id, session_id=us.id, ip=ctx.client_ip)
+        record_event(
+            realm,
+            "LOGOUT",
+            client_id=client_id,
+            user_id=us.user_id,
+            session_id=us.id,
+            ip=ctx.client_ip,
+        )
     if redirect:
         out = {"state": params["state"]} if params.get("state") else {}
-        response: Response = RedirectResponse(redirect + (("&" if "?" in redirect else "?") + urlencode(out)
-                                                          if out else ""), status_code=302)
+        response: Response = RedirectResponse(
+            redirect + (("&" if "?" in redirect else "?") + urlencode(out) if out else ""),
+            status_code=302,
+        )
     else:
-        response = HTMLResponse(PAGE.format(title="Signing out", realm=html.escape(realm.name),
-                                            heading="You are logged out", body=""))
+        response = HTMLResponse(
+            PAGE.format(
+                title="Signing out",
+                realm=html.escape(realm.name),
+                heading="You are logged out",
+                body="",
+            )
+        )
     _clear_sso_cookies(realm, response)
     return response
 
@@ -290,7 +414,11 @@ def logout_get(ctx: Ctx) -> Response:
 def logout_post(ctx: Ctx) -> Response:
     realm = oidc_realm(ctx)
     form = ctx.form()
-    if "refresh_token" in form or "client_secret" in form or ctx.request.headers.get("authorization"):
+    if (
+        "refresh_token" in form
+        or "client_secret" in form
+        or ctx.request.headers.get("authorization")
+    ):
         return token_logout(ctx, realm, form)
     if "id_token_hint" in form or "post_logout_redirect_uri" in form:
         return _browser_logout(ctx, realm, form, confirmed=False)

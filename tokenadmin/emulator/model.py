@@ -68,7 +68,7 @@ def create_realm(store: Store, name: str, rep: dict[str, Any] | None = None) -> 
     default = _role(realm, f"default-roles-{name}", description="${role_default-roles}")
     default.composite_ids |= {offline.id, uma.id}
     realm.default_role = default
-    account = builtin_client(realm, "account", public=True, base="/realms/%s/account/" % name)
+    account = builtin_client(realm, "account", public=True, base=f"/realms/{name}/account/")
     for role_name in ACCOUNT_ROLES:
         _role(realm, role_name, account)
     account.roles["manage-account"].composite_ids.add(account.roles["manage-account-links"].id)
@@ -105,7 +105,7 @@ def builtin_client(
     client = Client(stable_id(realm.name, "client", client_id), client_id, builtin=True)
     client.rep.update(
         {
-            "name": "${client_%s}" % client_id,
+            "name": "${client_" + client_id + "}",
             "publicClient": public,
             "bearerOnly": bearer,
             "directAccessGrantsEnabled": client_id == "admin-cli",
@@ -123,7 +123,7 @@ def builtin_client(
 
 
 def _management_roles(realm: Realm, client: Client) -> None:
-    roles = {n: _role(realm, n, client, description="${role_%s}" % n) for n in MANAGEMENT_ROLES}
+    roles = {n: _role(realm, n, client, description="${role_" + n + "}") for n in MANAGEMENT_ROLES}
     roles["view-users"].composite_ids |= {roles["query-users"].id, roles["query-groups"].id}
     roles["view-clients"].composite_ids.add(roles["query-clients"].id)
     admin = _role(realm, "realm-admin", client, description="${role_realm-admin}")
@@ -143,7 +143,7 @@ def _management_client(store: Store, target: Realm) -> None:
         {"name": f"{target.name} Realm", "bearerOnly": True, "standardFlowEnabled": True}
     )
     master.add_client(client)
-    roles = {n: _role(master, n, client, description="${role_%s}" % n) for n in MANAGEMENT_ROLES}
+    roles = {n: _role(master, n, client, description="${role_" + n + "}") for n in MANAGEMENT_ROLES}
     roles["view-users"].composite_ids |= {roles["query-users"].id, roles["query-groups"].id}
     roles["view-clients"].composite_ids.add(roles["query-clients"].id)
     master.roles["admin"].composite_ids |= {r.id for r in roles.values()}
@@ -159,7 +159,7 @@ def delete_realm(store: Store, realm: Realm) -> None:
 
 
 def apply_realm_rep(realm: Realm, rep: dict[str, Any], creating: bool = False) -> None:
-    """Partial update as Keycloak's PUT: absent fields kept, attributes replaced, device fields reset."""
+    """Partial update as Keycloak's PUT: absent fields kept, attributes replaced, device fields reset."""  # noqa: E501
     check_fields(rep, set(REALM_DEFAULTS) | REALM_OTHER_FIELDS, "RealmRepresentation")
     for key in ("AccessCodeLifespanLogin", "AccessCodeLifespanUserAction"):
         field_name = key[0].lower() + key[1:]
@@ -167,7 +167,7 @@ def apply_realm_rep(realm: Realm, rep: dict[str, Any], creating: bool = False) -
             raise HttpError(
                 400,
                 {
-                    "errorMessage": "AccessCodeLifespanLogin or AccessCodeLifespanUserAction cannot be 0"
+                    "errorMessage": "AccessCodeLifespanLogin or AccessCodeLifespanUserAction cannot be 0"  # noqa: E501
                 },
             )
     for key, value in rep.items():
@@ -379,9 +379,8 @@ def update_user(realm: Realm, user: User, rep: dict[str, Any]) -> None:
     username = rep.get("username")
     if username is not None:
         username = str(username).strip().lower()
-        if username != user.username:
-            if username in realm.user_by_name:
-                raise HttpError(409, {"errorMessage": "User exists with same username"})
+        if username != user.username and username in realm.user_by_name:
+            raise HttpError(409, {"errorMessage": "User exists with same username"})
     email = rep.get("email")
     if email and email.lower() != (user.email or "").lower():
         other = realm.user_by_email.get(email.lower())

@@ -1,4 +1,4 @@
-"""OIDC endpoints per realm: discovery, realm info, JWKS, token, userinfo, introspect, revoke, logout."""
+"""OIDC per realm: discovery, realm info, JWKS, token, userinfo, introspection, revocation."""
 
 from __future__ import annotations
 

@@ -44,7 +44,9 @@ def resolve(valid: list[str], root_url: str | None) -> list[str]:
     return out
 
 
-def verify_redirect_uri(valid: list[str], redirect: str | None, root_url: str | None = None) -> str | None:
+def verify_redirect_uri(
+    valid: list[str], redirect: str | None, root_url: str | None = None
+) -> str | None:
     """The redirect URI to use, or None if it is not registered."""
     valid = resolve(valid, root_url)
     if redirect is None:
