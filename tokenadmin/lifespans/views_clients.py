@@ -1,0 +1,78 @@
+"""Effective lifespans per client, and editing a client's overrides."""
+
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from tokenadmin.accounts.gateway import gateway_for
+from tokenadmin.accounts.session_tokens import rights_of
+from tokenadmin.http import AuthedRequest, page_or_partial, require_right
+
+from .catalog import lifespan_values_of
+from .clients import (
+    PRESETS,
+    PRESETS_BY_KEY,
+    client_overrides_parse,
+    override_inputs,
+    override_texts,
+)
+from .effective import COLUMNS, client_lifespans_matrix
+from .selectors import lifespans_drift_select
+from .services import client_lifespans_update
+
+PAGE = "lifespans/clients.html"
+
+
+def _matrix_context(request: AuthedRequest, realm: str) -> dict:
+    gateway = gateway_for(request)
+    rep = gateway.realm_representation(realm)
+    current = lifespan_values_of(rep)
+    clients = gateway.clients_list(realm)
+    return {
+        "realm": realm,
+        "tab": "clients",
+        "columns": COLUMNS,
+        "rows": client_lifespans_matrix(realm_rep=rep, clients=clients),
+        "state": {"drift": lifespans_drift_select(realm=realm, current=current)},
+        "can_edit": rights_of(request.session).can(realm, "manage-clients"),
+        "can_save": rights_of(request.session).can(realm, "manage-realm"),
+        "presets": PRESETS,
+    }
+
+
+@require_GET
+@require_right("view-realm")
+def client_lifespans_page(request: AuthedRequest, realm: str) -> HttpResponse:
+    context = _matrix_context(request, realm)
+    return render(request, page_or_partial(request, PAGE, "client-matrix"), context)
+
+
+@require_http_methods(["GET", "POST"])
+@require_right("manage-clients")
+def client_lifespans_edit(request: AuthedRequest, realm: str, client_uuid: str) -> HttpResponse:
+    """GET: the override editor (optionally filled from ?preset=); POST: save the overrides."""
+    gateway = gateway_for(request)
+    client = gateway.client_get(realm, client_uuid)
+    context: dict = {"realm": realm, "client": client, "presets": PRESETS, "columns": COLUMNS}
+    if request.method == "GET":
+        preset_key = request.GET.get("preset", "")
+        if preset_key and preset_key not in PRESETS_BY_KEY:
+            return HttpResponseBadRequest("Unknown preset.")
+        preset = PRESETS_BY_KEY.get(preset_key)
+        attributes = preset.attributes if preset else client.attributes
+        context.update(inputs=override_inputs(override_texts(attributes), {}), preset=preset)
+        return render(request, "lifespans/clients.html#client-editor", context)
+    parsed = client_overrides_parse(request.POST)
+    if parsed.errors:
+        context.update(inputs=override_inputs(parsed.typed, parsed.errors), errors=parsed.errors)
+        return render(request, "lifespans/clients.html#client-editor", context)
+    outcome = client_lifespans_update(
+        gateway=gateway,
+        realm=realm,
+        client_uuid=client_uuid,
+        overrides=parsed.attributes,
+        actor=request.user,
+    )
+    context = _matrix_context(request, realm)
+    context["saved"] = outcome
+    return render(request, "lifespans/clients.html#client-matrix", context)
