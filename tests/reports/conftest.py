@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.services import celery_worker_start
 from tokenadmin.devstack import processes
+from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
 from tokenadmin.reports.schedule import Schedule
 from tokenadmin.reports.services import ReportDefinition, expiry_report_create
 from tokenadmin.sessionindex.refresh import realm_index_refresh
@@ -73,8 +75,61 @@ class BeatProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+class SinkControl:
+    """An SMTP sink of this test's own, on a port that stays the same across stop and start,
+    so a worker pointed at it sees the mail server go away and come back."""
+
+    def __init__(self, directory: Path, log_path: Path) -> None:
+        self.port = processes.free_port()
+        self.directory = directory
+        self.log_path = log_path
+        self.process = None
+
+    def start(self) -> None:
+        args = [sys.executable, "-m", "tokenadmin.devstack.mailsink"]
+        args += ["--port", str(self.port), "--dir", str(self.directory)]
+        self.process = processes.start(args, log_path=self.log_path)
+        processes.wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            processes.stop(self.process)
+            self.process = None
+
+    def received(self) -> list[ReceivedMail]:
+        return mails_read(self.directory)
+
+
 @pytest.fixture
-def celery_beat(celery_worker, redis_server, emulator, tmp_path, settings):
+def own_sink(tmp_path, settings):
+    sink = SinkControl(tmp_path / "mail", tmp_path / "sink.log")
+    sink.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def reports_worker(transactional_db, redis_server, emulator, own_sink, settings, tmp_path):
+    """A real worker that sends mail to `own_sink`."""
+    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = redis_server.url
+    from tokenadmin.celery import app
+
+    app.conf.broker_url = app.conf.result_backend = redis_server.url
+    worker = celery_worker_start(
+        redis=redis_server,
+        emulator_url=emulator.base_url,
+        mail_port=own_sink.port,
+        log_path=tmp_path / "worker.log",
+        name="reports",
+    )
+    yield worker
+    processes.stop(worker.process)
+
+
+@pytest.fixture
+def celery_beat(reports_worker, redis_server, emulator, tmp_path, settings):
     """A real `celery beat` with the DatabaseScheduler on the test database."""
     env = {
         "REDIS_URL": redis_server.url,

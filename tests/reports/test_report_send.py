@@ -2,9 +2,14 @@
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from tokenadmin.devstack import processes
 from tokenadmin.reports.models import ReportRun
-from tokenadmin.reports.services import report_run_request, report_run_send
+from tokenadmin.reports.schedule import Schedule
+from tokenadmin.reports.services import report_run_for_tick, report_run_request, report_run_send
 
 from .conftest import index_refresh, offline_session_aged, report_create
 
@@ -22,7 +27,6 @@ def test_a_report_arrives_with_counts_details_links_and_the_csv(kc, mail_sink, d
     assert "Morning expiry report" in mail.subject
     assert "1 offline tokens lapsing" in mail.subject
     text = mail.body("plain")
-    print(text)
     assert text.index("COUNTS") < text.index("== Offline tokens lapsing (1) ==")
     assert "wallaroo_user (master, offline, api-client)" in text
     assert "/sessions/master/?type=offline&expiring_within=7d&sort=expires" in text
@@ -37,3 +41,84 @@ def test_a_report_arrives_with_counts_details_links_and_the_csv(kc, mail_sink, d
     assert run.state == ReportRun.State.SENT
     assert run.counts["offline_lapsing"] == 1
     assert run.attempts == 1
+
+
+def test_a_report_with_nothing_to_say_is_not_sent_unless_configured_to(kc, mail_sink, db):
+    index_refresh()
+    quiet = dict(
+        offline_within_days=1,
+        sso_max_within_hours=1,
+        idle_over_hours=None,
+        sessions_per_user_over=None,
+        include_lifespan_changes=False,
+    )
+    silent = report_create(name="Silent when empty", **quiet)
+    chatty = report_create(name="Always sends", send_when_empty=True, **quiet)
+
+    assert report_run_send(run_id=report_run_request(report=silent, actor=None).pk) == (
+        "skipped_empty"
+    )
+    assert report_run_send(run_id=report_run_request(report=chatty, actor=None).pk) == "sent"
+
+    [mail] = mail_sink.received()
+    assert mail.subject == "[tokenadmin] Always sends: nothing about to expire"
+    assert "Nothing is about to expire." in mail.body("plain")
+    assert silent.runs.get().counts == {"offline_lapsing": 0, "sso_max": 0}
+
+
+def test_a_run_claimed_twice_is_sent_once(kc, mail_sink, db):
+    index_refresh()
+    run = report_run_request(report=report_create(), actor=None)
+
+    assert report_run_send(run_id=run.pk) == "sent"
+    assert report_run_send(run_id=run.pk) is None
+
+    assert len(mail_sink.received()) == 1
+
+
+def test_smtp_down_puts_the_run_back_with_its_error_and_the_next_attempt_sends_it(
+    kc, mail_sink, db, settings
+):
+    index_refresh()
+    run = report_run_request(report=report_create(), actor=None)
+    settings.EMAIL_PORT = processes.free_port()  # nothing listens there
+
+    with pytest.raises(ConnectionRefusedError):
+        report_run_send(run_id=run.pk)
+
+    run.refresh_from_db()
+    assert (run.state, run.attempts, run.retrying) == ("pending", 1, True)
+    assert "ConnectionRefusedError" in run.error
+    assert mail_sink.received() == []
+
+    settings.EMAIL_PORT = mail_sink.port
+    assert report_run_send(run_id=run.pk) == "sent"
+    run.refresh_from_db()
+    assert (run.state, run.attempts, run.error) == ("sent", 2, "")
+    assert len(mail_sink.received()) == 1
+
+
+def test_the_last_attempt_that_fails_marks_the_run_failed(kc, mail_sink, db, settings):
+    index_refresh()
+    run = report_run_request(report=report_create(), actor=None)
+    settings.EMAIL_PORT = processes.free_port()
+
+    with pytest.raises(ConnectionRefusedError):
+        report_run_send(run_id=run.pk, final_attempt=True)
+
+    run.refresh_from_db()
+    assert run.state == "failed"
+    assert report_run_send(run_id=run.pk) is None
+
+
+def test_two_ticks_of_one_slot_make_one_run(db):
+    report = report_create(schedule=Schedule(kind="interval", every=1, period="hours"))
+    tick = datetime(2026, 3, 2, 7, 0, 0, 300000, tzinfo=UTC)
+
+    first = report_run_for_tick(report_id=report.pk, tick_at=tick)
+    again = report_run_for_tick(report_id=report.pk, tick_at=tick + timedelta(seconds=2))
+    next_hour = report_run_for_tick(report_id=report.pk, tick_at=tick + timedelta(hours=1))
+
+    assert first.pk == again.pk != next_hour.pk
+    assert first.slot == datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    assert ReportRun.objects.filter(report=report).count() == 2
