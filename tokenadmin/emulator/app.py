@@ -10,7 +10,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tokenadmin.emulator import admin_api, admin_roles, admin_sessions, discovery, hooks, login, oidc
+from tokenadmin.emulator import (
+    admin_api,
+    admin_roles,
+    admin_sessions,
+    discovery,
+    hooks,
+    login,
+    oidc,
+)
 from tokenadmin.emulator.authz import authenticate
 from tokenadmin.emulator.http import (
     METHOD_NOT_ALLOWED,
@@ -26,14 +34,6 @@ from tokenadmin.emulator.seed import SeedConfig, build_store
 log = logging.getLogger("tokenadmin.emulator")
 
 ROUTERS: list[Router] = [
-    oidc.router,
-    discovery.router,
-    admin_api.router,
-    admin_roles.router,
-    admin_sessions.router,
-    login.router,
-    hooks.router,
-]
     oidc.router,
     discovery.router,
     admin_api.router,
