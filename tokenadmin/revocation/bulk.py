@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
@@ -25,7 +24,9 @@ from tokenadmin.keycloak import Gateway, NotFound
 from tokenadmin.keycloak.sessions import PAGE_SIZE
 from tokenadmin.keycloak.types import KcSession
 from tokenadmin.ledger.models import Action
+from tokenadmin.sessionindex.forms import filters_from_query
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex, SavedView
+from tokenadmin.sessionindex.selectors import indexed_sessions_select
 
 from .models import RevocationItem, RevocationJob
 from .outcomes import NOTHING_SELECTED, RevocationRefused
@@ -255,35 +256,6 @@ def _targets_for_selection(realm: str, recipe: Recipe) -> Iterable[Target]:
         yield Target.from_indexed(row) if row else Target(session_id=key[0], offline=key[1])
 
 
-def indexed_sessions_matching(realm: str, query: dict[str, str]) -> QuerySet[IndexedSession]:
-    """The index rows a sessions-page query string selects (the page's own filter form)."""
-    from tokenadmin.sessionindex.forms import filters_from_query
-
-    filters = filters_from_query(query)
-    now = timezone.now()
-    rows = IndexedSession.objects.filter(realm=realm)
-    if filters.type == "offline":
-        rows = rows.filter(offline=True)
-    elif filters.type == "regular":
-        rows = rows.filter(offline=False)
-    if filters.q:
-        rows = rows.filter(
-            Q(username__icontains=filters.q)
-            | Q(ip_address__icontains=filters.q)
-            | Q(client_ids_text__icontains=filters.q)
-            | Q(session_id=filters.q)
-        )
-    if filters.client:
-        rows = rows.filter(client_ids_text__contains=f" {filters.client} ")
-    if filters.expiring_within_s is not None:
-        rows = rows.filter(expires_at__lte=now + timedelta(seconds=filters.expiring_within_s))
-    if filters.idle_over_s is not None:
-        rows = rows.filter(last_access_at__lte=now - timedelta(seconds=filters.idle_over_s))
-    if filters.older_than_s is not None:
-        rows = rows.filter(started_at__lte=now - timedelta(seconds=filters.older_than_s))
-    return rows.order_by("pk")
-
-
 def _index_source(realm: str) -> str:
     index = RealmIndex.objects.filter(realm=realm).first()
     if index is None or index.refreshed_at is None:
@@ -309,7 +281,8 @@ def revocation_plan_build(
         if recipe.saved_view_id:
             view = SavedView.objects.get(pk=recipe.saved_view_id, realm=realm)
             query = view.query
-        rows = indexed_sessions_matching(realm, query).iterator(chunk_size=2000)
+        filters = filters_from_query(query)
+        rows = indexed_sessions_select(realm=realm, filters=filters).iterator(chunk_size=2000)
         found, source = (Target.from_indexed(row) for row in rows), _index_source(realm)
     else:
         raise ValueError(f"unknown recipe {recipe.kind!r}")

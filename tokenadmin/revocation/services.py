@@ -14,7 +14,7 @@ from django.conf import settings
 
 from tokenadmin.accounts.models import User
 from tokenadmin.keycloak import Gateway, GatewayError, KeycloakUnavailable, NotFound
-from tokenadmin.keycloak.types import KcSession
+from tokenadmin.keycloak.types import KcClient, KcSession
 from tokenadmin.ledger.models import Action, Outcome
 from tokenadmin.ledger.services import ledger_entry_create
 
@@ -383,7 +383,7 @@ def realm_not_before_update(
     )
 
 
-def _client_or_not_found(admin: Gateway, realm: str, client_id: str):  # -> KcClient
+def client_or_not_found(admin: Gateway, realm: str, client_id: str) -> KcClient:
     client = admin.client_by_client_id(realm, client_id)
     if client is None:
         raise NotFound(f"find client {client_id} in {realm}", "Could not find client")
@@ -403,7 +403,7 @@ def client_not_before_update(
     """Set a client's not-before to now, or clear it (PUT clients/{uuid} with the full rep)."""
     if not clear and is_login_realm(realm) and client_id == settings.KEYCLOAK_CLIENT_ID:
         raise RevocationRefused(OWN_CLIENT_NOT_BEFORE_REFUSED.format(client_id=client_id))
-    client = _client_or_not_found(admin, realm, client_id)
+    client = client_or_not_found(admin, realm, client_id)
     new_value = 0 if clear else int(time.time())
     entry: dict[str, Any] = {
         "actor": actor,
@@ -444,7 +444,7 @@ def revocation_push(
     ticket: str = "",
 ) -> RevokeOutcome:
     """Push the not-before to clients with an admin URL (POST [clients/{uuid}/]push-revocation)."""
-    client = _client_or_not_found(admin, realm, client_id) if client_id else None
+    client = client_or_not_found(admin, realm, client_id) if client_id else None
     entry: dict[str, Any] = {
         "actor": actor,
         "action": Action.PUSH_REVOCATION,

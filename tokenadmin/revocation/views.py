@@ -1,0 +1,250 @@
+"""The revocations index, bulk previews, realm-wide sign-out, and job progress pages."""
+
+import logging
+
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from tokenadmin.accounts.gateway import gateway_for
+from tokenadmin.accounts.session_tokens import SID, rights_of
+from tokenadmin.http import AuthedRequest, require_right
+from tokenadmin.keycloak import Gateway, GatewayError
+from tokenadmin.sessionindex.models import SavedView
+
+from . import services
+from .bulk import Kind, Plan, Recipe, revocation_job_create, revocation_plan_build
+from .forms import BulkStartForm, RealmSignOutForm, RecipeForm, recipe_sign
+from .jobs import job_counts, revocation_job_run
+from .models import RevocationItem, RevocationJob
+from .outcomes import RevocationRefused
+from .tasks import revocation_job_run_task
+from .views_actions import outcome_response, refused_response
+
+logger = logging.getLogger(__name__)
+
+# Jobs this small run in the request, as the admin (Keycloak's admin events then name them).
+INLINE_LIMIT = 25
+ITEMS_PER_PAGE = 100
+
+
+def _visible_jobs(request: AuthedRequest):
+    rights = rights_of(request.session)
+    jobs = RevocationJob.objects.all()
+    if not rights.is_superadmin:
+        jobs = jobs.filter(realm__in=list(rights.by_realm))
+    return jobs
+
+
+def index_page(request: AuthedRequest) -> HttpResponse:
+    """Recent jobs, and the realm-wide actions for each realm the admin may act on."""
+    rights = rights_of(request.session)
+    jobs = list(_visible_jobs(request).select_related("ledger_entry")[:20])
+    admin = gateway_for(request)
+    realms = []
+    for realm in admin.realms_list():
+        can = {
+            right: rights.can(realm.name, right)
+            for right in ("manage-users", "manage-realm", "manage-clients", "view-users")
+        }
+        if not any(can.values()):
+            continue
+        not_before = None
+        if can["manage-realm"]:
+            try:
+                not_before = admin.realm_not_before(realm.name)
+            except GatewayError:
+                not_before = None
+        realms.append(
+            {
+                "name": realm.name,
+                "can": {k.replace("-", "_"): v for k, v in can.items()},
+                "not_before": not_before,
+                "login_realm": services.is_login_realm(realm.name),
+            }
+        )
+    return render(
+        request,
+        "revocation/index.html",
+        {"jobs": [(job, job_counts(job)) for job in jobs], "realms": realms},
+    )
+
+
+def _plan_or_error(
+    request: AuthedRequest, realm: str, recipe: Recipe
+) -> tuple[Plan | None, HttpResponse | None]:
+    if recipe.kind == Kind.GROUP and recipe.group_id:
+        recipe = _group_resolved(gateway_for(request), realm, recipe)
+    if recipe.kind == Kind.FILTER and recipe.saved_view_id:
+        view = SavedView.objects.filter(pk=recipe.saved_view_id, realm=realm).first()
+        if view is None:
+            raise Http404("No such saved view")
+        recipe = Recipe.from_dict({**recipe.as_dict(), "saved_view_name": view.name})
+    plan = revocation_plan_build(
+        admin=gateway_for(request),
+        realm=realm,
+        recipe=recipe,
+        own_session_id=request.session.get(SID, ""),
+    )
+    return plan, None
+
+
+def _group_resolved(admin: Gateway, realm: str, recipe: Recipe) -> Recipe:
+    """A group named by id or by name/path; the page shows its name."""
+    wanted = recipe.group_id
+    for group in admin.groups_search(realm, wanted.strip("/").split("/")[-1]):
+        if wanted in (group.id, group.name, group.path):
+            return Recipe.from_dict(
+                {**recipe.as_dict(), "group_id": group.id, "group_name": group.path or group.name}
+            )
+    raise Http404(f"No group {wanted!r} in {realm}")
+
+
+@require_http_methods(["GET", "POST"])
+@require_right("manage-users")
+def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
+    """What a recipe or a selection would revoke: count, sample, exclusions, residual risk.
+
+    GET carries a recipe (`?kind=client&client=mlflow`); POST carries ticked sessions from the
+    sessions browser (`session` values `<id>` or `<id>:offline`, `kind=selection`).
+    """
+    params = request.POST if request.method == "POST" else request.GET
+    form = RecipeForm(params)
+    if not form.is_valid():
+        return render(request, "revocation/preview.html", {"realm": realm, "recipe_form": form})
+    recipe = form.recipe(query=params.dict(), sessions=params.getlist("session"))
+    plan, error = _plan_or_error(request, realm, recipe)
+    if error:
+        return error
+    start_form = BulkStartForm(initial={"recipe": recipe_sign(plan.recipe)}, realm=realm)
+    return render(
+        request,
+        "revocation/preview.html",
+        {"realm": realm, "plan": plan, "form": start_form, "inline_limit": INLINE_LIMIT},
+    )
+
+
+def _enqueue(job: RevocationJob) -> None:
+    try:
+        revocation_job_run_task.delay(job.pk)
+    except Exception:  # the broker is down: the job waits; a starting worker picks it up
+        logger.exception("could not enqueue revocation job %s", job.pk)
+
+
+@require_http_methods(["POST"])
+@require_right("manage-users")
+def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
+    form = BulkStartForm(request.POST, realm=realm)
+    if not form.is_valid():
+        recipe_data = form.cleaned_data.get("recipe")
+        plan = None
+        if isinstance(recipe_data, Recipe):
+            plan, _ = _plan_or_error(request, realm, recipe_data)
+        return render(
+            request,
+            "revocation/preview.html",
+            {"realm": realm, "plan": plan, "form": form, "inline_limit": INLINE_LIMIT},
+        )
+    admin = gateway_for(request)
+    plan = revocation_plan_build(
+        admin=admin,
+        realm=realm,
+        recipe=form.cleaned_data["recipe"],
+        own_session_id=request.session.get(SID, ""),
+    )
+    try:
+        job = revocation_job_create(
+            plan=plan,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            ticket=form.cleaned_data["ticket"],
+        )
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    if job.total <= INLINE_LIMIT:
+        revocation_job_run(job_id=job.pk, gateway_factory=lambda: admin, workers=1)
+    else:
+        transaction.on_commit(lambda: _enqueue(job))
+    url = reverse("revocation:job", args=[job.pk])
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+@require_right("manage-users")
+def realm_sign_out(request: AuthedRequest, realm: str) -> HttpResponse:
+    """Everyone in a realm. In the admin's own login realm this becomes a job that spares them."""
+    if services.is_login_realm(realm):
+        return redirect(f"{reverse('revocation:bulk-preview', args=[realm])}?kind={Kind.REALM}")
+    form = RealmSignOutForm(request.POST or None, realm=realm)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = services.realm_sign_out(
+                admin=gateway_for(request),
+                realm=realm,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                ticket=form.cleaned_data["ticket"],
+            )
+        except RevocationRefused as refused:
+            return refused_response(request, refused)
+        return outcome_response(request, outcome)
+    if request.method == "POST" and request.htmx:
+        errors = " ".join(e for field_errors in form.errors.values() for e in field_errors)
+        return render(request, "revocation/result.html#refused", {"refused": errors})
+    try:
+        stats = gateway_for(request).client_session_stats(realm)
+    except GatewayError:
+        stats = None
+    return render(
+        request, "revocation/realm_sign_out.html", {"realm": realm, "form": form, "stats": stats}
+    )
+
+
+def _job_for(request: AuthedRequest, job_id: int) -> RevocationJob:
+    job = get_object_or_404(RevocationJob, pk=job_id)
+    rights = rights_of(request.session)
+    if not (rights.is_superadmin or job.realm in rights.by_realm):
+        raise Http404("No such job")
+    return job
+
+
+def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
+    job = _job_for(request, job_id)
+    return render(
+        request,
+        "revocation/job.html",
+        {"job": job, "counts": job_counts(job), "items": _items_page(request, job)},
+    )
+
+
+def job_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
+    """The progress partial, polled every second; 286 (stop polling) once the job is done."""
+    job = _job_for(request, job_id)
+    context = {"job": job, "counts": job_counts(job)}
+    if not job.is_done:
+        return render(request, "revocation/job.html#job-progress", context)
+    response = render(request, "revocation/job.html#job-progress", context, status=286)
+    return trigger_client_event(response, "revocation-job-finished")
+
+
+def _items_page(request: AuthedRequest, job: RevocationJob):
+    state = request.GET.get("state", "")
+    items = job.items.all()
+    if state in RevocationItem.State.values:
+        items = items.filter(state=state)
+    return Paginator(items.order_by("pk"), ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+
+
+def job_items(request: AuthedRequest, job_id: int) -> HttpResponse:
+    job = _job_for(request, job_id)
+    return render(
+        request,
+        "revocation/job.html#job-items",
+        {"job": job, "items": _items_page(request, job), "state": request.GET.get("state", "")},
+    )

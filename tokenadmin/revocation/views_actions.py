@@ -1,0 +1,213 @@
+"""One-target revokes (POST, htmx) and the user and client pages that offer them."""
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
+
+from tokenadmin.accounts.gateway import gateway_for
+from tokenadmin.accounts.session_tokens import SID
+from tokenadmin.http import AuthedRequest, require_right
+from tokenadmin.sessionindex.selectors import user_sessions_live_select
+
+from . import services
+from .forms import OptionalReasonForm
+from .outcomes import RevocationRefused, RevokeOutcome
+
+
+def _reason(request: AuthedRequest) -> dict[str, str]:
+    form = OptionalReasonForm(request.POST)
+    form.is_valid()
+    return {
+        "reason": form.cleaned_data.get("reason", ""),
+        "ticket": form.cleaned_data.get("ticket", ""),
+    }
+
+
+def outcome_response(request: AuthedRequest, outcome: RevokeOutcome) -> HttpResponse:
+    template = "revocation/result.html#outcome" if request.htmx else "revocation/result.html"
+    response = render(request, template, {"outcome": outcome})
+    return trigger_client_event(response, "sessions-changed")
+
+
+def refused_response(request: AuthedRequest, refused: RevocationRefused) -> HttpResponse:
+    template = "revocation/result.html#refused" if request.htmx else "revocation/result.html"
+    return render(request, template, {"refused": refused.message}, status=409)
+
+
+@require_POST
+@require_right("manage-users")
+def revoke_session(
+    request: AuthedRequest, realm: str, user_id: str, session_id: str
+) -> HttpResponse:
+    try:
+        outcome = services.session_revoke(
+            admin=gateway_for(request),
+            realm=realm,
+            user_id=user_id,
+            session_id=session_id,
+            actor=request.user,
+            own_session_id=request.session.get(SID, ""),
+            **_reason(request),
+        )
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    return outcome_response(request, outcome)
+
+
+@require_POST
+@require_right("manage-users")
+def revoke_offline_session(
+    request: AuthedRequest, realm: str, user_id: str, session_id: str
+) -> HttpResponse:
+    try:
+        outcome = services.offline_session_revoke(
+            admin=gateway_for(request),
+            realm=realm,
+            user_id=user_id,
+            session_id=session_id,
+            actor=request.user,
+            own_session_id=request.session.get(SID, ""),
+            **_reason(request),
+        )
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    return outcome_response(request, outcome)
+
+
+@require_POST
+@require_right("manage-users")
+def sign_out_user(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
+    try:
+        outcome = services.user_sign_out(
+            admin=gateway_for(request),
+            realm=realm,
+            user_id=user_id,
+            actor=request.user,
+            **_reason(request),
+        )
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    return outcome_response(request, outcome)
+
+
+@require_POST
+@require_right("manage-users")
+def revoke_consent(
+    request: AuthedRequest, realm: str, user_id: str, client_id: str
+) -> HttpResponse:
+    try:
+        outcome = services.consent_revoke(
+            admin=gateway_for(request),
+            realm=realm,
+            user_id=user_id,
+            client_id=client_id,
+            actor=request.user,
+            **_reason(request),
+        )
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    return outcome_response(request, outcome)
+
+
+@require_POST
+@require_right("manage-realm")
+def realm_not_before(request: AuthedRequest, realm: str) -> HttpResponse:
+    try:
+        outcome = services.realm_not_before_update(
+            admin=gateway_for(request),
+            realm=realm,
+            actor=request.user,
+            clear=request.POST.get("clear") == "1",
+            **_reason(request),
+        )
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    return outcome_response(request, outcome)
+
+
+@require_POST
+@require_right("manage-realm")
+def realm_push(request: AuthedRequest, realm: str) -> HttpResponse:
+    outcome = services.revocation_push(
+        admin=gateway_for(request), realm=realm, actor=request.user, **_reason(request)
+    )
+    return outcome_response(request, outcome)
+
+
+@require_POST
+@require_right("manage-clients")
+def client_not_before(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
+    try:
+        outcome = services.client_not_before_update(
+            admin=gateway_for(request),
+            realm=realm,
+            client_id=client_id,
+            actor=request.user,
+            clear=request.POST.get("clear") == "1",
+            **_reason(request),
+        )
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    return outcome_response(request, outcome)
+
+
+@require_POST
+@require_right("manage-clients")
+def client_push(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
+    outcome = services.revocation_push(
+        admin=gateway_for(request),
+        realm=realm,
+        client_id=client_id,
+        actor=request.user,
+        **_reason(request),
+    )
+    return outcome_response(request, outcome)
+
+
+@require_right("view-users")
+def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
+    """A user's sessions, offline tokens and consents, live, each with its revoke button."""
+    live = user_sessions_live_select(gateway=gateway_for(request), realm=realm, user_id=user_id)
+    template = "revocation/user.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#user-sessions"
+    return render(request, template, {"realm": realm, "live": live})
+
+
+@require_right("view-users")
+def user_find(request: AuthedRequest, realm: str) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    users = gateway_for(request).users_search(realm, query) if query else []
+    return render(
+        request, "revocation/user_find.html", {"realm": realm, "query": query, "users": users}
+    )
+
+
+@require_right("view-clients")
+def client_find(request: AuthedRequest, realm: str) -> HttpResponse:
+    client_id = request.GET.get("client", "").strip()
+    if not client_id:
+        return redirect("revocation:index")
+    return redirect("revocation:client", realm=realm, client_id=client_id)
+
+
+@require_right("view-clients")
+def client_page(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
+    """Sign everyone out, offline tokens by age, not-before, push: for one client."""
+    admin = gateway_for(request)
+    client = services.client_or_not_found(admin, realm, client_id)
+    online = admin.client_session_count(realm, client.uuid, offline=False)
+    offline = admin.client_session_count(realm, client.uuid, offline=True)
+    not_before = int(client.representation.get("notBefore") or 0)
+    return render(
+        request,
+        "revocation/client.html",
+        {
+            "realm": realm,
+            "client": client,
+            "online": online,
+            "offline": offline,
+            "not_before": not_before,
+        },
+    )
