@@ -230,6 +230,8 @@ def editor_submit(
     _with_drift(state, gateway, rep)
     state.errors = parsed.errors
     if parsed.errors:
+        # Range errors of the fields that did parse too, so the admin sees all at once.
+        state.findings = errors_of(lifespans_check(parsed.values))
         state.stage = "invalid"
         return state
     values = parsed.values
