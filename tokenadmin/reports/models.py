@@ -74,6 +74,16 @@ class ExpiryReport(models.Model):
         }
 
 
+# What each key of ReportRun.counts means (the keys are the report's sections).
+COUNT_LABELS = {
+    "offline_lapsing": "Offline lapsing",
+    "sso_max": "At SSO max",
+    "long_idle": "Long idle",
+    "many_sessions": "Users with many sessions",
+    "lifespan_changes": "Lifespan changes",
+}
+
+
 class ReportRun(models.Model):
     """One schedule slot of one report (or one "send now"). Unique per (report, slot), so a
     duplicate beat tick or a redelivered task finds the row that exists and sends nothing."""
@@ -111,6 +121,11 @@ class ReportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} @ {self.slot:%Y-%m-%d %H:%M:%S}: {self.state}"
+
+    @property
+    def found(self) -> list[tuple[str, int | None]]:
+        """The counts with their labels, for the history table."""
+        return [(COUNT_LABELS.get(key, key), n) for key, n in self.counts.items()]
 
     @property
     def retrying(self) -> bool:

@@ -1,5 +1,6 @@
 """Report pages: list, create, edit, one report with its runs, send now, preview, delete."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Max, QuerySet
@@ -85,7 +86,8 @@ def reports_page(request: AuthedRequest) -> HttpResponse:
         }
         for report in reports
     ]
-    return render(request, "reports/reports.html", {"rows": rows})
+    mailbox_on = bool(getattr(settings, "TOKENADMIN_DEMO_MAILDIR", ""))
+    return render(request, "reports/reports.html", {"rows": rows, "mailbox_on": mailbox_on})
 
 
 def _form_page(request: AuthedRequest, report: ExpiryReport | None) -> HttpResponse:
