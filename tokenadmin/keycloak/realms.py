@@ -1,5 +1,9 @@
 """Realm reads: the list, one realm, its session statistics."""
 
+from typing import Self
+
+from keycloak import KeycloakOpenIDConnection
+
 from ._base import GatewayBase, realm_path
 from .types import ClientSessionStats, Realm, RealmLifespans
 
@@ -28,6 +32,34 @@ class RealmCalls(GatewayBase):
             )
             for row in rows
         ]
+
+    def realm_representation(self, realm: str) -> dict:
+        """GET /admin/realms/{realm}: the full RealmRepresentation, as Keycloak sends it.
+
+        Needs view-realm for the token settings (without it Keycloak answers a reduced rep).
+        """
+        return self._get(realm_path(realm), f"read the settings of realm {realm}")
+
+    def twin(self) -> Self:
+        """Another gateway acting as the same account with the same token, on its own HTTP
+        connection: for threads paging in parallel without logging in once per thread."""
+        c = self._connection
+        connection = KeycloakOpenIDConnection(
+            server_url=c.server_url,
+            grant_type=c.grant_type,
+            username=c.username,
+            password=c.password,
+            token=c.token,
+            realm_name=c.realm_name,
+            client_id=c.client_id,
+            verify=c.verify,
+            client_secret_key=c.client_secret_key,
+            user_realm_name=c.user_realm_name,
+            timeout=c.timeout,
+        )
+        # Same renewal time as the original (the setter would count the lifetime from now).
+        connection._expires_at = c.expires_at
+        return type(self)(connection)
 
 
 def _realm_from_rep(rep: dict) -> Realm:

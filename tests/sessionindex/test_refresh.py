@@ -1,0 +1,243 @@
+"""Refreshing the session index against the emulator: the table holds what Keycloak holds."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
+from tokenadmin.sessionindex.refresh import (
+    realm_index_claim,
+    realm_index_refresh,
+    realm_index_refresh_all,
+)
+from tokenadmin.sessionindex.tasks import realm_index_refresh_task
+
+pytestmark = pytest.mark.django_db
+
+
+def keycloak_counts(admin, realm: str) -> dict[tuple[str, bool], int]:
+    """{(clientId, offline): count} from Keycloak's per-client session-count endpoints.
+
+    `admin` logs in before the refresh: its own login is a session in master too.
+    """
+    counts = {}
+    for client in admin.connection.raw_get(f"admin/realms/{realm}/clients").json():
+        for offline, kind in ((False, "session-count"), (True, "offline-session-count")):
+            path = f"admin/realms/{realm}/clients/{client['id']}/{kind}"
+            count = admin.connection.raw_get(path).json()["count"]
+            if count:
+                counts[(client["clientId"], offline)] = count
+    return counts
+
+
+def index_counts(realm: str) -> dict[tuple[str, bool], int]:
+    counts: dict[tuple[str, bool], int] = {}
+    for row in IndexedSession.objects.filter(realm=realm):
+        for client_id in row.clients.values():
+            counts[(client_id, row.offline)] = counts.get((client_id, row.offline), 0) + 1
+    return counts
+
+
+def client_uuid(kc, realm: str, client_id: str) -> str:
+    return kc.admin(realm_name=realm).get_client_id(client_id)
+
+
+def keycloak_holds(kc, realm: str, session_id: str, *, offline: bool, client_id: str) -> bool:
+    """Whether Keycloak lists the session under the client (a fresh admin: clocks move)."""
+    admin = kc.admin(realm_name=realm)
+    kind = "offline-sessions" if offline else "user-sessions"
+    path = f"admin/realms/{realm}/clients/{client_uuid(kc, realm, client_id)}/{kind}"
+    sessions = admin.connection.raw_get(path, first=0, max=1000).json()
+    return any(s["id"] == session_id for s in sessions)
+
+
+def test_a_refresh_indexes_every_session_keycloak_holds_per_client_and_type(kc):
+    kc.seed(realm="mlflow", users=40, sessions=450, offline_ratio=0.3)
+
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.DONE
+    assert index_counts("mlflow") == keycloak_counts(kc.admin(), "mlflow")
+    rows = IndexedSession.objects.filter(realm="mlflow")
+    assert index.sessions_seen == rows.count()
+    assert rows.filter(offline=True).exists() and rows.filter(offline=False).exists()
+    assert index.progress_done == index.progress_total > 0
+    assert index.refreshed_at is not None and not index.error
+
+
+def test_a_session_listed_under_two_clients_is_one_row_with_both(kc):
+    master = "master"
+
+    realm_index_refresh(realm=master)
+
+    both = IndexedSession.objects.get(realm=master, offline=True, ip_address="172.16.5.40")
+    assert sorted(both.clients.values()) == ["api-client", "sdk-client"]
+    assert both.client_ids_text == " api-client sdk-client "
+    assert both.username == "data_scientist"
+
+
+def test_a_session_keycloak_deleted_vanishes_after_the_next_refresh(kc):
+    realm_index_refresh(realm="mlflow")
+    rows = IndexedSession.objects.filter(realm="mlflow")
+    before = set(rows.values_list("session_id", flat=True))
+    gone = rows.filter(username="mlflow_admin").get()
+    kc.admin(realm_name="mlflow").connection.raw_delete(
+        f"admin/realms/mlflow/sessions/{gone.session_id}"
+    )
+
+    realm_index_refresh(realm="mlflow")
+
+    after = set(IndexedSession.objects.filter(realm="mlflow").values_list("session_id", flat=True))
+    assert after == before - {gone.session_id}
+    assert RealmIndex.objects.get(realm="mlflow").sessions_seen == len(after)
+
+
+def test_sessions_keycloak_expired_vanish_after_the_next_refresh(kc):
+    kc.seed(realm="mlflow", users=10, sessions=60, offline_ratio=0.5)
+    realm_index_refresh(realm="mlflow")
+    assert IndexedSession.objects.filter(realm="mlflow", offline=False).exists()
+
+    kc.advance(11 * 3600)  # past the 10 h SSO max: every online session is gone
+    realm_index_refresh(realm="mlflow")
+
+    assert not IndexedSession.objects.filter(realm="mlflow", offline=False).exists()
+    assert index_counts("mlflow") == keycloak_counts(kc.admin(), "mlflow")
+
+
+def test_keycloak_failing_mid_refresh_marks_failed_and_keeps_the_old_rows(kc):
+    kc.seed(realm="mlflow", users=20, sessions=250, offline_ratio=0.3)
+    realm_index_refresh(realm="mlflow")
+    before = set(IndexedSession.objects.filter(realm="mlflow").values_list("pk", flat=True))
+    refreshed_at = RealmIndex.objects.get(realm="mlflow").refreshed_at
+    kc.admin(realm_name="mlflow").connection.raw_post(
+        "admin/realms/mlflow/logout-all", data=""
+    )  # Keycloak now holds no online session
+    kc.fault(path=r"/offline-sessions$", status=503)
+
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.FAILED
+    assert index.error == (
+        "Keycloak is unreachable or failing while trying to "
+        "list the sessions of a client of mlflow."
+    )
+    assert index.refreshed_at == refreshed_at
+    after = set(IndexedSession.objects.filter(realm="mlflow").values_list("pk", flat=True))
+    assert after == before
+    assert index.sessions_seen == len(before)
+
+    kc.clear_faults()
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.DONE and not index.error
+    assert not IndexedSession.objects.filter(realm="mlflow", offline=False).exists()
+
+
+def test_keycloak_down_before_paging_marks_failed(kc):
+    kc.fault(path=r"/admin/realms/mlflow$", status=503)
+
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.FAILED
+    assert "read the settings of realm mlflow" in index.error
+
+
+def test_a_second_refresh_while_one_runs_starts_nothing(kc):
+    claimed_at = realm_index_claim(realm="mlflow")
+
+    assert realm_index_claim(realm="mlflow") is None
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.RUNNING
+    assert not IndexedSession.objects.filter(realm="mlflow").exists()
+    index = realm_index_refresh(realm="mlflow", claimed_at=claimed_at)
+    assert index.state == RealmIndex.State.DONE
+
+
+def create_session(kc, *, ago_s: int, idle_s: int, **body) -> str:
+    now = kc.now()
+    return kc.create_session(
+        realm="mlflow",
+        username="mlflow_user",
+        client_id="mlflow",
+        start=now - ago_s,
+        last_access=now - idle_s,
+        **body,
+    )["id"]
+
+
+def expiry_of(session_id: str, *, offline: bool) -> int:
+    row = IndexedSession.objects.get(realm="mlflow", session_id=session_id, offline=offline)
+    return int(row.expires_at.timestamp())
+
+
+@pytest.mark.parametrize(
+    ("case", "realm_settings", "client_attributes", "session"),
+    [
+        ("online, idle bound", {"ssoSessionIdleTimeout": 900}, {}, {"ago_s": 600, "idle_s": 300}),
+        ("online, max bound", {"ssoSessionMaxLifespan": 3600}, {}, {"ago_s": 3000, "idle_s": 10}),
+        (
+            "remember-me",
+            {"ssoSessionIdleTimeoutRememberMe": 7200},
+            {},
+            {"ago_s": 600, "idle_s": 60, "remember_me": True},
+        ),
+        (
+            "offline with a client idle override",
+            {},
+            {"client.offline.session.idle.timeout": "5000"},
+            {"ago_s": 9000, "idle_s": 1000, "offline": True},
+        ),
+        (
+            "offline with the realm max enabled",
+            {"offlineSessionMaxLifespanEnabled": True, "offlineSessionMaxLifespan": 20000},
+            {},
+            {"ago_s": 15000, "idle_s": 10, "offline": True},
+        ),
+    ],
+)
+def test_predicted_expiry_is_when_keycloak_drops_the_session(
+    kc, case, realm_settings, client_attributes, session
+):
+    admin = kc.admin(realm_name="mlflow")
+    if realm_settings:
+        admin.update_realm("mlflow", {**admin.get_realm("mlflow"), **realm_settings})
+    if client_attributes:
+        uuid = admin.get_client_id("mlflow")
+        rep = admin.get_client(uuid)
+        admin.update_client(uuid, {**rep, "attributes": {**rep["attributes"], **client_attributes}})
+    offline = bool(session.get("offline"))
+    session_id = create_session(kc, **session)
+
+    realm_index_refresh(realm="mlflow")
+    expires = expiry_of(session_id, offline=offline)
+
+    kc.set_clock(expires - 1)
+    assert keycloak_holds(kc, "mlflow", session_id, offline=offline, client_id="mlflow"), case
+    kc.set_clock(expires + 1)
+    assert not keycloak_holds(kc, "mlflow", session_id, offline=offline, client_id="mlflow"), case
+
+
+def test_the_task_refreshes_through_a_real_worker(kc, celery_worker):
+    kc.seed(realm="mlflow", users=10, sessions=120)
+
+    state = realm_index_refresh_task.delay("mlflow").get(timeout=60)
+
+    assert state == RealmIndex.State.DONE
+    assert index_counts("mlflow") == keycloak_counts(kc.admin(), "mlflow")
+    assert RealmIndex.objects.get(realm="mlflow").refreshed_at > datetime.now(UTC) - timedelta(
+        minutes=1
+    )
+
+
+def test_the_schedule_refreshes_every_realm_the_worker_sees(kc):
+    admin = kc.admin()
+    admin.connection.get_token()
+
+    indexes = realm_index_refresh_all()
+
+    assert {index.realm: index.state for index in indexes} == {
+        "master": RealmIndex.State.DONE,
+        "mlflow": RealmIndex.State.DONE,
+    }
+    assert index_counts("master") == keycloak_counts(admin, "master")

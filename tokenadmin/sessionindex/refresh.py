@@ -1,0 +1,366 @@
+"""Refreshing a realm's session index from Keycloak.
+
+One refresh reads the realm's settings and clients, pages through every client's online and
+offline sessions with a few threads (each with its own Keycloak connection), merges a session
+listed under several clients into one row, upserts rows in batches as pages arrive, and at the
+end drops every row this refresh did not see. A Keycloak failure half-way marks the refresh
+FAILED and deletes nothing: an outage never empties the index.
+"""
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from tokenadmin.keycloak import Forbidden, Gateway, GatewayError, gateway_for_worker
+from tokenadmin.keycloak.sessions import PAGE_SIZE
+from tokenadmin.keycloak.types import KcClient, KcSession
+
+from .expiry import (
+    NO_OVERRIDES,
+    ClientActivity,
+    ClientOverrides,
+    EffectiveLifespans,
+    SessionTimes,
+    session_expiry_predict,
+)
+from .models import IndexedSession, RealmIndex
+
+logger = logging.getLogger(__name__)
+
+# Threads paging Keycloak at once: enough to hide latency, few enough not to load Keycloak.
+CONCURRENCY = 8
+# Rows per upsert transaction: big enough to be cheap, small enough not to hold the write
+# lock for long (web requests write to the same database).
+WRITE_BATCH = 5000
+# A RUNNING refresh older than this is taken to be dead (its worker was killed).
+STALE_AFTER = timedelta(minutes=15)
+
+ERROR_INTERNAL = "The refresh stopped on an internal error; the previous index is kept."
+
+_UPDATE_FIELDS = [
+    "user_id",
+    "username",
+    "ip_address",
+    "started_at",
+    "last_access_at",
+    "remember_me",
+    "clients",
+    "client_ids_text",
+    "expires_at",
+    "seen_at",
+]
+
+
+# -- paging ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PagePlan:
+    """One client session list to page through, with how many sessions it should hold."""
+
+    client_uuid: str
+    offline: bool
+    expected: int = 0
+
+    @property
+    def expected_pages(self) -> int:
+        return max(1, math.ceil(self.expected / PAGE_SIZE))
+
+
+@dataclass(frozen=True)
+class Page:
+    client_uuid: str
+    offline: bool
+    first: int
+    sessions: list[KcSession]
+
+
+def page_plans_build(
+    *, gateway: Gateway, realm: str, clients: Iterable[KcClient]
+) -> list[PagePlan]:
+    """Every client's online and offline list, sized by client-session-stats when the caller
+    may read them (view-realm); sizes only spread the work, paging goes on until a short page."""
+    try:
+        stats = {row.client_uuid: row for row in gateway.client_session_stats(realm)}
+    except Forbidden:
+        stats = {}
+    plans = []
+    for client in clients:
+        row = stats.get(client.uuid)
+        plans.append(PagePlan(client.uuid, False, row.active if row else 0))
+        plans.append(PagePlan(client.uuid, True, row.offline if row else 0))
+    # Biggest lists first, so the pool is never left waiting on one long tail.
+    plans.sort(key=lambda plan: plan.expected, reverse=True)
+    return plans
+
+
+def client_pages_iter(
+    *, gateway: Gateway, realm: str, plans: Iterable[PagePlan], concurrency: int = CONCURRENCY
+) -> Iterator[Page]:
+    """Yield the pages of every planned list as they arrive, fetching `concurrency` at once.
+
+    The expected pages of each list are requested up front; a list that turns out longer
+    goes on page by page until Keycloak answers a short page. Each thread acts through its
+    own twin of `gateway` (same account, own HTTP connection). A GatewayError from any page
+    stops everything.
+    """
+    local = threading.local()
+
+    def fetch(plan: PagePlan, first: int) -> Page:
+        thread_gateway = getattr(local, "gateway", None)
+        if thread_gateway is None:
+            thread_gateway = local.gateway = gateway.twin()
+        sessions = thread_gateway.client_sessions_page(
+            realm, plan.client_uuid, offline=plan.offline, first=first, max_=PAGE_SIZE
+        )
+        return Page(plan.client_uuid, plan.offline, first, sessions)
+
+    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="index-refresh")
+    pending: dict[Future[Page], PagePlan] = {}
+    last_first: dict[PagePlan, int] = {}
+    try:
+        for plan in plans:
+            for number in range(plan.expected_pages):
+                pending[executor.submit(fetch, plan, number * PAGE_SIZE)] = plan
+            last_first[plan] = (plan.expected_pages - 1) * PAGE_SIZE
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                plan = pending.pop(future)
+                page = future.result()
+                if len(page.sessions) >= PAGE_SIZE and page.first == last_first[plan]:
+                    last_first[plan] = page.first + PAGE_SIZE
+                    pending[executor.submit(fetch, plan, last_first[plan])] = plan
+                yield page
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+# -- merging -----------------------------------------------------------------------------------
+@dataclass
+class _Seen:
+    """One session as merged so far from every list that showed it."""
+
+    first: KcSession
+    last_access_at: datetime
+    clients: dict[str, str] = field(default_factory=dict)
+    # Offline lists give each client session's own lastAccess.
+    client_last_access: dict[str, datetime] = field(default_factory=dict)
+
+
+class _Merger:
+    def __init__(
+        self,
+        *,
+        realm: str,
+        stamp: datetime,
+        lifespans: EffectiveLifespans,
+        overrides: dict[str, ClientOverrides],
+    ) -> None:
+        self.realm = realm
+        self.stamp = stamp
+        self.lifespans = lifespans
+        self.overrides = overrides
+        self.seen: dict[tuple[str, bool], _Seen] = {}
+        # Keys changed since the last write: a session seen again under another client is
+        # written again with the union of its clients.
+        self.dirty: set[tuple[str, bool]] = set()
+
+    def add(self, page: Page) -> None:
+        for session in page.sessions:
+            key = (session.id, session.offline)
+            entry = self.seen.get(key)
+            if entry is None:
+                entry = self.seen[key] = _Seen(session, session.last_access_at)
+            elif session.last_access_at > entry.last_access_at:
+                entry.last_access_at = session.last_access_at
+            entry.clients.update(session.clients)
+            if session.offline:
+                entry.client_last_access[page.client_uuid] = session.last_access_at
+            self.dirty.add(key)
+
+    def take_rows(self) -> list[IndexedSession]:
+        rows = [self._row(key) for key in self.dirty]
+        self.dirty.clear()
+        return rows
+
+    def _row(self, key: tuple[str, bool]) -> IndexedSession:
+        entry = self.seen[key]
+        first = entry.first
+        client_ids = sorted(set(entry.clients.values()))
+        times = SessionTimes(
+            offline=first.offline,
+            remember_me=first.remember_me,
+            started_at=first.started_at,
+            last_access_at=entry.last_access_at,
+            clients=(
+                tuple(
+                    ClientActivity(
+                        overrides=self.overrides.get(uuid, NO_OVERRIDES),
+                        last_access_at=entry.client_last_access.get(uuid),
+                    )
+                    for uuid in entry.clients
+                )
+                if first.offline
+                else ()
+            ),
+        )
+        return IndexedSession(
+            realm=self.realm,
+            session_id=first.id,
+            offline=first.offline,
+            user_id=first.user_id,
+            username=first.username,
+            ip_address=first.ip_address,
+            started_at=first.started_at,
+            last_access_at=entry.last_access_at,
+            remember_me=first.remember_me,
+            clients=entry.clients,
+            client_ids_text=f" {' '.join(client_ids)} " if client_ids else "",
+            expires_at=session_expiry_predict(lifespans=self.lifespans, session=times),
+            seen_at=self.stamp,
+        )
+
+
+def _rows_upsert(rows: list[IndexedSession]) -> None:
+    IndexedSession.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["realm", "session_id", "offline"],
+        update_fields=_UPDATE_FIELDS,
+    )
+
+
+# -- the refresh -------------------------------------------------------------------------------
+def realm_index_claim(*, realm: str) -> datetime | None:
+    """Mark the realm's index RUNNING unless a live refresh holds it.
+
+    Returns the claim's stamp (pass it to realm_index_refresh as `claimed_at`), or None when
+    another refresh is already running, so a double click or a beat tick starts nothing twice.
+    """
+    RealmIndex.objects.get_or_create(realm=realm)
+    stamp = timezone.now()
+    claimed = (
+        RealmIndex.objects.filter(realm=realm)
+        .filter(~Q(state=RealmIndex.State.RUNNING) | Q(started_at__lt=stamp - STALE_AFTER))
+        .update(
+            state=RealmIndex.State.RUNNING,
+            started_at=stamp,
+            progress_done=0,
+            progress_total=0,
+            error="",
+        )
+    )
+    return stamp if claimed else None
+
+
+def realm_index_refresh(
+    *,
+    realm: str,
+    claimed_at: datetime | None = None,
+    gateway_factory: Callable[[], Gateway] = gateway_for_worker,
+    concurrency: int = CONCURRENCY,
+) -> RealmIndex:
+    """Refresh the index of `realm` from Keycloak; returns its RealmIndex afterwards.
+
+    Without `claimed_at` it claims the realm itself; with it (a claim made by
+    realm_index_claim, e.g. in the "refresh now" view) it goes on only if that claim still
+    holds. Either way a refresh already running is left alone.
+    """
+    stamp = claimed_at or realm_index_claim(realm=realm)
+    if stamp is None:
+        return RealmIndex.objects.get(realm=realm)
+    index = RealmIndex.objects.get(realm=realm)
+    if index.state != RealmIndex.State.RUNNING or index.started_at != stamp:
+        return index
+    mine = RealmIndex.objects.filter(realm=realm, started_at=stamp)
+    try:
+        seen = _refresh(
+            realm=realm,
+            stamp=stamp,
+            progress=mine,
+            gateway_factory=gateway_factory,
+            concurrency=concurrency,
+        )
+    except GatewayError as exc:
+        logger.warning("index refresh of %s failed: %s %s", realm, exc.message, exc.detail)
+        mine.update(
+            state=RealmIndex.State.FAILED,
+            error=exc.message,
+            sessions_seen=IndexedSession.objects.filter(realm=realm).count(),
+        )
+    except Exception:
+        logger.exception("index refresh of %s stopped", realm)
+        mine.update(
+            state=RealmIndex.State.FAILED,
+            error=ERROR_INTERNAL,
+            sessions_seen=IndexedSession.objects.filter(realm=realm).count(),
+        )
+        raise
+    else:
+        logger.info("index refresh of %s: %d sessions", realm, seen)
+    return RealmIndex.objects.get(realm=realm)
+
+
+def _refresh(
+    *,
+    realm: str,
+    stamp: datetime,
+    progress: QuerySet[RealmIndex],
+    gateway_factory: Callable[[], Gateway],
+    concurrency: int,
+) -> int:
+    gateway = gateway_factory()
+    lifespans = EffectiveLifespans.from_representation(gateway.realm_representation(realm))
+    clients = gateway.clients_list(realm)
+    overrides = {
+        client.uuid: ClientOverrides.from_attributes(client.attributes) for client in clients
+    }
+    plans = page_plans_build(gateway=gateway, realm=realm, clients=clients)
+    total_pages = sum(plan.expected_pages for plan in plans)
+    progress.update(progress_total=total_pages)
+
+    merger = _Merger(realm=realm, stamp=stamp, lifespans=lifespans, overrides=overrides)
+    pages_done = 0
+    for page in client_pages_iter(
+        gateway=gateway, realm=realm, plans=plans, concurrency=concurrency
+    ):
+        merger.add(page)
+        pages_done += 1
+        if len(merger.dirty) >= WRITE_BATCH:
+            with transaction.atomic():
+                _rows_upsert(merger.take_rows())
+                progress.update(
+                    progress_done=pages_done,
+                    # Longer lists than the statistics said: the bar grows rather than overflows.
+                    progress_total=max(total_pages, pages_done + 1),
+                    sessions_seen=len(merger.seen),
+                )
+
+    with transaction.atomic():
+        _rows_upsert(merger.take_rows())
+        # Keycloak no longer holds what this refresh did not see.
+        IndexedSession.objects.filter(realm=realm, seen_at__lt=stamp).delete()
+        progress.update(
+            state=RealmIndex.State.DONE,
+            refreshed_at=stamp,
+            progress_done=pages_done,
+            progress_total=pages_done,
+            sessions_seen=len(merger.seen),
+            error="",
+        )
+    return len(merger.seen)
+
+
+def realm_index_refresh_all(
+    *, gateway_factory: Callable[[], Gateway] = gateway_for_worker
+) -> list[RealmIndex]:
+    """Refresh every realm the acting account can see, one after the other (the schedule)."""
+    realms = [realm.name for realm in gateway_factory().realms_list()]
+    return [realm_index_refresh(realm=name, gateway_factory=gateway_factory) for name in realms]
