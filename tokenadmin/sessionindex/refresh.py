@@ -43,6 +43,7 @@ WRITE_BATCH = 5000
 # A RUNNING refresh older than this is taken to be dead (its worker was killed).
 STALE_AFTER = timedelta(minutes=15)
 
+ERROR_NOT_QUEUED = "The refresh could not be queued: the task queue is unreachable."
 ERROR_INTERNAL = "The refresh stopped on an internal error; the previous index is kept."
 
 _UPDATE_FIELDS = [
@@ -258,6 +259,30 @@ def realm_index_claim(*, realm: str) -> datetime | None:
         )
     )
     return stamp if claimed else None
+
+
+def realm_index_refresh_start(*, realm: str) -> RealmIndex:
+    """Claim the realm and queue its refresh on the worker ("refresh now").
+
+    Returns the RealmIndex, RUNNING from now on (or the refresh already running). If the task
+    queue cannot be reached the claim is turned into a FAILED refresh with a message.
+    """
+    from .tasks import realm_index_refresh_task
+
+    claimed_at = realm_index_claim(realm=realm)
+    if claimed_at is not None:
+
+        def enqueue() -> None:
+            try:
+                realm_index_refresh_task.delay(realm, claimed_at.isoformat())
+            except Exception:
+                logger.exception("could not queue the index refresh of %s", realm)
+                RealmIndex.objects.filter(realm=realm, started_at=claimed_at).update(
+                    state=RealmIndex.State.FAILED, error=ERROR_NOT_QUEUED
+                )
+
+        transaction.on_commit(enqueue)
+    return RealmIndex.objects.get(realm=realm)
 
 
 def realm_index_refresh(

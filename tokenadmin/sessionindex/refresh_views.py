@@ -1,0 +1,39 @@
+"""'Refresh now' and its progress: the freshness partial, swapped in place by htmx."""
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+
+from tokenadmin.http import AuthedRequest, require_right
+
+from .models import RealmIndex
+from .refresh import realm_index_refresh_start
+from .selectors_refresh import realm_index_get
+
+FRESHNESS_TEMPLATE = "sessionindex/partials/freshness.html"
+
+
+@require_POST
+@require_right("view-users")
+def refresh_now(request: AuthedRequest, realm: str) -> HttpResponse:
+    """Queue a refresh of the realm's index as the worker; the admin's view-users on the realm
+    was checked above (the worker's service account reads what the admin may read)."""
+    index = realm_index_refresh_start(realm=realm)
+    if not request.htmx:
+        return redirect("sessions:realm", realm=realm)
+    return render(request, FRESHNESS_TEMPLATE, {"realm": realm, "realm_index": index})
+
+
+@require_GET
+@require_right("view-users")
+def refresh_progress(request: AuthedRequest, realm: str) -> HttpResponse:
+    """Polled every second while a refresh runs; once it is over, stop polling (286) and tell
+    the page its sessions changed."""
+    index = realm_index_get(realm=realm)
+    context = {"realm": realm, "realm_index": index}
+    if index is not None and index.state == RealmIndex.State.RUNNING:
+        return render(request, FRESHNESS_TEMPLATE, context)
+    response = HttpResponseStopPolling(render_to_string(FRESHNESS_TEMPLATE, context, request))
+    return trigger_client_event(response, "sessions-changed")
