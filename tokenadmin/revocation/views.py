@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 # Jobs this small run in the request, as the admin (Keycloak's admin events then name them).
 INLINE_LIMIT = 25
-ITEMS_PER_PAGE = 100
+ITEMS_PER_PAGE = 50
 
 
 def _visible_jobs(request: AuthedRequest):
