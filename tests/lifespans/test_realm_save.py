@@ -157,3 +157,9 @@ def test_a_viewer_sees_the_settings_but_cannot_save(client_as, kc, mlflow_rep):
 
 def test_an_outsider_cannot_even_view(client_as, kc):
     assert client_as("outsider").get("/lifespans/mlflow/").status_code == 403
+
+
+def test_the_realm_picker_lists_only_realms_the_admin_may_view(client_as, kc):
+    page = client_as("viewer").get("/lifespans/").content.decode()
+    assert 'data-realm="mlflow"' in page
+    assert 'data-realm="master"' not in page

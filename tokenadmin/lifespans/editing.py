@@ -77,6 +77,8 @@ class EditorRow:
     current_text: str
     default_text: str
     changed: bool
+    # What 0 means, shown only when the current value does not already say it.
+    zero_hint: str = ""
 
 
 @dataclass
@@ -133,13 +135,19 @@ class EditorState:
                         error=error_fields.get(f.name, ""),
                         warned=f.name in warned,
                         current_text=value_text(f, self.current[f.name]),
-                        default_text=value_text(f, default_of(f, self.realm)),
+                        default_text=_default_text(f, self.realm),
                         changed=any(c.name == f.name for c in self.changes)
                         and self.stage == "review",
+                        zero_hint=f.zero_means if self.current[f.name] != 0 else "",
                     )
                 )
             out.append((group, rows))
         return out
+
+
+def _default_text(f: LifespanField, realm: str) -> str:
+    default = default_of(f, realm)
+    return "0" if f.kind == "duration" and default == 0 else value_text(f, default)
 
 
 def editor_open(
