@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tokenadmin.devstack import processes
+from tokenadmin.keycloak import gateway_for_worker
+from tokenadmin.lifespans.drift import lifespans_drift_watch
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.reports.schedule import Schedule
 from tokenadmin.reports.services import report_run_for_tick, report_run_request, report_run_send
@@ -66,9 +68,8 @@ def test_a_report_with_nothing_to_say_is_not_sent_unless_configured_to(kc, mail_
     assert silent.runs.get().counts == {"offline_lapsing": 0, "sso_max": 0}
 
 
-def test_a_run_claimed_twice_is_sent_once(kc, mail_sink, db):
-    index_refresh()
-    run = report_run_request(report=report_create(), actor=None)
+def test_a_run_claimed_twice_is_sent_once(mail_sink, db):
+    run = report_run_request(report=report_create(send_when_empty=True), actor=None)
 
     assert report_run_send(run_id=run.pk) == "sent"
     assert report_run_send(run_id=run.pk) is None
@@ -77,10 +78,9 @@ def test_a_run_claimed_twice_is_sent_once(kc, mail_sink, db):
 
 
 def test_smtp_down_puts_the_run_back_with_its_error_and_the_next_attempt_sends_it(
-    kc, mail_sink, db, settings
+    mail_sink, db, settings
 ):
-    index_refresh()
-    run = report_run_request(report=report_create(), actor=None)
+    run = report_run_request(report=report_create(send_when_empty=True), actor=None)
     settings.EMAIL_PORT = processes.free_port()  # nothing listens there
 
     with pytest.raises(ConnectionRefusedError):
@@ -98,9 +98,8 @@ def test_smtp_down_puts_the_run_back_with_its_error_and_the_next_attempt_sends_i
     assert len(mail_sink.received()) == 1
 
 
-def test_the_last_attempt_that_fails_marks_the_run_failed(kc, mail_sink, db, settings):
-    index_refresh()
-    run = report_run_request(report=report_create(), actor=None)
+def test_the_last_attempt_that_fails_marks_the_run_failed(mail_sink, db, settings):
+    run = report_run_request(report=report_create(send_when_empty=True), actor=None)
     settings.EMAIL_PORT = processes.free_port()
 
     with pytest.raises(ConnectionRefusedError):
@@ -122,3 +121,23 @@ def test_two_ticks_of_one_slot_make_one_run(db):
     assert first.pk == again.pk != next_hour.pk
     assert first.slot == datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
     assert ReportRun.objects.filter(report=report).count() == 2
+
+
+def test_lifespan_changes_since_the_last_report_are_in_the_email_once(kc, mail_sink, db):
+    report = report_create(realms=["mlflow"])
+    lifespans_drift_watch(gateway=gateway_for_worker())  # the baseline
+    admin = kc.admin()
+    admin.update_realm("mlflow", {**admin.get_realm("mlflow"), "ssoSessionMaxLifespan": 7200})
+    lifespans_drift_watch(gateway=gateway_for_worker())
+    index_refresh("mlflow")
+
+    report_run_send(run_id=report_run_request(report=report, actor=None).pk)
+    report_run_send(run_id=report_run_request(report=report, actor=None).pk)
+
+    first, second = mail_sink.received()
+    text = first.body("plain")
+    assert "== Lifespan changes since the last report (1) ==" in text
+    assert "SSO Session Max: 10 h → 2 h" in text
+    # The realm's new 2-hour maximum, read from Keycloak: both live sessions reach it in 9 h.
+    assert "== Sessions reaching their SSO maximum (2) ==" in text
+    assert "Lifespan changes since the last report (" not in second.body("plain")

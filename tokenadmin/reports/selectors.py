@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
+from tokenadmin.lifespans.selectors import lifespan_changes_since
 from tokenadmin.sessionindex.expiry import SSO_MAX_DEFAULT_S
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 from tokenadmin.sessionindex.selectors import indexed_sessions_select, saved_view_filters
@@ -26,7 +27,6 @@ SSO_MAX = "sso_max"
 LONG_IDLE = "long_idle"
 MANY_SESSIONS = "many_sessions"
 LIFESPAN_CHANGES = "lifespan_changes"
-LIFESPAN_CHANGES_UNAVAILABLE = "Lifespan changes: not available yet."
 CSV_COLUMNS = (
     "section",
     "realm",
@@ -217,11 +217,7 @@ def _session_rows(queryset: QuerySet, extra: Callable[[dict], dict] | None = Non
 
 def lifespan_changes_select(*, realms: list[str], since: datetime) -> LifespanChanges:
     """Changes to the realms' lifespans since `since` (through tokenadmin or found by the drift
-    watch), as lines for the email; "not available" while the lifespans feature is missing."""
-    try:
-        from tokenadmin.lifespans.selectors import lifespan_changes_since
-    except ImportError:
-        return LifespanChanges(available=False, since=since)
+    watch), as lines for the email."""
     changes: list[dict[str, Any]] = []
     for realm in realms:
         for change in lifespan_changes_since(realm, since):
