@@ -208,6 +208,7 @@ OIDC_STORE_ID_TOKEN = True
 OIDC_TIMEOUT = KEYCLOAK_TIMEOUT_S
 OIDC_OP_LOGOUT_URL_METHOD = "tokenadmin.accounts.logout.keycloak_logout_url"
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+OIDC_CALLBACK_CLASS = "tokenadmin.accounts.views.KeycloakCallbackView"
 AUTHENTICATION_BACKENDS = ["tokenadmin.accounts.backend.KeycloakBackend"]
 LOGIN_URL = "oidc_authentication_init"
 LOGIN_REDIRECT_URL = "/"

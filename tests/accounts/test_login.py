@@ -64,3 +64,10 @@ def test_keycloak_failing_during_sign_in_shows_the_sign_in_failed_page(client, k
     response = client.get(parsed.path + "?" + parsed.query, follow=True)
     assert response.status_code == 401
     assert "Sign-in through Keycloak failed" in response.content.decode()
+
+
+def test_signing_in_as_another_admin_on_the_same_browser_acts_as_the_new_one(client_as, kc):
+    client_as("viewer")
+    page = client_as("operator").get("/realms/").content.decode()
+    assert "Olga Operator" in page
+    assert "manage-users" in page

@@ -29,3 +29,12 @@ def test_keycloak_down_gives_a_message_not_a_500(client_as, kc):
     page = response.content.decode()
     assert "Keycloak is unreachable or failing" in page
     assert "Traceback" not in page
+
+
+def test_each_realm_links_only_to_the_pages_the_admins_roles_open(client_as, kc):
+    page = client_as("viewer").get("/realms/").content.decode()
+    assert 'href="/sessions/mlflow/"' in page
+    assert 'href="/lifespans/mlflow/"' in page
+    assert "Revoke…" not in page
+    page = client_as("operator").get("/realms/").content.decode()
+    assert "Revoke…" in page

@@ -15,6 +15,7 @@ ACCESS_EXPIRES_AT = "oidc_access_token_expires_at"
 RIGHTS = "admin_rights"
 # The admin's own Keycloak session id, so pages can mark it and revocation can spare it.
 SID = "keycloak_sid"
+TOKEN_KEYS = (ACCESS, ID, REFRESH, ACCESS_EXPIRES_AT, RIGHTS, SID)
 
 
 def tokens_store(session: SessionBase, tokens: TokenSet) -> AdminRights:

@@ -16,6 +16,10 @@ class RealmRow:
     clients_with_sessions: int | None
     # The admin's rights on this realm, for display ("all" for master's admin role).
     my_rights: tuple[str, ...]
+    # Which of the realm's pages to offer; Keycloak still checks every call.
+    can_view_sessions: bool
+    can_view_lifespans: bool
+    can_revoke: bool
 
 
 def realms_overview_select(*, gateway: Gateway, rights: AdminRights) -> list[RealmRow]:
@@ -35,5 +39,16 @@ def realms_overview_select(*, gateway: Gateway, rights: AdminRights) -> list[Rea
         my_rights = (
             ("all",) if rights.is_superadmin else tuple(sorted(rights.by_realm.get(realm.name, ())))
         )
-        rows.append(RealmRow(realm, active, offline, clients, my_rights))
+        rows.append(
+            RealmRow(
+                realm,
+                active,
+                offline,
+                clients,
+                my_rights,
+                can_view_sessions=rights.can(realm.name, "view-users"),
+                can_view_lifespans=rights.can(realm.name, "view-realm"),
+                can_revoke=rights.can(realm.name, "manage-users"),
+            )
+        )
     return rows
