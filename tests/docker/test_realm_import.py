@@ -3,7 +3,7 @@ logs in; the master bootstrap's clients and role grants work; bootstrap-master.s
 with fully rendered input.
 
 Keycloak resolves ${NAME} placeholders in a realm file at startup import from its environment;
-these tests fill them in the same way before handing the file to the emulator.
+so does the emulator, so these tests hand it the file as it is and the values as environment.
 """
 
 import base64
@@ -53,10 +53,8 @@ def _claims(token: str) -> dict:
 
 @pytest.fixture(scope="module")
 def keycloak(tmp_path_factory):
-    """The emulator with nothing but the bootstrap admin and the rendered realm file."""
+    """The emulator with nothing but the bootstrap admin and the realm file, values in its env."""
     directory = tmp_path_factory.mktemp("realm-import")
-    realm_file = directory / REALM_FILE.name
-    realm_file.write_text(render_placeholders(REALM_FILE.read_text(), VALUES))
     port = processes.free_port()
     process = processes.start(
         [
@@ -70,10 +68,11 @@ def keycloak(tmp_path_factory):
             "--seed",
             "none",
             "--import-realm",
-            str(realm_file),
+            str(REALM_FILE),
         ],
         log_path=directory / "emulator.log",
         env={
+            **VALUES,
             "KC_BOOTSTRAP_ADMIN_USERNAME": BOOTSTRAP_ADMIN[0],
             "KC_BOOTSTRAP_ADMIN_PASSWORD": BOOTSTRAP_ADMIN[1],
         },

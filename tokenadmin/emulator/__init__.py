@@ -5,6 +5,11 @@ Start: ``python -m tokenadmin.emulator --host 127.0.0.1 --port 8180 [--import-re
 KC_BOOTSTRAP_ADMIN_PASSWORD (default admin/admin). Nothing in the dashboard imports this package,
 and it does not import Django.
 
+``--import-realm FILE`` works as Keycloak's: the file holds one realm object or a JSON array of
+realms (the single-file export); ``${ENV_VAR}`` and ``${ENV_VAR:default}`` in its strings are
+filled from the environment at import (unresolved ones stay as written); a realm that already
+exists (``master``, a ``--seed demo`` realm, an earlier import) is skipped and logged, not merged.
+
 Test hooks (prefix ``/_emulator/``, JSON in and out, no authentication, never faulted):
 
 - ``GET /_emulator/clock`` -> ``{"now": epoch_s}``.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -11,7 +10,7 @@ import time
 import uvicorn
 
 from tokenadmin.emulator.app import Emulator
-from tokenadmin.emulator.seed import SeedConfig
+from tokenadmin.emulator.seed import SeedConfig, read_realm_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,8 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     imports = []
     for path in args.import_realm:
-        with open(path, encoding="utf-8") as fh:
-            imports.append(json.load(fh))
+        imports.extend(read_realm_file(path))
     started = time.perf_counter()
     config = SeedConfig.from_env(demo=args.seed == "demo", imports=imports, sessions=args.sessions)
     app = Emulator(config)

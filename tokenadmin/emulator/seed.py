@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import random
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tokenadmin.emulator import model
@@ -13,6 +18,7 @@ from tokenadmin.emulator.sessions import pos
 from tokenadmin.emulator.store import Client, Realm, Store, User, new_id, stable_id
 
 SUBNETS = ("10.0.{}.{}", "10.10.{}.{}", "192.168.{}.{}", "172.16.{}.{}")
+log = logging.getLogger("tokenadmin.emulator")
 
 
 @dataclass
@@ -40,6 +46,11 @@ def build_store(config: SeedConfig) -> Store:
     if config.demo:
         seed_demo(store)
     for rep in config.imports:
+        name = str(rep.get("realm"))
+        if store.realm(name) is not None:
+            # Keycloak's --import-realm uses IGNORE_EXISTING: an existing realm is left alone.
+            log.info("Realm '%s' already exists. Import skipped", name)
+            continue
         import_realm(store, rep, strict=False)
     if config.sessions:
         rng = random.Random(4242)
@@ -334,6 +345,42 @@ def seed_bulk(
 
 
 # -- realm-export import ---------------------------------------------------------------------------
+# Keycloak resolves ${NAME} and ${NAME:default} in realm files at --import-realm from the
+# environment; an unresolved placeholder without a default stays as it is.
+PLACEHOLDER = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
+
+
+def substitute_placeholders(value: Any, env: Mapping[str, str]) -> Any:
+    """A copy of a parsed JSON value with placeholders in its strings filled from env."""
+    if isinstance(value, str):
+
+        def fill(match: re.Match[str]) -> str:
+            name, default = match.group(1).strip(), match.group(2)
+            if name in env:
+                return env[name]
+            return default if default is not None else match.group(0)
+
+        return PLACEHOLDER.sub(fill, value)
+    if isinstance(value, list):
+        return [substitute_placeholders(item, env) for item in value]
+    if isinstance(value, dict):
+        return {k: substitute_placeholders(v, env) for k, v in value.items()}
+    return value
+
+
+def read_realm_file(path: str | Path, env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Realms of a Keycloak import file: one realm object or a JSON array of them (the
+    single-file export), placeholders substituted, master first (ImportUtils)."""
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    items = data if isinstance(data, list) else [data]
+    reps = [item for item in items if isinstance(item, dict) and item.get("realm")]
+    if len(reps) != len(items):
+        raise ValueError(f"{path}: expected a realm object or an array of realm objects")
+    reps = substitute_placeholders(reps, os.environ if env is None else env)
+    return sorted(reps, key=lambda rep: rep["realm"] != "master")
+
+
 def import_realm(store: Store, rep: dict[str, Any], strict: bool = True) -> Realm:
     """Create a realm from a Keycloak realm representation (admin POST or realm-export JSON)."""
     name = str(rep["realm"])
@@ -342,10 +389,7 @@ def import_realm(store: Store, rep: dict[str, Any], strict: bool = True) -> Real
         model.check_fields(
             rep, set(REALM_DEFAULTS) | model.REALM_OTHER_FIELDS, "RealmRepresentation"
         )
-    existing = store.realm(name)
-    realm = existing or model.create_realm(
-        store, name, {"id": rep.get("id")} if rep.get("id") else None
-    )
+    realm = model.create_realm(store, name, {"id": rep.get("id")} if rep.get("id") else None)
     model.apply_realm_rep(realm, settings, creating=True)
     roles = rep.get("roles") or {}
     for role_rep in roles.get("realm") or []:
