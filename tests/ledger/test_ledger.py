@@ -24,6 +24,21 @@ def test_secrets_never_reach_the_ledger(db):
     assert entry.actor_username == "tokenadmin"
 
 
+def test_lifespan_settings_stay_readable_in_the_ledger(db):
+    entry = ledger_entry_create(
+        actor=None,
+        action=Action.LIFESPANS_UPDATED,
+        realm="mlflow",
+        after={"accessTokenLifespan": 600, "revokeRefreshToken": True, "refreshTokenMaxReuse": 1},
+    )
+    entry.refresh_from_db()
+    assert entry.after == {
+        "accessTokenLifespan": 600,
+        "revokeRefreshToken": True,
+        "refreshTokenMaxReuse": 1,
+    }
+
+
 def test_an_unknown_action_is_refused(db):
     with pytest.raises(ValueError, match="made_up"):
         ledger_entry_create(actor=None, action="made_up", realm="master")

@@ -1,5 +1,6 @@
 """Plumbing every part of the gateway shares: raw calls with timeouts and mapped errors."""
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +21,11 @@ def realm_path(realm: str, *parts: str) -> str:
     return "/".join(["admin/realms", quote(realm, safe=""), *(quote(p, safe="") for p in parts)])
 
 
+def _json_body(data: Any) -> Any:
+    # python-keycloak form-encodes a dict; Keycloak's admin API wants JSON.
+    return json.dumps(data) if isinstance(data, dict | list) else data
+
+
 class GatewayBase:
     """One Keycloak admin connection. Subclasses add one method per endpoint."""
 
@@ -37,14 +43,14 @@ class GatewayBase:
         self, path: str, what: str, data: Any = "", expected: tuple = (200, 201, 204), **query: Any
     ) -> Any:
         with mapped_errors(what):
-            response = self._connection.raw_post(path, data=data, **query)
+            response = self._connection.raw_post(path, data=_json_body(data), **query)
             return raise_error_from_response(
                 response, KeycloakPostError, expected_codes=list(expected)
             )
 
     def _put(self, path: str, what: str, data: Any, **query: Any) -> Any:
         with mapped_errors(what):
-            response = self._connection.raw_put(path, data=data, **query)
+            response = self._connection.raw_put(path, data=_json_body(data), **query)
             return raise_error_from_response(response, KeycloakPutError, expected_codes=[204])
 
     def _delete(self, path: str, what: str, **query: Any) -> Any:

@@ -8,14 +8,24 @@ from tokenadmin.accounts.models import User
 from .models import Action, LedgerEntry, Outcome
 
 # Keys whose values never enter the ledger, whatever a Keycloak representation carries.
-_SECRET_KEY = re.compile(r"secret|token|password|credential|private", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"secret|password|credential|private", re.IGNORECASE)
+# "access_token", "refreshToken": a token string. Not "accessTokenLifespan" nor the switch
+# "revokeRefreshToken" (a boolean), which the ledger must show.
+_TOKEN_KEY = re.compile(r"token$", re.IGNORECASE)
 REDACTED = "[redacted]"
+
+
+def _is_secret(key: object, value: object) -> bool:
+    name = str(key)
+    return bool(_SECRET_KEY.search(name)) or (
+        bool(_TOKEN_KEY.search(name)) and isinstance(value, str)
+    )
 
 
 def redact(value: Any) -> Any:
     """A copy of `value` with every secret-looking key's value replaced."""
     if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()}
+        return {k: REDACTED if _is_secret(k, v) else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
     return value
