@@ -5,15 +5,14 @@
 - **Resumable.** Only pending items are worked on. A run holds a short lease on the job and
   renews it as it records results; if its worker dies, the next run (the re-delivered task, or
   the one a restarting worker enqueues) takes over once the lease lapses.
-- **Bounded.** A small thread pool talks to Keycloak; only this thread touches the database,
-  writing results in batches.
+- **Bounded.** A small thread pool talks to Keycloak through one keep-alive pool of as many
+  connections; only the calling thread touches the database, writing results in batches.
 - **Retries** with exponential backoff for transient failures only (no answer, 5xx, 429);
   403/400/401 fail the item at once, with Keycloak's words as the reason.
 """
 
 import logging
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,10 +29,10 @@ from tokenadmin.keycloak import (
     Gateway,
     GatewayError,
     KeycloakUnavailable,
-    LoginExpired,
     NotFound,
     gateway_for_worker,
 )
+from tokenadmin.keycloak.revocation import SessionDeleter
 from tokenadmin.ledger.models import Outcome
 from tokenadmin.ledger.services import ledger_entry_create
 
@@ -108,24 +107,20 @@ def _backoff_s(attempt: int) -> float:
 
 
 def _revoke_one(
-    gateway: Callable[[bool], Gateway], realm: str, pk: int, session_id: str, offline: bool
+    deleter: SessionDeleter, realm: str, pk: int, session_id: str, offline: bool
 ) -> ItemResult:
     """Delete one session, retrying transient failures; never raises."""
     last_error = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            gateway(attempt > 1 and last_error.startswith("login")).session_delete(
-                realm, session_id, offline=offline
-            )
+            deleter.delete(realm, session_id, offline=offline)
             return ItemResult(pk, Done.DONE, attempt)
         except NotFound:
             return ItemResult(pk, Done.ALREADY_GONE, attempt)
-        except LoginExpired as exc:
-            # The service account's token lapsed under us: sign in again and retry.
-            last_error = f"login expired ({_status_of(exc)})"
         except KeycloakUnavailable as exc:
             last_error = f"{exc.title} ({_status_of(exc)}) {exc.detail}".strip()
         except GatewayError as exc:
+            # 400, 401 after signing in again, 403: trying again would get the same answer.
             detail = f" Keycloak said: {exc.detail}" if exc.detail else ""
             return ItemResult(pk, Done.FAILED, attempt, f"{exc.title} ({_status_of(exc)}).{detail}")
         except Exception as exc:  # a bug must fail the item visibly, not kill the whole run
@@ -247,21 +242,14 @@ def revocation_job_run(
     Raises JobBusy while another live run holds the job.
     """
     run_id = uuid.uuid4().hex
+    # Signed in before taking the lease: if Keycloak is down, the task retries, holding nothing.
+    deleter = gateway_factory().session_deleter(max_connections=max(1, workers))
     job = _lease_take(job_id, run_id)
     if job is None:
         return None
-    local = threading.local()
-
-    def gateway(renew: bool) -> Gateway:
-        if renew or getattr(local, "gateway", None) is None:
-            local.gateway = gateway_factory()
-        return local.gateway
 
     def guarded(pk: int, session_id: str, offline: bool) -> ItemResult:
-        try:
-            return _revoke_one(gateway, job.realm, pk, session_id, offline)
-        except GatewayError as exc:  # signing in as the worker failed every time
-            return ItemResult(pk, Done.FAILED, 1, exc.message)
+        return _revoke_one(deleter, job.realm, pk, session_id, offline)
 
     pending = list(
         job.items.filter(state=Done.PENDING)
@@ -295,6 +283,7 @@ def revocation_job_run(
                     logger.warning("job %s: lease taken over by another run; stopping", job.pk)
             top_up()
     _flush(job, run_id, results)
+    deleter.close()
     if not lease_held:
         return job
     return _finish(job, run_id)

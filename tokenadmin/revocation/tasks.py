@@ -5,12 +5,21 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 
+from tokenadmin.keycloak import KeycloakUnavailable
+
 from .jobs import JobBusy, revocation_job_run, revocation_jobs_unfinished
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(KeycloakUnavailable,),
+    retry_backoff=True,
+    max_retries=10,
+)
 def revocation_job_run_task(self, job_id: int) -> None:
     try:
         revocation_job_run(job_id=job_id)
