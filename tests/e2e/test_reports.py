@@ -7,8 +7,9 @@ from tests.reports.conftest import index_refresh, offline_session_aged, wait_for
 
 
 def test_an_admin_creates_previews_and_sends_a_report(
-    login_as, live_server, csp_violations, kc, celery_worker, mail_sink
+    login_as, live_server, csp_violations, kc, celery_worker, mail_sink, settings
 ):
+    settings.TOKENADMIN_DEMO_MAILDIR = str(mail_sink.directory)
     offline_session_aged(kc, days=26)
     index_refresh()
     page = login_as("admin", next_path="/reports/")
@@ -48,4 +49,10 @@ def test_an_admin_creates_previews_and_sends_a_report(
     page.get_by_role("link", name="Reports").first.click()
     expect(page.get_by_test_id("reports-table")).to_contain_text("Wallaroo offline tokens")
     screenshot(page, "reports-list")
+
+    page.get_by_test_id("mailbox-link").click()
+    page.get_by_role("link", name=mail.subject).click()
+    mailbox_frame = page.frame_locator("[data-testid=mail-frame]")
+    expect(mailbox_frame.get_by_text("Offline tokens lapsing (1)")).to_be_visible()
+    screenshot(page, "mailbox-mail")
     assert csp_violations == []

@@ -12,6 +12,7 @@ from tokenadmin.lifespans.drift import lifespans_drift_watch
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.reports.schedule import Schedule
 from tokenadmin.reports.services import report_run_for_tick, report_run_request, report_run_send
+from tokenadmin.sessionindex.models import SavedView
 
 from .conftest import index_refresh, offline_session_aged, report_create
 
@@ -27,7 +28,11 @@ def test_a_report_arrives_with_counts_details_links_and_the_csv(kc, mail_sink, d
     [mail] = mail_sink.received()
     assert mail.to == "ops@example.org, ml-platform@example.org"
     assert "Morning expiry report" in mail.subject
-    assert "1 offline tokens lapsing" in mail.subject
+    assert mail.subject == (
+        "[tokenadmin] Morning expiry report: 1 offline tokens lapsing, "
+        "1 sessions reaching their SSO maximum, 2 long-idle sessions still valid, "
+        "2 users with unusually many sessions"
+    )
     text = mail.body("plain")
     assert text.index("COUNTS") < text.index("== Offline tokens lapsing (1) ==")
     assert "wallaroo_user (master, offline, api-client)" in text
@@ -141,3 +146,18 @@ def test_lifespan_changes_since_the_last_report_are_in_the_email_once(kc, mail_s
     # The realm's new 2-hour maximum, read from Keycloak: both live sessions reach it in 9 h.
     assert "== Sessions reaching their SSO maximum (2) ==" in text
     assert "Lifespan changes since the last report (" not in second.body("plain")
+
+
+def test_a_report_on_a_saved_view_reads_only_what_the_view_shows(kc, mail_sink, db):
+    index_refresh("master")
+    view = SavedView.objects.create(name="SDK", realm="master", query={"client": "sdk-client"})
+    report = report_create(realms=[], saved_view=view, idle_over_hours=12)
+
+    report_run_send(run_id=report_run_request(report=report, actor=None).pk)
+
+    [mail] = mail_sink.received()
+    text = mail.body("plain")
+    assert "== Long-idle sessions still valid (1) ==" in text
+    assert "data_scientist (master, offline, sdk-client)" in text
+    assert "wallaroo_user" not in text
+    assert "/sessions/master/?client=sdk-client&idle_over=12h&sort=last_access" in text

@@ -107,6 +107,14 @@ class ReportContent:
         changes = self.lifespan_changes.count if self.lifespan_changes else 0
         return changes == 0 and all(section.count == 0 for section in self.sections)
 
+    def headline(self) -> list[str]:
+        """ "3 offline tokens lapsing", … for every section that found something."""
+        parts = [f"{s.count} {s.title[0].lower()}{s.title[1:]}" for s in self.sections if s.count]
+        if self.lifespan_changes and self.lifespan_changes.count:
+            n = self.lifespan_changes.count
+            parts.append(f"{n} lifespan change{'s' if n != 1 else ''}")
+        return parts
+
     def counts(self) -> dict[str, int | None]:
         found: dict[str, int | None] = {s.key: s.count for s in self.sections}
         if self.lifespan_changes is not None:
