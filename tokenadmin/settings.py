@@ -223,6 +223,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tokenadmin <tokenadmin@localhost>")
+# Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /reports/mailbox/.
+TOKENADMIN_DEMO_MAILDIR = env_str("TOKENADMIN_DEMO_MAILDIR", "")
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
