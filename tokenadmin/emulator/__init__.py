@@ -10,6 +10,12 @@ realms (the single-file export); ``${ENV_VAR}`` and ``${ENV_VAR:default}`` in it
 filled from the environment at import (unresolved ones stay as written); a realm that already
 exists (``master``, a ``--seed demo`` realm, an earlier import) is skipped and logged, not merged.
 
+Calls to clients (``backchannel.py``): DELETE session, user logout, end-session and token logout
+POST a signed ``logout_token`` to each affected client's ``backchannel.logout.url`` attribute
+(fire-and-forget, 3 s timeout); revoke and ``logout-all`` do not. Push-revocation (realm, client)
+and ``logout-all`` POST a signed admin action to ``{adminUrl}/k_push_not_before`` /
+``{adminUrl}/k_logout`` and answer a ``GlobalRequestResult`` listing those adminUrls.
+
 Test hooks (prefix ``/_emulator/``, JSON in and out, no authentication, never faulted):
 
 - ``GET /_emulator/clock`` -> ``{"now": epoch_s}``.

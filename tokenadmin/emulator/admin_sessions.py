@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
+from tokenadmin.emulator import backchannel
 from tokenadmin.emulator.admin_common import (
     admin_event,
     admin_realm,
@@ -151,7 +152,9 @@ def user_logout(ctx: Ctx) -> Response:
     require(ctx, realm.name, "manage-users")
     user = find_user(realm, ctx.params["uid"])
     user.not_before = ctx.store.clock.now()
-    for us in realm.sessions.of_user(user.id, False):
+    online = realm.sessions.of_user(user.id, False)
+    backchannel.backchannel_logout(ctx, realm, online)
+    for us in online:
         realm.sessions.remove(us)
     admin_event(ctx, realm, "ACTION", "USER", f"users/{user.id}/logout")
     return empty()
@@ -255,6 +258,8 @@ def session_delete(ctx: Ctx) -> Response:
     us = realm.sessions.get(ctx.params["sid"], offline)
     if us is None:
         raise not_found("Sesssion not found")
+    # Keycloak back-channels the deleted session's clients only (not an offline one's online twin).
+    backchannel.backchannel_logout(ctx, realm, [us])
     realm.sessions.remove(us)
     if offline:
         twin = realm.sessions.get(us.id, False)
@@ -268,10 +273,11 @@ def session_delete(ctx: Ctx) -> Response:
 def logout_all(ctx: Ctx) -> Response:
     realm = admin_realm(ctx)
     require(ctx, realm.name, "manage-users")
-    realm.sessions.clear(offline=False)
+    realm.sessions.clear(offline=False)  # no back-channel logout tokens (facts sheet §1.2)
     realm.rep["notBefore"] = ctx.store.clock.now()
     admin_event(ctx, realm, "ACTION", "REALM", "logout-all")
-    return json_response({})
+    # ResourceAdminManager.logoutAll: a LogoutAction to each enabled client's adminUrl.
+    return backchannel.logout_all(ctx, realm, realm.int_setting("notBefore"))
 
 
 @router.route(R + "/push-revocation", "POST")
@@ -279,7 +285,8 @@ def push_revocation(ctx: Ctx) -> Response:
     realm = admin_realm(ctx)
     require(ctx, realm.name, "manage-realm")
     admin_event(ctx, realm, "ACTION", "REALM", "push-revocation")
-    return json_response({})
+    not_before = realm.int_setting("notBefore")
+    return backchannel.push_not_before(ctx, realm, list(realm.clients.values()), not_before)
 
 
 @router.route(R + "/clients/{cu}/push-revocation", "POST")
@@ -288,7 +295,9 @@ def client_push_revocation(ctx: Ctx) -> Response:
     require(ctx, realm.name, "manage-clients")
     client = find_client(realm, ctx.params["cu"])
     admin_event(ctx, realm, "ACTION", "CLIENT", f"clients/{client.id}/push-revocation")
-    return json_response({})
+    # pushClientRevocationPolicy sends the client's notBefore as it is; it does not set it.
+    not_before = int(client.rep.get("notBefore") or 0)
+    return backchannel.push_not_before(ctx, realm, [client], not_before)
 
 
 # -- events----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from tokenadmin.emulator.backchannel import backchannel_logout
 from tokenadmin.emulator.events import record_event
 from tokenadmin.emulator.http import Ctx, Router, oauth_error
 from tokenadmin.emulator.issuing import issuer, token_claims
@@ -376,6 +377,7 @@ def _browser_logout(ctx: Ctx, realm: Realm, params: dict[str, str], confirmed: b
             )
         )
     if us is not None:
+        backchannel_logout(ctx, realm, [us])
         realm.sessions.remove(us)
         record_event(
             realm,

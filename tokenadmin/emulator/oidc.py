@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
+from tokenadmin.emulator.backchannel import backchannel_logout
 from tokenadmin.emulator.events import record_event
 from tokenadmin.emulator.http import Ctx, HttpError, Router, empty, json_response, oauth_error
 from tokenadmin.emulator.issuing import (
@@ -374,16 +375,21 @@ def revoke(ctx: Ctx) -> Response:
     if typ in ("Refresh", "Offline"):
         if not refresh_token_live(realm, claims, now):
             return invalid
-        sid = str(claims.get("sid"))
-        targets = [realm.sessions.get(sid, typ == "Offline")]
+        # TokenRevocationEndpoint.revokeClient: the user's consent to the client goes; an offline
+        # token takes the client out of all the user's offline sessions; the client is detached
+        # from all the user's online sessions (emptied ones removed). No back-channel logout.
+        user_id = str(claims.get("sub"))
+        user = realm.users.get(user_id)
+        if user is not None:
+            user.consents.pop(client.id, None)
         if typ == "Offline":
-            targets.append(realm.sessions.get(sid, False))
-        for us in targets:
-            if us is None:
-                continue
-            realm.sessions.detach(us, client.id)
-            if not us.offline and not us.clients:
-                realm.sessions.remove(us)
+            for us in realm.sessions.of_user(user_id, True):
+                realm.sessions.detach(us, client.id)
+        for us in realm.sessions.of_user(user_id, False):
+            if client.id in us.clients:
+                realm.sessions.detach(us, client.id)
+                if not us.clients:
+                    realm.sessions.remove(us)
     else:
         if access_token_problem(realm, claims, now) is not None:
             return invalid
@@ -414,6 +420,7 @@ def token_logout(ctx: Ctx, realm: Realm, form: dict[str, str]) -> Response:
     offline = claims["typ"] == "Offline"
     us = realm.sessions.get(str(claims.get("sid")), offline)
     if us is not None:
+        backchannel_logout(ctx, realm, [us])
         realm.sessions.remove(us)
         record_event(
             realm,

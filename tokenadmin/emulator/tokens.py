@@ -114,8 +114,8 @@ def realm_keys(realm_name: str) -> RealmKeys:
     return keys
 
 
-def sign_rs256(keys: RealmKeys, claims: dict[str, Any]) -> str:
-    header = {"alg": "RS256", "typ": "JWT", "kid": keys.sig.kid}
+def sign_rs256(keys: RealmKeys, claims: dict[str, Any], typ: str = "JWT") -> str:
+    header = {"alg": "RS256", "typ": typ, "kid": keys.sig.kid}
     signing_input = (
         f"{b64url(compact_json(header).encode())}.{b64url(compact_json(claims).encode())}"
     )
