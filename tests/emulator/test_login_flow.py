@@ -244,3 +244,17 @@ def test_mlflow_code_flow_without_pkce_works(kc):
     )
     assert tokens.status_code == 200
     assert tokens.json()["refresh_expires_in"] == 1800
+
+
+def test_loopback_rule_as_redirect_utils_drops_only_the_port():
+    """RedirectUtils.verifyRedirectUri (22+): on no match, an http://localhost or http://127.0.0.1
+    URI is tried again without its port; [::1] and https get no such rule."""
+    from tokenadmin.emulator.redirects import verify_redirect_uri
+
+    assert verify_redirect_uri(["http://127.0.0.1/cb"], "http://127.0.0.1:49152/cb")
+    assert verify_redirect_uri(["http://localhost/cb"], "http://localhost:8000/cb?x=1") is None
+    assert verify_redirect_uri(["http://127.0.0.1/cb"], "http://127.0.0.1:49152/other") is None
+    assert verify_redirect_uri(["http://127.0.0.1:5000/cb"], "http://127.0.0.1:5001/cb") is None
+    assert verify_redirect_uri(["http://[::1]/cb"], "http://[::1]:8000/cb") is None
+    assert verify_redirect_uri(["https://localhost/cb"], "https://localhost:8443/cb") is None
+    assert verify_redirect_uri(["http://127.0.0.1/*"], "http://127.0.0.1:1234/x?z=1")
