@@ -8,7 +8,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 import urllib3
 from keycloak.exceptions import KeycloakDeleteError
@@ -60,9 +60,11 @@ class SessionDeleter:
     def __init__(self, gateway: GatewayBase, max_connections: int) -> None:
         self._connection = gateway._connection
         self._lock = threading.Lock()
-        self._base = str(self._connection.server_url).rstrip("/") + "/"
+        base = urlsplit(str(self._connection.server_url))
+        self._prefix = base.path.rstrip("/") + "/"  # "/auth/" on old Keycloak, else "/"
         timeout = self._connection.timeout or 10
-        self._pool = urllib3.PoolManager(
+        self._pool = urllib3.connection_from_url(
+            f"{base.scheme}://{base.netloc}",
             maxsize=max_connections,
             block=True,
             retries=False,
@@ -80,13 +82,13 @@ class SessionDeleter:
     def delete(self, realm: str, session_id: str, *, offline: bool = False) -> None:
         """Raises NotFound (gone), Forbidden, LoginExpired, KeycloakUnavailable (retryable)."""
         what = f"sign out a session in {realm}"
-        url = urljoin(self._base, realm_path(realm, "sessions", session_id))
+        url = self._prefix + realm_path(realm, "sessions", session_id)
         if offline:
             url += "?isOffline=true"
         for renew in (False, True):
             headers = {"Authorization": f"Bearer {self._bearer(renew=renew)}"}
             try:
-                response = self._pool.request("DELETE", url, headers=headers)
+                response = self._pool.urlopen("DELETE", url, headers=headers)
             except urllib3.exceptions.HTTPError as exc:
                 raise KeycloakUnavailable(what) from exc
             if response.status == 204:
@@ -102,7 +104,7 @@ class SessionDeleter:
         )
 
     def close(self) -> None:
-        self._pool.clear()
+        self._pool.close()
 
 
 class RevocationCalls(GatewayBase):

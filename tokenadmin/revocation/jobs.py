@@ -12,11 +12,12 @@
 """
 
 import logging
+import queue
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -44,7 +45,7 @@ WORKERS = 8
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_S = 0.2
 BACKOFF_MAX_S = 3.0
-LEASE_S = 6
+LEASE_S = 4
 FLUSH_EVERY_S = 0.5
 FLUSH_EVERY_ITEMS = 250
 
@@ -248,40 +249,52 @@ def revocation_job_run(
     if job is None:
         return None
 
-    def guarded(pk: int, session_id: str, offline: bool) -> ItemResult:
-        return _revoke_one(deleter, job.realm, pk, session_id, offline)
-
     pending = list(
         job.items.filter(state=Done.PENDING)
         .order_by("pk")
         .values_list("pk", "session_id", "offline")
     )
-    queue = iter(pending)
+    work: queue.SimpleQueue = queue.SimpleQueue()
+    for item in pending:
+        work.put(item)
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def worker() -> None:
+        # Each thread takes the next item until none is left (or the run must stop).
+        while not stop.is_set():
+            try:
+                pk, session_id, offline = work.get_nowait()
+            except queue.Empty:
+                return
+            done.put(_revoke_one(deleter, job.realm, pk, session_id, offline))
+
+    threads = [
+        threading.Thread(target=worker, name=f"revoke-{n}", daemon=True)
+        for n in range(min(max(1, workers), max(1, len(pending))))
+    ]
+    for thread in threads:
+        thread.start()
     results: list[ItemResult] = []
-    in_flight: set[Future] = set()
     last_flush = time.monotonic()
     lease_held = True
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="revoke") as pool:
-
-        def top_up() -> None:
-            while lease_held and len(in_flight) < workers * 4:
-                item = next(queue, None)
-                if item is None:
-                    return
-                in_flight.add(pool.submit(guarded, *item))
-
-        top_up()
-        while in_flight:
-            finished, _ = wait(in_flight, timeout=FLUSH_EVERY_S, return_when=FIRST_COMPLETED)
-            for future in finished:
-                in_flight.discard(future)
-                results.append(future.result())
-            if len(results) >= FLUSH_EVERY_ITEMS or time.monotonic() - last_flush >= FLUSH_EVERY_S:
-                lease_held = _flush(job, run_id, results) and lease_held
-                last_flush = time.monotonic()
-                if not lease_held:
-                    logger.warning("job %s: lease taken over by another run; stopping", job.pk)
-            top_up()
+    while any(thread.is_alive() for thread in threads) or not done.empty():
+        try:
+            results.append(done.get(timeout=FLUSH_EVERY_S))
+            while len(results) < FLUSH_EVERY_ITEMS:
+                results.append(done.get_nowait())
+        except queue.Empty:
+            pass
+        if len(results) >= FLUSH_EVERY_ITEMS or time.monotonic() - last_flush >= FLUSH_EVERY_S:
+            if not _flush(job, run_id, results) and lease_held:
+                lease_held = False
+                stop.set()
+                logger.warning("job %s: lease taken over by another run; stopping", job.pk)
+            last_flush = time.monotonic()
+    for thread in threads:
+        thread.join()
+    while not done.empty():
+        results.append(done.get_nowait())
     _flush(job, run_id, results)
     deleter.close()
     if not lease_held:
