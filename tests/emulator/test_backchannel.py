@@ -193,14 +193,14 @@ def test_logout_all_and_revoke_send_no_logout_token(kc, receiver):
 
 
 def test_a_dead_or_slow_backchannel_url_never_slows_or_fails_the_admin_call(kc):
-    slow = Receiver(delay_s=2.5)
+    slow = Receiver(delay_s=8)  # longer than the emulator's 3 s timeout
     try:
         admin = kc.admin(realm_name="mlflow")
         _set_client(admin, "mlflow", attributes={"backchannel.logout.url": slow.url + "/bc"})
         user_id = admin.get_user_id("mlflow_user")
         started = time.monotonic()
         admin.user_logout(user_id)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 3  # generous: other test runs share the CPU
         _set_client(
             admin,
             "mlflow",

@@ -66,8 +66,6 @@ def test_import_an_export_array_substitutes_and_skips_existing_realms(tmp_path):
                 {"realm": "master", "accessTokenLifespan": 999, "clients": [{"clientId": "x"}]},
                 _realm("alpha", "${ALPHA_SECRET}", "${ALPHA_NAME:Alpha team}"),
                 _realm("beta", "${BETA_SECRET:beta-default}", "Beta"),
-                # mlflow exists (demo seed): skipped.
-                _realm("mlflow", "not-the-demo-secret", "Imported MLflow"),
             ]
         )
     )
@@ -75,18 +73,17 @@ def test_import_an_export_array_substitutes_and_skips_existing_realms(tmp_path):
     again.write_text(json.dumps(_realm("alpha", "second-secret", "Second")))
     env = {"ALPHA_SECRET": "alpha-from-env", "ANN_PASSWORD": "ann-from-env"}
     with running_emulator(
-        "--seed", "demo", "--import-realm", str(export), "--import-realm", str(again), env=env
+        "--import-realm", str(export), "--import-realm", str(again), env=env
     ) as emulator:
         admin = emulator.admin()
         realms = sorted(r["realm"] for r in admin.get_realms())
-        assert realms == ["alpha", "beta", "master", "mlflow"]
+        assert realms == ["alpha", "beta", "master"]
         assert admin.get_realm("master")["accessTokenLifespan"] == 60
         assert admin.get_realm("alpha")["displayName"] == "Alpha team"
-        assert admin.get_realm("mlflow").get("displayName") != "Imported MLflow"
         alpha = emulator.password_login("alpha", "app", "ann", "ann-from-env", "alpha-from-env")
         assert alpha["access_token"]
         beta = emulator.password_login("beta", "app", "ann", "ann-from-env", "beta-default")
         assert beta["access_token"]
         output = emulator.output()
-        for name in ("master", "mlflow", "alpha"):
+        for name in ("master", "alpha"):
             assert f"Realm '{name}' already exists. Import skipped" in output
