@@ -35,8 +35,12 @@
         animation: false,
         plugins: { legend: { display: false }, tooltip: { enabled: true } },
         scales: {
-          x: { ticks: { font: { size: 10 }, precision: 0 }, grid: { display: horizontal } },
-          y: { ticks: { font: { size: 10 }, precision: 0 }, grid: { display: !horizontal }, beginAtZero: true }
+          x: { ticks: { font: { size: 9 }, precision: 0, autoSkip: false, maxRotation: 0 }, grid: { display: horizontal } },
+          y: {
+            // The small expiry chart has no room for a value axis; the tooltip gives counts.
+            display: horizontal || canvas.dataset.chartAxis !== "none",
+            ticks: { font: { size: 10 }, precision: 0 }, grid: { display: !horizontal }, beginAtZero: true
+          }
         }
       }
     });

@@ -15,11 +15,13 @@ from tokenadmin.sessionindex.forms import (
 )
 from tokenadmin.sessionindex.models import IndexedSession, SavedView
 from tokenadmin.sessionindex.selectors import (
+    SessionCounts,
     indexed_clients_select,
+    indexed_sessions_page_select,
     indexed_sessions_select,
     saved_view_filters,
     saved_views_select,
-    sessions_page_select,
+    sessions_count_select,
     sessions_summary_select,
 )
 
@@ -178,23 +180,45 @@ def test_the_summary_counts_the_filtered_set(realm_rows):
     }
     offline = indexed_sessions_select(realm="master", filters=SessionFilters(type="offline"))
     assert sessions_summary_select(sessions=offline, now=NOW).total == 1
+    searched = indexed_sessions_select(realm="master", filters=SessionFilters(q="10.9"))
+    assert sessions_count_select(sessions=searched) == SessionCounts(total=1, online=0, offline=1)
 
 
 def test_a_page_knows_its_range_and_marks_my_session(db):
     for n in range(7):
-        indexed(f"user{n}", sid=f"sid{n}")
-    sessions = indexed_sessions_select(realm="master", filters=SessionFilters(sort="user"))
-    page = sessions_page_select(
-        sessions=sessions, total=7, number=2, per_page=3, my_session_id="sid4", now=NOW
+        indexed(f"user{n}", sid=f"sid{n}", offline=n == 5)
+    page = indexed_sessions_page_select(
+        realm="master",
+        filters=SessionFilters(sort="user"),
+        number=2,
+        per_page=3,
+        my_session_id="sid4",
+        now=NOW,
     )
     assert [r.session.username for r in page.rows] == ["user3", "user4", "user5"]
     assert (page.start_index, page.end_index, page.num_pages) == (4, 6, 3)
+    assert page.counts == SessionCounts(total=7, online=6, offline=1)
     assert [r.is_mine for r in page.rows] == [False, True, False]
     assert page.rows[0].expires_in_s == 1800
     # A page past the end shows the last one.
-    late = sessions_page_select(sessions=sessions, total=7, number=99, per_page=3, now=NOW)
+    late = indexed_sessions_page_select(
+        realm="master", filters=SessionFilters(sort="user"), number=99, per_page=3, now=NOW
+    )
     assert late.number == 3
     assert [r.session.username for r in late.rows] == ["user6"]
+
+
+def test_a_narrow_or_a_wide_match_pages_and_counts_the_same(db, monkeypatch):
+    for n in range(30):
+        indexed(f"user{n:02}", offline=n % 3 == 0, ip=f"10.0.0.{n}")
+    filters = SessionFilters(q="user1", sort="-user")
+    narrow = indexed_sessions_page_select(realm="master", filters=filters, number=2, per_page=4)
+    # The same query when the matches count as many (walked in sort order, counted in SQL).
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors.SMALL_SET", 3)
+    wide = indexed_sessions_page_select(realm="master", filters=filters, number=2, per_page=4)
+    for page in (narrow, wide):
+        assert page.counts == SessionCounts(total=10, online=7, offline=3)
+        assert [r.session.username for r in page.rows] == ["user15", "user14", "user13", "user12"]
 
 
 def test_clients_are_counted_over_the_whole_realm(realm_rows):

@@ -33,12 +33,24 @@ class IndexedSession(models.Model):
                 fields=["realm", "session_id", "offline"], name="unique_session_per_realm"
             )
         ]
+        # The sessions page sorts by every column, regular and offline together or apart:
+        # one (realm, column, offline) index per sort walks in order, checks the type inside
+        # the index, and stops after a page; the order is (column, offline, id), and every
+        # index ends in the row id. "Type" sorts by (offline, username). The search index
+        # covers the three searched columns, so a substring search reads no table row, and
+        # serves the sort by user too (user, IP, clients, type, id).
         indexes = [
             models.Index(fields=["realm", "offline", "username"], name="idx_sess_username"),
-            models.Index(fields=["realm", "offline", "started_at"], name="idx_sess_started"),
-            models.Index(fields=["realm", "offline", "last_access_at"], name="idx_sess_last"),
-            models.Index(fields=["realm", "offline", "expires_at"], name="idx_sess_expires"),
-            models.Index(fields=["realm", "offline", "ip_address"], name="idx_sess_ip"),
+            models.Index(fields=["realm", "ip_address", "offline"], name="idx_sess_r_ip"),
+            models.Index(fields=["realm", "started_at", "offline"], name="idx_sess_r_started"),
+            models.Index(fields=["realm", "last_access_at", "offline"], name="idx_sess_r_last"),
+            models.Index(fields=["realm", "expires_at", "offline"], name="idx_sess_r_expires"),
+            models.Index(fields=["realm", "client_ids_text", "offline"], name="idx_sess_r_clients"),
+            models.Index(fields=["realm", "remember_me", "offline"], name="idx_sess_r_remember"),
+            models.Index(
+                fields=["realm", "username", "ip_address", "client_ids_text", "offline"],
+                name="idx_sess_search",
+            ),
             models.Index(fields=["realm", "user_id"], name="idx_sess_user"),
             models.Index(fields=["realm", "seen_at"], name="idx_sess_seen"),
         ]
