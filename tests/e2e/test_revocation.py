@@ -52,6 +52,7 @@ def test_an_operator_signs_out_one_session_from_the_users_page(login_as, kc, csp
     expect(row).to_be_visible()
     look(page, "revocation-user")
 
+    page.fill("#revocation-reason-text", "laptop stolen")
     row.get_by_test_id("revoke-session").click()
 
     outcome = page.get_by_test_id("revocation-outcome")
@@ -64,6 +65,8 @@ def test_an_operator_signs_out_one_session_from_the_users_page(login_as, kc, csp
     assert tokens["session_state"] not in online_ids(kc, "mlflow", "mlflow_user")
     assert refresh_fails(kc, "mlflow", "mlflow", "mlflow-secret", tokens["refresh_token"])
     assert csp_violations == []
+    page.goto(page.url.split("/revocations/")[0] + "/ledger/")
+    expect(page.get_by_test_id("ledger-table")).to_contain_text("laptop stolen")
 
 
 def test_offline_session_and_consent_revokes_from_the_users_page(login_as, kc):

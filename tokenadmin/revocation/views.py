@@ -74,9 +74,7 @@ def index_page(request: AuthedRequest) -> HttpResponse:
     )
 
 
-def _plan_or_error(
-    request: AuthedRequest, realm: str, recipe: Recipe
-) -> tuple[Plan | None, HttpResponse | None]:
+def _plan(request: AuthedRequest, realm: str, recipe: Recipe) -> Plan:
     if recipe.kind == Kind.GROUP and recipe.group_id:
         recipe = _group_resolved(gateway_for(request), realm, recipe)
     if recipe.kind == Kind.FILTER and recipe.saved_view_id:
@@ -84,13 +82,12 @@ def _plan_or_error(
         if view is None:
             raise Http404("No such saved view")
         recipe = Recipe.from_dict({**recipe.as_dict(), "saved_view_name": view.name})
-    plan = revocation_plan_build(
+    return revocation_plan_build(
         admin=gateway_for(request),
         realm=realm,
         recipe=recipe,
         own_session_id=request.session.get(SID, ""),
     )
-    return plan, None
 
 
 def _group_resolved(admin: Gateway, realm: str, recipe: Recipe) -> Recipe:
@@ -117,9 +114,7 @@ def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "revocation/preview.html", {"realm": realm, "recipe_form": form})
     recipe = form.recipe(query=params.dict(), sessions=params.getlist("session"))
-    plan, error = _plan_or_error(request, realm, recipe)
-    if error:
-        return error
+    plan = _plan(request, realm, recipe)
     start_form = BulkStartForm(initial={"recipe": recipe_sign(plan.recipe)}, realm=realm)
     return render(
         request,
@@ -143,7 +138,7 @@ def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
         recipe_data = form.cleaned_data.get("recipe")
         plan = None
         if isinstance(recipe_data, Recipe):
-            plan, _ = _plan_or_error(request, realm, recipe_data)
+            plan = _plan(request, realm, recipe_data)
         return render(
             request,
             "revocation/preview.html",
