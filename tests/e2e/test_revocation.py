@@ -97,14 +97,18 @@ def test_offline_session_and_consent_revokes_from_the_users_page(login_as, kc):
     offline_row.get_by_test_id("revoke-offline-session").click()
 
     expect(page.get_by_test_id("revocation-outcome")).to_contain_text("Offline session revoked")
+    expect(offline_row).to_have_count(0)
     look(page, "revocation-offline-revoked")
     assert refresh_fails(kc, "master", "api-client", "api-client-secret", first["refresh_token"])
+    # Keycloak drops the offline session's online twin with it.
+    assert first["session_state"] not in online_ids(kc, "master", "data_scientist")
 
     page.goto(page.url.replace(scientist, wallaroo))
     page.locator("tr[data-client-id='api-client']").get_by_test_id("revoke-consent").click()
 
     outcome = page.get_by_test_id("revocation-outcome")
     expect(outcome).to_contain_text("Offline tokens of api-client revoked")
+    expect(page.locator("tr[data-client-id='api-client']")).to_have_count(0)
     expect(outcome).to_contain_text(
         "Access tokens already issued to api-client stay valid for up to 1 h."
     )

@@ -1,6 +1,6 @@
 from tokenadmin.ledger.models import Action, LedgerEntry, Outcome
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
-from tokenadmin.revocation.jobs import job_counts, revocation_job_run
+from tokenadmin.revocation.jobs import job_counts, revocation_job_retry_failed, revocation_job_run
 from tokenadmin.revocation.models import RevocationItem
 
 
@@ -71,3 +71,20 @@ def test_keycloak_faults_mid_job_are_retried_or_listed_with_why(kc, acting_as):
     kc.clear_faults()
     assert mlflow_session_count(kc) == failed.count()
     assert LedgerEntry.objects.get(target_id=str(job.pk)).outcome == Outcome.PARTIAL
+
+
+def test_failed_items_can_be_tried_again_and_then_succeed(kc, acting_as):
+    kc.seed(realm="mlflow", users=5, sessions=40, clients=["mlflow"])
+    job = everyone_on_mlflow_job(acting_as, kc)
+    kc.fault(path=r"/sessions/", method="DELETE", status=403, times=5)
+    revocation_job_run(job_id=job.pk)
+    assert job_counts(job).failed == 5
+
+    assert revocation_job_retry_failed(job=job) == 5
+    revocation_job_run(job_id=job.pk)
+
+    counts = job_counts(job)
+    assert (counts.failed, counts.pending, counts.done) == (0, 0, job.total)
+    assert mlflow_session_count(kc) == 0
+    outcomes = LedgerEntry.objects.filter(target_id=str(job.pk)).values_list("outcome", flat=True)
+    assert sorted(outcomes) == [Outcome.PARTIAL, Outcome.SUCCEEDED]

@@ -7,6 +7,7 @@ from tokenadmin.revocation.outcomes import OWN_SESSION_REFUSED, RevocationRefuse
 from tokenadmin.revocation.services import (
     consent_revoke,
     offline_session_revoke,
+    realm_sign_out,
     session_revoke,
     user_sign_out,
 )
@@ -177,3 +178,15 @@ def test_revoking_a_consent_drops_the_users_offline_tokens_for_that_client(kc, a
     assert "Access tokens already issued to api-client stay valid for up to 1 h." in (
         outcome.residual_risk
     )
+
+
+def test_a_realm_wide_sign_out_states_each_lifespan_once(kc, acting_as):
+    admin = acting_as("admin")
+
+    outcome = realm_sign_out(admin=admin.gateway, realm="mlflow", actor=admin.user, reason="breach")
+
+    assert outcome.residual_risk == [
+        "Access tokens already issued in mlflow stay valid for up to 5 min "
+        "(the realm's access token lifespan)."
+    ]
+    assert kc.admin("mlflow").get_realm("mlflow")["notBefore"] > 0

@@ -307,3 +307,20 @@ def revocation_jobs_unfinished() -> list[int]:
     return list(
         RevocationJob.objects.exclude(state=RevocationJob.State.DONE).values_list("pk", flat=True)
     )
+
+
+def revocation_job_retry_failed(*, job: RevocationJob) -> int:
+    """Put a finished job's failed items back to pending (errors cleared) and reopen the job.
+
+    Its first ledger entry stays; the retry run writes another with the new counts.
+    Returns how many items were reopened (0: nothing to retry, the job is left alone).
+    """
+    with transaction.atomic():
+        reopened = RevocationItem.objects.filter(job=job, state=Done.FAILED).update(
+            state=Done.PENDING, error="", finished_at=None
+        )
+        if reopened:
+            RevocationJob.objects.filter(pk=job.pk, state=RevocationJob.State.DONE).update(
+                state=RevocationJob.State.PENDING, finished_at=None, ledger_entry=None
+            )
+    return reopened

@@ -89,7 +89,7 @@ def residual_risk_for(*, admin: Gateway, realm: str, client_ids: Iterable[str] |
             continue  # covered by the realm-wide sentence below
         lifespans.append(ClientLifespan(client.client_id, seconds, from_client))
     lines = residual_lines(lifespans, realm=realm, realm_access_s=realm_access_s)
-    if wanted is None:
+    if wanted is None and lifespans:
         lines.append(
             f"Other clients' access tokens stay valid for up to {duration_text(realm_access_s)} "
             "(the realm's access token lifespan)."

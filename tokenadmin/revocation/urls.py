@@ -8,6 +8,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/", views.job_page, name="job"),
     path("jobs/<int:job_id>/progress/", views.job_progress, name="job-progress"),
     path("jobs/<int:job_id>/items/", views.job_items, name="job-items"),
+    path("jobs/<int:job_id>/retry/", views.job_retry, name="job-retry"),
     path("<str:realm>/bulk/", views.bulk_preview, name="bulk-preview"),
     path("<str:realm>/bulk/start/", views.bulk_start, name="bulk-start"),
     path("<str:realm>/sign-out/", views.realm_sign_out, name="realm-sign-out"),

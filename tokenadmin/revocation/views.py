@@ -12,14 +12,14 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
-from tokenadmin.http import AuthedRequest, require_right
+from tokenadmin.http import AuthedRequest, forbidden, require_right
 from tokenadmin.keycloak import Gateway, GatewayError
 from tokenadmin.sessionindex.models import SavedView
 
 from . import services
 from .bulk import Kind, Plan, Recipe, revocation_job_create, revocation_plan_build
 from .forms import BulkStartForm, RealmSignOutForm, RecipeForm, recipe_sign
-from .jobs import job_counts, revocation_job_run
+from .jobs import job_counts, revocation_job_retry_failed, revocation_job_run
 from .models import RevocationItem, RevocationJob
 from .outcomes import RevocationRefused
 from .tasks import revocation_job_run_task
@@ -70,7 +70,11 @@ def index_page(request: AuthedRequest) -> HttpResponse:
     return render(
         request,
         "revocation/index.html",
-        {"jobs": [(job, job_counts(job)) for job in jobs], "realms": realms},
+        {
+            "jobs": [(job, job_counts(job)) for job in jobs],
+            "realms": realms,
+            "can_revoke": any(r["can"]["manage_users"] or r["can"]["manage_realm"] for r in realms),
+        },
     )
 
 
@@ -226,6 +230,20 @@ def job_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
         return render(request, "revocation/job.html#job-progress", context)
     response = render(request, "revocation/job.html#job-progress", context, status=286)
     return trigger_client_event(response, "revocation-job-finished")
+
+
+@require_http_methods(["POST"])
+def job_retry(request: AuthedRequest, job_id: int) -> HttpResponse:
+    """Try a finished job's failed sessions again (as a job: they may be many)."""
+    job = _job_for(request, job_id)
+    if not rights_of(request.session).can(job.realm, "manage-users"):
+        return forbidden(
+            request, f"Your Keycloak roles do not include manage-users on {job.realm}."
+        )
+    if revocation_job_retry_failed(job=job):
+        transaction.on_commit(lambda: _enqueue(job))
+    url = reverse("revocation:job", args=[job.pk])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _items_page(request: AuthedRequest, job: RevocationJob):
