@@ -84,6 +84,8 @@ def test_a_selection_from_the_sessions_browser_revokes_exactly_the_ticked_sessio
 
     assert plan.sample[0].username == "mlflow_user"
     assert counts.done == 1
+    indexed = IndexedSession.objects.filter(realm="mlflow").values_list("session_id", flat=True)
+    assert list(indexed) == [kept]  # the sessions page no longer lists the revoked one
     user_id = kc.admin("mlflow").get_user_id("mlflow_user")
     assert {s["id"] for s in kc.admin("mlflow").get_sessions(user_id)} == {kept}
 

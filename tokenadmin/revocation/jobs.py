@@ -37,6 +37,7 @@ from tokenadmin.keycloak.revocation import SessionDeleter
 from tokenadmin.ledger.models import Outcome
 from tokenadmin.ledger.services import ledger_entry_create
 
+from .index import indexed_sessions_forget
 from .models import RevocationItem, RevocationJob
 
 logger = logging.getLogger(__name__)
@@ -172,6 +173,17 @@ def _flush(job: RevocationJob, run_id: str, results: list[ItemResult]) -> bool:
         for state, pks in by_state.items():
             RevocationItem.objects.filter(pk__in=pks, state=Done.PENDING).update(
                 state=state, finished_at=now
+            )
+        gone = list(
+            RevocationItem.objects.filter(
+                pk__in=[pk for pks in by_state.values() for pk in pks]
+            ).values_list("session_id", "offline")
+        )
+        for offline in (False, True):
+            indexed_sessions_forget(
+                realm=job.realm,
+                session_ids=[sid for sid, o in gone if o == offline],
+                offline=offline,
             )
         renewed = RevocationJob.objects.filter(pk=job.pk, lease_owner=run_id).update(
             lease_until=now + timedelta(seconds=LEASE_S)

@@ -18,6 +18,11 @@ from tokenadmin.keycloak.types import KcClient, KcSession
 from tokenadmin.ledger.models import Action, Outcome
 from tokenadmin.ledger.services import ledger_entry_create
 
+from .index import (
+    indexed_realm_sessions_forget,
+    indexed_sessions_forget,
+    indexed_user_sessions_forget,
+)
 from .outcomes import (
     OWN_CLIENT_NOT_BEFORE_REFUSED,
     OWN_CONSENT_REFUSED,
@@ -97,6 +102,7 @@ def session_revoke(
         after={"signed_out": not gone},
         detail=ALREADY_GONE_NOTE if gone else "",
     )
+    indexed_sessions_forget(realm=realm, session_ids=[session_id], offline=False)
     clients = session.clients.values() if session else None
     return RevokeOutcome(
         title="Session signed out" if not gone else "Session already gone",
@@ -168,6 +174,7 @@ def offline_session_revoke(
     ledger = ledger_entry_create(
         **entry, after={"revoked": not gone}, detail=ALREADY_GONE_NOTE if gone else ""
     )
+    indexed_sessions_forget(realm=realm, session_ids=[session_id], offline=True)
     clients = session.clients.values() if session else None
     return RevokeOutcome(
         title="Offline session revoked" if not gone else "Offline session already gone",
@@ -214,6 +221,7 @@ def user_sign_out(
     ledger = ledger_entry_create(
         **entry, after={"online_sessions_ended": len(sessions), "user_not_before": "now"}
     )
+    indexed_user_sessions_forget(realm=realm, user_id=user_id)
     clients = {name for s in sessions for name in s.clients.values()}
     return RevokeOutcome(
         title=f"{user.username} signed out everywhere",
@@ -329,6 +337,7 @@ def realm_sign_out(
         },
         outcome=Outcome.PARTIAL if result.failed_urls else Outcome.SUCCEEDED,
     )
+    indexed_realm_sessions_forget(realm=realm)
     return RevokeOutcome(
         title=f"Everyone in {realm} signed out",
         realm=realm,

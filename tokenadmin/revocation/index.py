@@ -1,0 +1,30 @@
+"""Keep the local session index honest after a revoke, so the sessions pages stop listing what
+Keycloak no longer holds (the next refresh would drop it too, minutes later)."""
+
+from collections.abc import Iterable
+
+from tokenadmin.sessionindex.models import IndexedSession
+
+
+def indexed_sessions_forget(*, realm: str, session_ids: Iterable[str], offline: bool) -> int:
+    """Drop these sessions' index rows; an offline revoke takes its online twin along."""
+    ids = list(session_ids)
+    if not ids:
+        return 0
+    rows = IndexedSession.objects.filter(realm=realm, session_id__in=ids)
+    if not offline:
+        rows = rows.filter(offline=False)
+    deleted, _ = rows.delete()
+    return deleted
+
+
+def indexed_user_sessions_forget(*, realm: str, user_id: str) -> int:
+    """A user signed out everywhere: their online rows go (offline ones stay listed, stale)."""
+    deleted, _ = IndexedSession.objects.filter(realm=realm, user_id=user_id, offline=False).delete()
+    return deleted
+
+
+def indexed_realm_sessions_forget(*, realm: str) -> int:
+    """logout-all: every online row of the realm goes."""
+    deleted, _ = IndexedSession.objects.filter(realm=realm, offline=False).delete()
+    return deleted
