@@ -62,6 +62,13 @@ def _predicates_q(filters: SessionFilters, now: datetime) -> Q:
     return where
 
 
+def _has_duration(filters: SessionFilters) -> bool:
+    return any(
+        value is not None
+        for value in (filters.expiring_within_s, filters.idle_over_s, filters.older_than_s)
+    )
+
+
 def indexed_sessions_select(
     *, realm: str, filters: SessionFilters, now: datetime | None = None
 ) -> QuerySet[IndexedSession]:
@@ -257,11 +264,12 @@ def indexed_sessions_page_select(
             offline = sum(1 for _pk, is_offline in probe if is_offline)
             counts = SessionCounts(total=len(probe), online=len(probe) - offline, offline=offline)
             source = IndexedSession.objects.filter(id__in=[pk for pk, _o in probe])
-        else:
-            # Many matches: walk the sort index and test each id against the matching ids
-            # (built from the covering index) rather than reading each walked row, which is
-            # slow when the condition and the sort run against each other (expiring soon
-            # and most recently active first).
+        elif _has_duration(filters):
+            # Many matches of a time condition: walk the sort index and test each id against
+            # the matching ids (from the condition's own range index) rather than reading each
+            # walked row, which is slow when the condition and the sort run against each other
+            # (expiring soon, most recently active first). A search with many matches just
+            # walks: a page of matches is a few hundred rows away.
             matching = IndexedSession.objects.filter(realm=realm).filter(predicates)
             source = IndexedSession.objects.filter(realm=realm, id__in=matching.values("id"))
             source = source.filter(_type_q(filters))
