@@ -293,7 +293,8 @@ def write_results(
         f"Realm `master` of the emulator seeded with {args.sessions:,} sessions "
         f"({seed_s:.1f} s); the index filled by the real refresh: {indexed:,} rows in "
         f"{refresh_s:.1f} s. Server time = the view called with an htmx request "
-        "(form, match counts, one page of ids then rows, template render; the realm cards are on full page loads only), "
+        "(form, match counts, one page of ids then rows, template render; the realm "
+        "cards are on full page loads only), "
         f"{args.runs} runs per scenario.",
         "",
         f"Load average when the run ended: {load} (the machine is shared; wall time includes "
@@ -351,7 +352,8 @@ def write_results(
         "## Query plans (EXPLAIN QUERY PLAN, SQLite)",
         "",
         "Per scenario: the match count (one pass over a covering index) and the page "
-        "query (an index walk in sort order, stopped after one page, or a sort of a short id list).",
+        "query (an index walk in sort order, stopped after one page, or a sort of a short "
+        "id list).",
         "",
     ]
     for label, entries in plans.items():
