@@ -241,3 +241,36 @@ def test_the_schedule_refreshes_every_realm_the_worker_sees(kc):
         "mlflow": RealmIndex.State.DONE,
     }
     assert index_counts("master") == keycloak_counts(admin, "master")
+
+
+def test_new_lifespans_move_the_expiry_of_sessions_that_did_not_change(kc):
+    realm_index_refresh(realm="mlflow")
+    before = dict(
+        IndexedSession.objects.filter(realm="mlflow", remember_me=False).values_list(
+            "session_id", "expires_at"
+        )
+    )
+    admin = kc.admin(realm_name="mlflow")
+    admin.update_realm("mlflow", {**admin.get_realm("mlflow"), "ssoSessionIdleTimeout": 600})
+
+    index = realm_index_refresh(realm="mlflow")
+
+    rows = IndexedSession.objects.filter(realm="mlflow")
+    for row in rows.filter(remember_me=False):
+        assert row.expires_at < before[row.session_id]
+        assert row.expires_at == row.last_access_at + timedelta(seconds=600)
+    assert {row.seen_at for row in rows} == {index.refreshed_at}
+
+
+def test_a_session_seen_in_two_clients_keeps_both_when_written_page_by_page(kc, monkeypatch):
+    from tokenadmin.sessionindex import refresh
+
+    admin = kc.admin()
+    admin.connection.get_token()  # its own session exists before the refreshes
+    monkeypatch.setattr(refresh, "WRITE_BATCH", 1)  # write after every page
+    for _ in range(2):  # the second refresh compares with what the first stored
+        realm_index_refresh(realm="master", concurrency=1)
+
+    both = IndexedSession.objects.get(realm="master", offline=True, ip_address="172.16.5.40")
+    assert sorted(both.clients.values()) == ["api-client", "sdk-client"]
+    assert index_counts("master") == keycloak_counts(admin, "master")
