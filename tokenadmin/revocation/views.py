@@ -22,6 +22,7 @@ from .forms import BulkStartForm, RealmSignOutForm, RecipeForm, recipe_sign
 from .jobs import job_counts, revocation_job_retry_failed, revocation_job_run
 from .models import RevocationItem, RevocationJob
 from .outcomes import RevocationRefused
+from .selectors import realm_actions_select, revocation_jobs_select
 from .tasks import revocation_job_run_task
 from .views_actions import outcome_response, refused_response
 
@@ -32,48 +33,18 @@ INLINE_LIMIT = 25
 ITEMS_PER_PAGE = 50
 
 
-def _visible_jobs(request: AuthedRequest):
-    rights = rights_of(request.session)
-    jobs = RevocationJob.objects.all()
-    if not rights.is_superadmin:
-        jobs = jobs.filter(realm__in=list(rights.by_realm))
-    return jobs
-
-
 def index_page(request: AuthedRequest) -> HttpResponse:
     """Recent jobs, and the realm-wide actions for each realm the admin may act on."""
     rights = rights_of(request.session)
-    jobs = list(_visible_jobs(request).select_related("ledger_entry")[:20])
-    admin = gateway_for(request)
-    realms = []
-    for realm in admin.realms_list():
-        can = {
-            right: rights.can(realm.name, right)
-            for right in ("manage-users", "manage-realm", "manage-clients", "view-users")
-        }
-        if not any(can.values()):
-            continue
-        not_before = None
-        if can["manage-realm"]:
-            try:
-                not_before = admin.realm_not_before(realm.name)
-            except GatewayError:
-                not_before = None
-        realms.append(
-            {
-                "name": realm.name,
-                "can": {k.replace("-", "_"): v for k, v in can.items()},
-                "not_before": not_before,
-                "login_realm": services.is_login_realm(realm.name),
-            }
-        )
+    realms = realm_actions_select(admin=gateway_for(request), rights=rights)
+    jobs = revocation_jobs_select(rights=rights)[:20]
     return render(
         request,
         "revocation/index.html",
         {
             "jobs": [(job, job_counts(job)) for job in jobs],
             "realms": realms,
-            "can_revoke": any(r["can"]["manage_users"] or r["can"]["manage_realm"] for r in realms),
+            "can_revoke": any(r.can["manage_users"] or r.can["manage_realm"] for r in realms),
         },
     )
 

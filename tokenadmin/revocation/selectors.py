@@ -1,0 +1,54 @@
+"""Reads for the revocation pages: which realms the admin may act on, and recent jobs."""
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from tokenadmin.accounts.rights import AdminRights
+from tokenadmin.keycloak import Gateway, GatewayError
+
+from .models import RevocationJob
+from .services import is_login_realm
+
+RIGHTS_SHOWN = ("manage-users", "manage-realm", "manage-clients", "view-users")
+
+
+@dataclass(frozen=True)
+class RealmActions:
+    name: str
+    can: dict[str, bool]  # keys with underscores, for templates: can.manage_users
+    # epoch s, 0 = none; None when the admin may not read it (needs manage-realm here).
+    not_before: int | None
+    login_realm: bool
+
+
+def realm_actions_select(*, admin: Gateway, rights: AdminRights) -> list[RealmActions]:
+    """Every realm Keycloak lists for the admin where their roles allow some revocation."""
+    found = []
+    for realm in admin.realms_list():
+        can = {right: rights.can(realm.name, right) for right in RIGHTS_SHOWN}
+        if not any(can.values()):
+            continue
+        not_before = None
+        if can["manage-realm"]:
+            try:
+                not_before = admin.realm_not_before(realm.name)
+            except GatewayError:
+                not_before = None
+        found.append(
+            RealmActions(
+                name=realm.name,
+                can={k.replace("-", "_"): v for k, v in can.items()},
+                not_before=not_before,
+                login_realm=is_login_realm(realm.name),
+            )
+        )
+    return found
+
+
+def revocation_jobs_select(*, rights: AdminRights) -> QuerySet[RevocationJob]:
+    """Jobs in the realms the admin has rights on (all of them for master's admin)."""
+    jobs = RevocationJob.objects.select_related("ledger_entry")
+    if not rights.is_superadmin:
+        jobs = jobs.filter(realm__in=list(rights.by_realm))
+    return jobs
