@@ -274,3 +274,19 @@ def test_a_session_seen_in_two_clients_keeps_both_when_written_page_by_page(kc, 
     both = IndexedSession.objects.get(realm="master", offline=True, ip_address="172.16.5.40")
     assert sorted(both.clients.values()) == ["api-client", "sdk-client"]
     assert index_counts("master") == keycloak_counts(admin, "master")
+
+
+def test_without_stored_rows_to_compare_every_row_is_written_and_dropped_ones_go(kc, monkeypatch):
+    from tokenadmin.sessionindex import refresh
+
+    monkeypatch.setattr(refresh, "_stored_rows", lambda realm: None)  # as on PostgreSQL
+    realm_index_refresh(realm="mlflow")
+    gone = IndexedSession.objects.get(realm="mlflow", username="mlflow_admin")
+    kc.admin().connection.raw_delete(f"admin/realms/mlflow/sessions/{gone.session_id}")
+
+    index = realm_index_refresh(realm="mlflow")
+
+    rows = IndexedSession.objects.filter(realm="mlflow")
+    assert not rows.filter(session_id=gone.session_id).exists()
+    assert rows.count() == index.sessions_seen == 2
+    assert {row.seen_at for row in rows} == {index.refreshed_at}

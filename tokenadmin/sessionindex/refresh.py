@@ -2,15 +2,16 @@
 
 One refresh reads the realm's settings and clients, pages through every client's online and
 offline sessions with a few threads (each with its own Keycloak connection), merges a session
-listed under several clients into one row, upserts rows in batches as pages arrive, and at the
-end drops every row this refresh did not see. A Keycloak failure half-way marks the refresh
-FAILED and deletes nothing: an outage never empties the index.
+listed under several clients into one row, upserts new and changed rows in batches as pages
+arrive (on SQLite, rows Keycloak reports unchanged are left alone and only stamped at the end),
+and at the end drops every row this refresh did not see. A Keycloak failure half-way marks the
+refresh FAILED and deletes nothing: an outage never empties the index.
 """
 
 import logging
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -209,9 +210,10 @@ class _Merger:
                 entry.client_last_access[page.client_uuid] = session.last_access_at
             self.dirty.add(key)
 
-    def take_rows(self) -> tuple[list[tuple], list[int]]:
-        """Rows to upsert, and ids of stored rows that only need this refresh's stamp."""
-        upserts, unchanged = [], []
+    def take_rows(self) -> list[tuple]:
+        """Rows to upsert: new sessions and changed ones (unchanged rows are only stamped,
+        all at once at the end)."""
+        upserts = []
         adapt = self._adapt_datetime
         # In key order: the unique index is then written front to back, not at random.
         for key in sorted(self.dirty):
@@ -225,7 +227,6 @@ class _Merger:
             )
             stored = self.stored.get(key)
             if stored is not None and stored[1] == fingerprint:
-                unchanged.append(stored[0])
                 continue
             first = entry.first
             upserts.append(
@@ -249,7 +250,7 @@ class _Merger:
             # refresh wrote, so it is always written again.
             self.stored.pop(key, None)
         self.dirty.clear()
-        return upserts, unchanged
+        return upserts
 
     def _expiry(self, entry: _Seen) -> datetime:
         first = entry.first
@@ -325,14 +326,14 @@ def _rows_upsert(rows: list[tuple]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _stored_rows(realm: str) -> dict[tuple[str, bool], tuple[int, Fingerprint]]:
+def _stored_rows(realm: str) -> dict[tuple[str, bool], tuple[int, Fingerprint]] | None:
     """The realm's rows before this refresh, to leave unchanged ones alone.
 
     Only on SQLite, which stores the adapted values verbatim, so text compares with text
-    (CAST keeps Django's datetime converters away). Elsewhere every row is written.
+    (CAST keeps Django's datetime converters away). Elsewhere None: every row is written.
     """
     if connection.vendor != "sqlite":
-        return {}
+        return None
     table = connection.ops.quote_name(IndexedSession._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -346,10 +347,27 @@ def _stored_rows(realm: str) -> dict[tuple[str, bool], tuple[int, Fingerprint]]:
         }
 
 
-def _rows_stamp(ids: list[int], stamp: datetime) -> None:
-    """Mark unchanged rows as seen by this refresh (one index touched, not four)."""
-    for start in range(0, len(ids), 500):
-        IndexedSession.objects.filter(pk__in=ids[start : start + 500]).update(seen_at=stamp)
+def _unseen_drop(
+    *,
+    realm: str,
+    stamp: datetime,
+    stored_ids: dict[tuple[str, bool], int] | None,
+    seen: Container[tuple[str, bool]],
+) -> None:
+    """Drop the rows this refresh did not see: Keycloak no longer holds those sessions.
+
+    Every row written by this refresh carries its stamp, so without stored rows to compare
+    with, what is older goes. With them, the stored rows not seen go, and the unchanged rows
+    that were left alone get the stamp now, in one statement instead of one write per row.
+    """
+    rows = IndexedSession.objects.filter(realm=realm, seen_at__lt=stamp)
+    if stored_ids is None:
+        rows.delete()
+        return
+    gone = [pk for key, pk in stored_ids.items() if key not in seen]
+    for start in range(0, len(gone), 500):
+        IndexedSession.objects.filter(pk__in=gone[start : start + 500]).delete()
+    rows.update(seen_at=stamp)
 
 
 @contextmanager
@@ -484,9 +502,9 @@ def _refresh(
     progress.update(progress_total=total_pages)
 
     stored = _stored_rows(realm)
-    stored_ids = {key: pk for key, (pk, _) in stored.items()}
+    stored_ids = None if stored is None else {key: pk for key, (pk, _) in stored.items()}
     merger = _Merger(
-        realm=realm, stamp=stamp, lifespans=lifespans, overrides=overrides, stored=stored
+        realm=realm, stamp=stamp, lifespans=lifespans, overrides=overrides, stored=stored or {}
     )
     pages_done = 0
     for page in client_pages_iter(
@@ -495,7 +513,7 @@ def _refresh(
         merger.add(page)
         pages_done += 1
         if len(merger.dirty) >= WRITE_BATCH:
-            upserts, _unchanged = merger.take_rows()
+            upserts = merger.take_rows()
             with transaction.atomic():
                 _rows_upsert(upserts)
                 progress.update(
@@ -505,14 +523,10 @@ def _refresh(
                     sessions_seen=len(merger.seen),
                 )
 
-    upserts, _unchanged = merger.take_rows()
+    upserts = merger.take_rows()
     with transaction.atomic():
         _rows_upsert(upserts)
-        # Keycloak no longer holds what this refresh did not see; every other row it saw.
-        gone = [pk for key, pk in stored_ids.items() if key not in merger.seen]
-        for start in range(0, len(gone), 500):
-            IndexedSession.objects.filter(pk__in=gone[start : start + 500]).delete()
-        IndexedSession.objects.filter(realm=realm, seen_at__lt=stamp).update(seen_at=stamp)
+        _unseen_drop(realm=realm, stamp=stamp, stored_ids=stored_ids, seen=merger.seen)
         progress.update(
             state=RealmIndex.State.DONE,
             refreshed_at=stamp,
