@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
@@ -154,15 +154,15 @@ def client_pages_iter(
 
 
 # -- merging -----------------------------------------------------------------------------------
-@dataclass
+@dataclass(slots=True)
 class _Seen:
     """One session as merged so far from every list that showed it."""
 
     first: KcSession
     last_access_at: datetime
-    clients: dict[str, str] = field(default_factory=dict)
+    clients: dict[str, str]
     # Offline lists give each client session's own lastAccess.
-    client_last_access: dict[str, datetime] = field(default_factory=dict)
+    client_last_access: dict[str, datetime] | None = None
 
 
 # What a later refresh may find changed in a row, as the database stores it (adapted values):
@@ -202,11 +202,16 @@ class _Merger:
             key = (session.id, session.offline)
             entry = self.seen.get(key)
             if entry is None:
-                entry = self.seen[key] = _Seen(session, session.last_access_at)
-            elif session.last_access_at > entry.last_access_at:
-                entry.last_access_at = session.last_access_at
-            entry.clients.update(session.clients)
+                entry = self.seen[key] = _Seen(
+                    session, session.last_access_at, dict(session.clients)
+                )
+            else:
+                if session.last_access_at > entry.last_access_at:
+                    entry.last_access_at = session.last_access_at
+                entry.clients.update(session.clients)
             if session.offline:
+                if entry.client_last_access is None:
+                    entry.client_last_access = {}
                 entry.client_last_access[page.client_uuid] = session.last_access_at
             self.dirty.add(key)
 
@@ -269,7 +274,7 @@ class _Merger:
                 tuple(
                     ClientActivity(
                         overrides=self.overrides.get(uuid, NO_OVERRIDES),
-                        last_access_at=entry.client_last_access.get(uuid),
+                        last_access_at=(entry.client_last_access or {}).get(uuid),
                     )
                     for uuid in entry.clients
                 )
@@ -302,7 +307,9 @@ def _datetime_adapter() -> Callable[[datetime], object]:
     adapt = connection.ops.adapt_datetimefield_value
     if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
         return adapt
-    return lambda value: str(value.replace(tzinfo=None)) if value.tzinfo is UTC else adapt(value)
+    # isoformat() of an aware UTC datetime ends in "+00:00"; without it, it is str() of the
+    # naive one, microseconds included or omitted alike.
+    return lambda value: value.isoformat(" ")[:-6] if value.tzinfo is UTC else adapt(value)
 
 
 def _rows_upsert(rows: list[tuple]) -> None:
@@ -501,15 +508,19 @@ def _refresh(
     total_pages = sum(plan.expected_pages for plan in plans)
     progress.update(progress_total=total_pages)
 
-    stored = _stored_rows(realm)
-    stored_ids = None if stored is None else {key: pk for key, (pk, _) in stored.items()}
-    merger = _Merger(
-        realm=realm, stamp=stamp, lifespans=lifespans, overrides=overrides, stored=stored or {}
-    )
+    merger = _Merger(realm=realm, stamp=stamp, lifespans=lifespans, overrides=overrides, stored={})
+    stored_ids: dict[tuple[str, bool], int] | None = None
     pages_done = 0
     for page in client_pages_iter(
         gateway=gateway, realm=realm, plans=plans, concurrency=concurrency
     ):
+        if pages_done == 0:
+            # Read what the index holds while the next pages are on their way (nothing of
+            # this refresh is written yet).
+            stored = _stored_rows(realm)
+            if stored is not None:
+                merger.stored = stored
+                stored_ids = {key: pk for key, (pk, _) in stored.items()}
         merger.add(page)
         pages_done += 1
         if len(merger.dirty) >= WRITE_BATCH:
