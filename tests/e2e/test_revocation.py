@@ -172,6 +172,29 @@ def test_everyone_on_a_client_is_signed_out_after_a_preview_with_a_reason(login_
     expect(page.get_by_test_id("ledger-table")).to_contain_text("mlflow client secret leaked")
 
 
+def test_a_session_keycloak_refuses_is_listed_with_why_and_can_be_retried(login_as, kc):
+    tokens = mlflow_login(kc)
+    refused = kc.fault(path=f"/sessions/{tokens['session_state']}$", method="DELETE", status=403)
+    page = login_as("operator", "/revocations/mlflow/bulk/?kind=client&client=mlflow")
+    page.fill("#id_reason", "client leaked")
+    page.get_by_test_id("bulk-start").click()
+
+    expect(page.get_by_test_id("job-counts")).to_contain_text("3 revoked")
+    expect(page.get_by_test_id("job-counts")).to_contain_text("1 failed")
+    page.get_by_test_id("show-failed").click()
+    expect(page.get_by_test_id("item-error")).to_contain_text("HTTP 403")
+    look(page, "revocation-job-failed-item")
+    assert online_ids(kc, "mlflow", "mlflow_user") == {tokens["session_state"]}
+    assert refused["faults"] == 1
+
+    kc.clear_faults()
+    page.get_by_test_id("job-retry").click()
+
+    expect(page.get_by_test_id("job-counts")).to_contain_text("4 revoked")
+    expect(page.get_by_test_id("job-counts")).to_contain_text("0 failed")
+    assert online_ids(kc, "mlflow", "mlflow_user") == set()
+
+
 def test_all_sessions_of_a_group_are_revoked(login_as, kc):
     page = login_as("operator", "/revocations/")
     card = page.locator("[data-testid=realm-card][data-realm=mlflow]")

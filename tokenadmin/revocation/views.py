@@ -211,7 +211,11 @@ def job_retry(request: AuthedRequest, job_id: int) -> HttpResponse:
         return forbidden(
             request, f"Your Keycloak roles do not include manage-users on {job.realm}."
         )
-    if revocation_job_retry_failed(job=job):
+    reopened = revocation_job_retry_failed(job=job)
+    if reopened and reopened <= INLINE_LIMIT:
+        admin = gateway_for(request)
+        revocation_job_run(job_id=job.pk, gateway_factory=lambda: admin, workers=1)
+    elif reopened:
         transaction.on_commit(lambda: _enqueue(job))
     url = reverse("revocation:job", args=[job.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
