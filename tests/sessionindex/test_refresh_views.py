@@ -5,7 +5,7 @@ import re
 import time
 
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
-from tokenadmin.sessionindex.refresh import realm_index_refresh
+from tokenadmin.sessionindex.refresh import realm_index_claim, realm_index_refresh
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/sessions/mlflow/"}
 REFRESH_URL = "/sessions/{realm}/index/refresh"
@@ -53,13 +53,14 @@ def test_refresh_now_shows_progress_then_the_fresh_index_and_reloads_the_table(
 def test_refresh_now_while_a_refresh_runs_shows_that_refresh(kc, client_as):
     client = client_as("viewer")
     RealmIndex.objects.create(realm="mlflow", state=RealmIndex.State.RUNNING)
-    from tokenadmin.sessionindex.refresh import realm_index_claim
 
     assert realm_index_claim(realm="mlflow") is None  # held by the refresh above
     response = client.post(REFRESH_URL.format(realm="mlflow"), headers=HTMX)
 
     assert response.status_code == 200
-    assert 'data-state="running"' in response.content.decode()
+    page = response.content.decode()
+    assert 'data-state="running"' in page
+    assert "waiting for a worker to start it" in page
 
 
 def test_a_failed_refresh_says_why_and_offers_to_try_again(kc, client_as):
