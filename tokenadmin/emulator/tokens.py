@@ -141,8 +141,28 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
+# Tokens whose signature already checked out, per realm key: a bulk job sends the same
+# bearer token thousands of times, and an RSA check on each would make the emulator, not the
+# client, the bottleneck. Claims are still checked (exp, not-before, session) on every use.
+_VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
+_VERIFIED_MAX = 4096
+
+
 def verify(keys: RealmKeys, token: str) -> dict[str, Any] | None:
     """Claims of a token signed by this realm (RS256 or HS512), else None. No time checks."""
+    cache_key = (keys.sig.kid, token)
+    cached = _VERIFIED.get(cache_key)
+    if cached is not None:
+        return dict(cached)
+    claims = _verify_signature(keys, token)
+    if claims is not None:
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[cache_key] = dict(claims)
+    return claims
+
+
+def _verify_signature(keys: RealmKeys, token: str) -> dict[str, Any] | None:
     try:
         head_b64, payload_b64, sig_b64 = token.split(".")
         header = json.loads(b64url_decode(head_b64))
