@@ -113,9 +113,8 @@ def user_consents(ctx: Ctx) -> Response:
         out.append(
             {
                 "clientId": client.client_id,
+                # Keycloak builds an empty rep here: no dates, and its JSON omits nulls.
                 "grantedClientScopes": [],
-                "createdDate": None,
-                "lastUpdatedDate": None,
                 "additionalGrants": [{"client": cu, "key": "Offline Token"}],
             }
         )
