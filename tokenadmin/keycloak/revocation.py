@@ -4,13 +4,14 @@ Effects as Keycloak documents them (facts sheet §4.2): none of these touches ac
 already issued; they stay valid until their `exp` wherever they are verified locally.
 """
 
+import http.client
 import json
+import ssl
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import urllib3
 from keycloak.exceptions import KeycloakDeleteError
 
 from ._base import GatewayBase, realm_path
@@ -54,22 +55,21 @@ class SessionDeleter:
     For bulk jobs only. python-keycloak spends about a millisecond of CPU per call in requests'
     session machinery, which caps a thread pool at a few hundred deletes a second whatever
     Keycloak can take. This sends the same request with the gateway's own token over one
-    thread-safe keep-alive pool, with the same timeout and the same error mapping.
+    keep-alive connection per thread (the standard library's http.client), with the same
+    timeout and the same error mapping.
     """
 
-    def __init__(self, gateway: GatewayBase, max_connections: int) -> None:
+    def __init__(self, gateway: GatewayBase) -> None:
         self._connection = gateway._connection
         self._lock = threading.Lock()
         base = urlsplit(str(self._connection.server_url))
+        self._https = base.scheme == "https"
+        self._host = base.hostname or "localhost"
+        self._port = base.port or (443 if self._https else 80)
         self._prefix = base.path.rstrip("/") + "/"  # "/auth/" on old Keycloak, else "/"
-        timeout = self._connection.timeout or 10
-        self._pool = urllib3.connection_from_url(
-            f"{base.scheme}://{base.netloc}",
-            maxsize=max_connections,
-            block=True,
-            retries=False,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-        )
+        self._timeout = self._connection.timeout or 10
+        self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []
 
     def _bearer(self, *, renew: bool) -> str:
         with self._lock, mapped_errors("sign in to Keycloak again"):
@@ -79,38 +79,66 @@ class SessionDeleter:
                 self._connection.refresh_token()
             return self._connection.token["access_token"]
 
+    def _http(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._https:
+                conn = http.client.HTTPSConnection(
+                    self._host,
+                    self._port,
+                    timeout=self._timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def _send(self, what: str, path: str, token: str) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            conn = self._http()
+            try:
+                conn.request("DELETE", path, headers={"Authorization": f"Bearer {token}"})
+                response = conn.getresponse()
+                return response.status, response.read()
+            except (http.client.HTTPException, OSError) as exc:
+                conn.close()  # the next request opens a fresh connection
+                # A kept-alive connection the server closed fails once; a fresh one is news.
+                if attempt == 2:
+                    raise KeycloakUnavailable(what) from exc
+        raise AssertionError("unreachable")
+
     def delete(self, realm: str, session_id: str, *, offline: bool = False) -> None:
         """Raises NotFound (gone), Forbidden, LoginExpired, KeycloakUnavailable (retryable)."""
         what = f"sign out a session in {realm}"
-        url = self._prefix + realm_path(realm, "sessions", session_id)
+        path = self._prefix + realm_path(realm, "sessions", session_id)
         if offline:
-            url += "?isOffline=true"
+            path += "?isOffline=true"
         for renew in (False, True):
-            headers = {"Authorization": f"Bearer {self._bearer(renew=renew)}"}
-            try:
-                response = self._pool.urlopen("DELETE", url, headers=headers)
-            except urllib3.exceptions.HTTPError as exc:
-                raise KeycloakUnavailable(what) from exc
-            if response.status == 204:
+            status, body = self._send(what, path, self._bearer(renew=renew))
+            if status == 204:
                 return
-            if response.status != 401:
+            if status != 401:
                 break
-        text = response.data.decode(errors="replace")[:300]
-        error_class = _BY_STATUS.get(response.status, KeycloakUnavailable)
-        if response.status == 401:
-            error_class = LoginExpired
+        text = body.decode(errors="replace")[:300]
+        error_class = LoginExpired if status == 401 else _BY_STATUS.get(status, KeycloakUnavailable)
         raise error_class(what, text) from KeycloakDeleteError(
-            error_message=text, response_code=response.status, response_body=response.data
+            error_message=text, response_code=status, response_body=body
         )
 
     def close(self) -> None:
-        self._pool.close()
+        with self._lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
 
 
 class RevocationCalls(GatewayBase):
-    def session_deleter(self, *, max_connections: int) -> SessionDeleter:
-        """A fast path for bulk jobs: see SessionDeleter."""
-        return SessionDeleter(self, max_connections)
+    def session_deleter(self) -> SessionDeleter:
+        """A fast path for bulk jobs (one connection per calling thread): see SessionDeleter."""
+        return SessionDeleter(self)
 
     def session_delete(self, realm: str, session_id: str, *, offline: bool = False) -> None:
         """DELETE /admin/realms/{realm}/sessions/{id}[?isOffline=true].

@@ -5,8 +5,8 @@
 - **Resumable.** Only pending items are worked on. A run holds a short lease on the job and
   renews it as it records results; if its worker dies, the next run (the re-delivered task, or
   the one a restarting worker enqueues) takes over once the lease lapses.
-- **Bounded.** A small thread pool talks to Keycloak through one keep-alive pool of as many
-  connections; only the calling thread touches the database, writing results in batches.
+- **Bounded.** A small pool of threads talks to Keycloak, one keep-alive connection each; only
+  the calling thread touches the database, writing results in batches.
 - **Retries** with exponential backoff for transient failures only (no answer, 5xx, 429);
   403/400/401 fail the item at once, with Keycloak's words as the reason.
 """
@@ -256,7 +256,7 @@ def revocation_job_run(
     """
     run_id = uuid.uuid4().hex
     # Signed in before taking the lease: if Keycloak is down, the task retries, holding nothing.
-    deleter = gateway_factory().session_deleter(max_connections=max(1, workers))
+    deleter = gateway_factory().session_deleter()
     job = _lease_take(job_id, run_id)
     if job is None:
         return None
