@@ -88,3 +88,15 @@ def test_failed_items_can_be_tried_again_and_then_succeed(kc, acting_as):
     assert mlflow_session_count(kc) == 0
     outcomes = LedgerEntry.objects.filter(target_id=str(job.pk)).values_list("outcome", flat=True)
     assert sorted(outcomes) == [Outcome.PARTIAL, Outcome.SUCCEEDED]
+
+
+def test_dropped_connections_are_retried_on_a_fresh_connection(kc, acting_as):
+    kc.seed(realm="mlflow", users=5, sessions=40, clients=["mlflow"])
+    job = everyone_on_mlflow_job(acting_as, kc)
+    kc.fault(path=r"/sessions/", method="DELETE", reset_connection=True, times=12)
+
+    revocation_job_run(job_id=job.pk)
+
+    counts = job_counts(job)
+    assert (counts.done, counts.already_gone, counts.failed) == (job.total, 0, 0)
+    assert mlflow_session_count(kc) == 0
