@@ -120,3 +120,20 @@ def test_the_admins_own_master_session_is_excluded_from_a_realm_wide_sign_out(kc
     assert client.get(reverse("revocation:index")).status_code == 200  # still signed in
     wallaroo = kc.admin().get_user_id("wallaroo_user")
     assert online_ids(kc, "master", wallaroo) == set()
+
+
+def test_a_saved_view_becomes_a_recipe_with_its_name_in_the_preview(kc, client_as):
+    from tokenadmin.sessionindex.models import SavedView
+
+    client = client_as("operator")
+    view = SavedView.objects.create(
+        name="Stale offline", realm="mlflow", query={"type": "offline", "idle_over": "7d"}
+    )
+
+    preview = client.get(
+        reverse("revocation:bulk-preview", args=["mlflow"]), {"kind": "filter", "view": view.pk}
+    )
+
+    assert preview.status_code == 200
+    assert "Sessions in saved view “Stale offline”" in preview.content.decode()
+    assert b'data-testid="preview-empty"' in preview.content  # the index holds none yet

@@ -14,7 +14,7 @@ from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
 from tokenadmin.http import AuthedRequest, forbidden, require_right
 from tokenadmin.keycloak import Gateway, GatewayError
-from tokenadmin.sessionindex.models import SavedView
+from tokenadmin.sessionindex.selectors import saved_views_select
 
 from . import services
 from .bulk import Kind, Plan, Recipe, revocation_job_create, revocation_plan_build
@@ -53,7 +53,8 @@ def _plan(request: AuthedRequest, realm: str, recipe: Recipe) -> Plan:
     if recipe.kind == Kind.GROUP and recipe.group_id:
         recipe = _group_resolved(gateway_for(request), realm, recipe)
     if recipe.kind == Kind.FILTER and recipe.saved_view_id:
-        view = SavedView.objects.filter(pk=recipe.saved_view_id, realm=realm).first()
+        visible = saved_views_select(realm=realm, user=request.user)
+        view = visible.filter(pk=recipe.saved_view_id).first()
         if view is None:
             raise Http404("No such saved view")
         recipe = Recipe.from_dict({**recipe.as_dict(), "saved_view_name": view.name})
