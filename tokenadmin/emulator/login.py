@@ -28,7 +28,23 @@ SESSION_COOKIE = "KEYCLOAK_SESSION"
 
 PAGE = """<!DOCTYPE html>
 <html class="login-pf"><head><meta charset="utf-8"><title>{title}</title>
-<meta name="robots" content="noindex, nofollow"></head>
+<meta name="robots" content="noindex, nofollow">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{{margin:0;font-family:system-ui,sans-serif;background:#1d2327;color:#222}}
+#kc-header{{color:#fff;text-align:center;padding:48px 0 24px;font-size:28px;letter-spacing:.1em;
+text-transform:uppercase}}
+.card-pf{{background:#fff;max-width:420px;margin:0 auto;padding:32px 40px;
+border-top:4px solid #39a5dc;
+box-shadow:0 2px 12px rgba(0,0,0,.4)}}
+#kc-page-title{{font-size:22px;font-weight:400;text-align:center;margin:0 0 24px}}
+form label{{display:block;margin:12px 0 4px;font-size:14px}}
+input[type=text],input[type=password]{{width:100%;box-sizing:border-box;padding:8px;font-size:15px;
+border:1px solid #bbb}}
+input[type=submit]{{width:100%;margin-top:20px;padding:10px;font-size:15px;color:#fff;border:0;
+background:#0066cc;cursor:pointer}}
+.alert-error{{background:#fde8e8;border:1px solid #c9190b;padding:8px 12px;margin-bottom:12px}}
+</style></head>
 <body class="login-pf-page"><div id="kc-header"><div id="kc-header-wrapper">{realm}</div></div>
 <div class="card-pf"><h1 id="kc-page-title">{heading}</h1>
 {body}

@@ -154,8 +154,12 @@ class Command(BaseCommand):
         """Fill the session index at once instead of at the first 5-minute beat tick."""
         from tokenadmin.celery import app
 
-        app.conf.broker_url = redis_url
-        app.send_task("tokenadmin.sessionindex.tasks.realm_index_refresh_all_task")
+        # This process was configured for the default Redis; use the demo's, and don't wait
+        # for a result.
+        app.conf.update(broker_url=redis_url, result_backend=redis_url)
+        app.send_task(
+            "tokenadmin.sessionindex.tasks.realm_index_refresh_all_task", ignore_result=True
+        )
         self.stdout.write("  indexing every realm's sessions in the background")
 
     def _announce(self, ports: dict, var: Path) -> None:
