@@ -2,9 +2,13 @@
 and a real browser (Debian chromium through Playwright)."""
 
 import os
+from pathlib import Path
 
 # Playwright's sync API runs an event loop in the test thread; Django's live_server is safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# The test database is a file in var/ (see settings), which a fresh clone does not have yet.
+(Path(__file__).resolve().parent.parent / "var").mkdir(exist_ok=True)
 
 pytest_plugins = [
     "tests.fixtures.emulator",
