@@ -1,5 +1,7 @@
 """One-target revokes (POST, htmx) and the user and client pages that offer them."""
 
+from collections.abc import Callable
+
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -7,7 +9,7 @@ from django_htmx.http import trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID
-from tokenadmin.http import AuthedRequest, require_right
+from tokenadmin.http import AuthedRequest, page_or_partial, require_right
 from tokenadmin.sessionindex.selectors import user_sessions_live_select
 
 from . import services
@@ -35,24 +37,32 @@ def refused_response(request: AuthedRequest, refused: RevocationRefused) -> Http
     return render(request, template, {"refused": refused.message}, status=409)
 
 
+def _revoke_response(
+    request: AuthedRequest, revoke: Callable[..., RevokeOutcome], **target: object
+) -> HttpResponse:
+    """Call one single-target service with the admin, actor and reason; render what it did."""
+    try:
+        outcome = revoke(
+            admin=gateway_for(request), actor=request.user, **target, **_reason(request)
+        )
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    return outcome_response(request, outcome)
+
+
 @require_POST
 @require_right("manage-users")
 def revoke_session(
     request: AuthedRequest, realm: str, user_id: str, session_id: str
 ) -> HttpResponse:
-    try:
-        outcome = services.session_revoke(
-            admin=gateway_for(request),
-            realm=realm,
-            user_id=user_id,
-            session_id=session_id,
-            actor=request.user,
-            own_session_id=request.session.get(SID, ""),
-            **_reason(request),
-        )
-    except RevocationRefused as refused:
-        return refused_response(request, refused)
-    return outcome_response(request, outcome)
+    return _revoke_response(
+        request,
+        services.session_revoke,
+        realm=realm,
+        user_id=user_id,
+        session_id=session_id,
+        own_session_id=request.session.get(SID, ""),
+    )
 
 
 @require_POST
@@ -60,35 +70,20 @@ def revoke_session(
 def revoke_offline_session(
     request: AuthedRequest, realm: str, user_id: str, session_id: str
 ) -> HttpResponse:
-    try:
-        outcome = services.offline_session_revoke(
-            admin=gateway_for(request),
-            realm=realm,
-            user_id=user_id,
-            session_id=session_id,
-            actor=request.user,
-            own_session_id=request.session.get(SID, ""),
-            **_reason(request),
-        )
-    except RevocationRefused as refused:
-        return refused_response(request, refused)
-    return outcome_response(request, outcome)
+    return _revoke_response(
+        request,
+        services.offline_session_revoke,
+        realm=realm,
+        user_id=user_id,
+        session_id=session_id,
+        own_session_id=request.session.get(SID, ""),
+    )
 
 
 @require_POST
 @require_right("manage-users")
 def sign_out_user(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
-    try:
-        outcome = services.user_sign_out(
-            admin=gateway_for(request),
-            realm=realm,
-            user_id=user_id,
-            actor=request.user,
-            **_reason(request),
-        )
-    except RevocationRefused as refused:
-        return refused_response(request, refused)
-    return outcome_response(request, outcome)
+    return _revoke_response(request, services.user_sign_out, realm=realm, user_id=user_id)
 
 
 @require_POST
@@ -96,82 +91,51 @@ def sign_out_user(request: AuthedRequest, realm: str, user_id: str) -> HttpRespo
 def revoke_consent(
     request: AuthedRequest, realm: str, user_id: str, client_id: str
 ) -> HttpResponse:
-    try:
-        outcome = services.consent_revoke(
-            admin=gateway_for(request),
-            realm=realm,
-            user_id=user_id,
-            client_id=client_id,
-            actor=request.user,
-            **_reason(request),
-        )
-    except RevocationRefused as refused:
-        return refused_response(request, refused)
-    return outcome_response(request, outcome)
+    return _revoke_response(
+        request, services.consent_revoke, realm=realm, user_id=user_id, client_id=client_id
+    )
 
 
 @require_POST
 @require_right("manage-realm")
 def realm_not_before(request: AuthedRequest, realm: str) -> HttpResponse:
-    try:
-        outcome = services.realm_not_before_update(
-            admin=gateway_for(request),
-            realm=realm,
-            actor=request.user,
-            clear=request.POST.get("clear") == "1",
-            **_reason(request),
-        )
-    except RevocationRefused as refused:
-        return refused_response(request, refused)
-    return outcome_response(request, outcome)
+    return _revoke_response(
+        request,
+        services.realm_not_before_update,
+        realm=realm,
+        clear=request.POST.get("clear") == "1",
+    )
 
 
 @require_POST
 @require_right("manage-realm")
 def realm_push(request: AuthedRequest, realm: str) -> HttpResponse:
-    outcome = services.revocation_push(
-        admin=gateway_for(request), realm=realm, actor=request.user, **_reason(request)
-    )
-    return outcome_response(request, outcome)
+    return _revoke_response(request, services.revocation_push, realm=realm)
 
 
 @require_POST
 @require_right("manage-clients")
 def client_not_before(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
-    try:
-        outcome = services.client_not_before_update(
-            admin=gateway_for(request),
-            realm=realm,
-            client_id=client_id,
-            actor=request.user,
-            clear=request.POST.get("clear") == "1",
-            **_reason(request),
-        )
-    except RevocationRefused as refused:
-        return refused_response(request, refused)
-    return outcome_response(request, outcome)
+    return _revoke_response(
+        request,
+        services.client_not_before_update,
+        realm=realm,
+        client_id=client_id,
+        clear=request.POST.get("clear") == "1",
+    )
 
 
 @require_POST
 @require_right("manage-clients")
 def client_push(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
-    outcome = services.revocation_push(
-        admin=gateway_for(request),
-        realm=realm,
-        client_id=client_id,
-        actor=request.user,
-        **_reason(request),
-    )
-    return outcome_response(request, outcome)
+    return _revoke_response(request, services.revocation_push, realm=realm, client_id=client_id)
 
 
 @require_right("view-users")
 def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
     """A user's sessions, offline tokens and consents, live, each with its revoke button."""
     live = user_sessions_live_select(gateway=gateway_for(request), realm=realm, user_id=user_id)
-    template = "revocation/user.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#user-sessions"
+    template = page_or_partial(request, "revocation/user.html", "user-sessions")
     return render(request, template, {"realm": realm, "live": live})
 
 
