@@ -6,7 +6,7 @@ Bulk work (many sessions) goes through `bulk.py` and `jobs.py`.
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,8 +14,9 @@ from django.conf import settings
 
 from tokenadmin.accounts.models import User
 from tokenadmin.keycloak import Gateway, GatewayError, KeycloakUnavailable, NotFound
+from tokenadmin.keycloak.revocation import PushResult
 from tokenadmin.keycloak.types import KcClient, KcSession
-from tokenadmin.ledger.models import Action, Outcome
+from tokenadmin.ledger.models import Action, LedgerEntry, Outcome
 from tokenadmin.ledger.services import ledger_entry_create
 
 from .index import (
@@ -60,6 +61,51 @@ def _failure_recorded(**entry: Any) -> Iterator[None]:
         raise
 
 
+def _delete_unless_gone(
+    entry: dict[str, Any], delete: Callable[[], object] | None, *, after_key: str
+) -> tuple[bool, LedgerEntry]:
+    """Delete a target read a moment ago (`delete` None: the read found none) and record it.
+
+    A target that is gone by the time of the delete needed no revoking: recorded, not failed.
+    """
+    gone = delete is None
+    if delete is not None:
+        with _failure_recorded(**entry):
+            try:
+                delete()
+            except NotFound:
+                gone = True  # ended between our read and the delete
+    ledger = ledger_entry_create(
+        **entry, after={after_key: not gone}, detail=ALREADY_GONE_NOTE if gone else ""
+    )
+    return gone, ledger
+
+
+def _not_before_set(
+    entry: dict[str, Any], set_not_before: Callable[[int], int], *, clear: bool
+) -> LedgerEntry:
+    """Set a not-before to now, or clear it (0), and record the value it replaced."""
+    new_value = 0 if clear else int(time.time())
+    entry = {**entry, "action": Action.NOT_BEFORE_CLEARED if clear else Action.NOT_BEFORE_SET}
+    with _failure_recorded(**entry):
+        previous = set_not_before(new_value)
+    return ledger_entry_create(
+        **entry, before={"not_before": previous}, after={"not_before": new_value}
+    )
+
+
+def _push_requests(result: PushResult) -> dict[str, list[str]]:
+    """Which clients' admin URLs a push (or logout-all) reached, for the ledger's `after`."""
+    return {
+        "success_requests": list(result.succeeded_urls),
+        "failed_requests": list(result.failed_urls),
+    }
+
+
+def _push_outcome(result: PushResult) -> Outcome:
+    return Outcome.PARTIAL if result.failed_urls else Outcome.SUCCEEDED
+
+
 def _find_session(sessions: list[KcSession], session_id: str) -> KcSession | None:
     return next((s for s in sessions if s.id == session_id), None)
 
@@ -90,17 +136,10 @@ def session_revoke(
         "ticket": ticket,
         "before": session_snapshot(session) if session else None,
     }
-    gone = session is None
-    if session is not None:
-        with _failure_recorded(**entry):
-            try:
-                admin.session_delete(realm, session_id)
-            except NotFound:
-                gone = True  # ended between our read and the delete
-    ledger = ledger_entry_create(
-        **entry,
-        after={"signed_out": not gone},
-        detail=ALREADY_GONE_NOTE if gone else "",
+    gone, ledger = _delete_unless_gone(
+        entry,
+        (lambda: admin.session_delete(realm, session_id)) if session else None,
+        after_key="signed_out",
     )
     indexed_sessions_forget(realm=realm, session_ids=[session_id], offline=False)
     clients = session.clients.values() if session else None
@@ -164,15 +203,10 @@ def offline_session_revoke(
         "ticket": ticket,
         "before": session_snapshot(session) if session else None,
     }
-    gone = session is None
-    if session is not None:
-        with _failure_recorded(**entry):
-            try:
-                admin.session_delete(realm, session_id, offline=True)
-            except NotFound:
-                gone = True
-    ledger = ledger_entry_create(
-        **entry, after={"revoked": not gone}, detail=ALREADY_GONE_NOTE if gone else ""
+    gone, ledger = _delete_unless_gone(
+        entry,
+        (lambda: admin.session_delete(realm, session_id, offline=True)) if session else None,
+        after_key="revoked",
     )
     indexed_sessions_forget(realm=realm, session_ids=[session_id], offline=True)
     clients = session.clients.values() if session else None
@@ -280,15 +314,10 @@ def consent_revoke(
         if consent
         else None,
     }
-    gone = consent is None
-    if consent is not None:
-        with _failure_recorded(**entry):
-            try:
-                admin.consent_revoke(realm, user_id, client_id)
-            except NotFound:
-                gone = True
-    ledger = ledger_entry_create(
-        **entry, after={"revoked": not gone}, detail=ALREADY_GONE_NOTE if gone else ""
+    gone, ledger = _delete_unless_gone(
+        entry,
+        (lambda: admin.consent_revoke(realm, user_id, client_id)) if consent else None,
+        after_key="revoked",
     )
     return RevokeOutcome(
         title=f"Offline tokens of {client_id} revoked" if not gone else "No consent to revoke",
@@ -330,12 +359,8 @@ def realm_sign_out(
         result = admin.realm_logout_all(realm)
     ledger = ledger_entry_create(
         **entry,
-        after={
-            "realm_not_before": "now",
-            "success_requests": list(result.succeeded_urls),
-            "failed_requests": list(result.failed_urls),
-        },
-        outcome=Outcome.PARTIAL if result.failed_urls else Outcome.SUCCEEDED,
+        after={"realm_not_before": "now", **_push_requests(result)},
+        outcome=_push_outcome(result),
     )
     indexed_realm_sessions_forget(realm=realm)
     return RevokeOutcome(
@@ -355,10 +380,8 @@ def realm_not_before_update(
     """Set the realm's not-before to now (every older token fails refresh) or clear it (0)."""
     if not clear and is_login_realm(realm):
         raise RevocationRefused(OWN_REALM_NOT_BEFORE_REFUSED.format(realm=realm))
-    new_value = 0 if clear else int(time.time())
     entry: dict[str, Any] = {
         "actor": actor,
-        "action": Action.NOT_BEFORE_CLEARED if clear else Action.NOT_BEFORE_SET,
         "realm": realm,
         "target_type": "realm",
         "target_id": realm,
@@ -366,10 +389,8 @@ def realm_not_before_update(
         "reason": reason,
         "ticket": ticket,
     }
-    with _failure_recorded(**entry):
-        previous = admin.realm_not_before_set(realm, new_value)
-    ledger = ledger_entry_create(
-        **entry, before={"not_before": previous}, after={"not_before": new_value}
+    ledger = _not_before_set(
+        entry, lambda value: admin.realm_not_before_set(realm, value), clear=clear
     )
     if clear:
         return RevokeOutcome(
@@ -413,10 +434,8 @@ def client_not_before_update(
     if not clear and is_login_realm(realm) and client_id == settings.KEYCLOAK_CLIENT_ID:
         raise RevocationRefused(OWN_CLIENT_NOT_BEFORE_REFUSED.format(client_id=client_id))
     client = client_or_not_found(admin, realm, client_id)
-    new_value = 0 if clear else int(time.time())
     entry: dict[str, Any] = {
         "actor": actor,
-        "action": Action.NOT_BEFORE_CLEARED if clear else Action.NOT_BEFORE_SET,
         "realm": realm,
         "target_type": "client",
         "target_id": client.uuid,
@@ -424,10 +443,8 @@ def client_not_before_update(
         "reason": reason,
         "ticket": ticket,
     }
-    with _failure_recorded(**entry):
-        previous = admin.client_not_before_set(realm, client.uuid, new_value)
-    ledger = ledger_entry_create(
-        **entry, before={"not_before": previous}, after={"not_before": new_value}
+    ledger = _not_before_set(
+        entry, lambda value: admin.client_not_before_set(realm, client.uuid, value), clear=clear
     )
     return RevokeOutcome(
         title=f"Not-before of {client_id} {'cleared' if clear else 'set to now'}",
@@ -471,11 +488,8 @@ def revocation_push(
             result = admin.realm_push_revocation(realm)
     ledger = ledger_entry_create(
         **entry,
-        after={
-            "success_requests": list(result.succeeded_urls),
-            "failed_requests": list(result.failed_urls),
-        },
-        outcome=Outcome.PARTIAL if result.failed_urls else Outcome.SUCCEEDED,
+        after=_push_requests(result),
+        outcome=_push_outcome(result),
         detail=f"{len(result.failed_urls)} client(s) unreachable" if result.failed_urls else "",
     )
     return RevokeOutcome(
