@@ -25,8 +25,9 @@ from tokenadmin.keycloak.sessions import PAGE_SIZE
 from tokenadmin.keycloak.types import KcSession
 from tokenadmin.ledger.models import Action
 from tokenadmin.sessionindex.forms import filters_from_query
-from tokenadmin.sessionindex.models import IndexedSession, RealmIndex, SavedView
+from tokenadmin.sessionindex.models import IndexedSession, SavedView
 from tokenadmin.sessionindex.selectors import indexed_sessions_select
+from tokenadmin.sessionindex.selectors_refresh import realm_index_get
 
 from .models import RevocationItem, RevocationJob
 from .outcomes import NOTHING_SELECTED, RevocationRefused
@@ -118,8 +119,17 @@ class Target:
 
     @classmethod
     def from_kc(cls, session: KcSession) -> "Target":
+        return cls._of(session.id, session)
+
+    @classmethod
+    def from_indexed(cls, row: IndexedSession) -> "Target":
+        return cls._of(row.session_id, row)
+
+    @classmethod
+    def _of(cls, session_id: str, session: KcSession | IndexedSession) -> "Target":
+        """Keycloak's sessions and the index's rows share these fields; only the id's differs."""
         return cls(
-            session_id=session.id,
+            session_id=session_id,
             offline=session.offline,
             user_id=session.user_id,
             username=session.username,
@@ -127,19 +137,6 @@ class Target:
             client_ids=tuple(sorted(session.clients.values())),
             started_at=session.started_at,
             last_access_at=session.last_access_at,
-        )
-
-    @classmethod
-    def from_indexed(cls, row: IndexedSession) -> "Target":
-        return cls(
-            session_id=row.session_id,
-            offline=row.offline,
-            user_id=row.user_id,
-            username=row.username,
-            ip_address=row.ip_address,
-            client_ids=tuple(sorted(row.clients.values())),
-            started_at=row.started_at,
-            last_access_at=row.last_access_at,
         )
 
 
@@ -257,7 +254,7 @@ def _targets_for_selection(realm: str, recipe: Recipe) -> Iterable[Target]:
 
 
 def _index_source(realm: str) -> str:
-    index = RealmIndex.objects.filter(realm=realm).first()
+    index = realm_index_get(realm=realm)
     if index is None or index.refreshed_at is None:
         return "the session index (never refreshed: refresh it first for a complete list)"
     return f"the session index, refreshed {timezone.localtime(index.refreshed_at):%Y-%m-%d %H:%M}"
