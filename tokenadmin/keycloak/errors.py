@@ -64,6 +64,11 @@ _BY_STATUS: dict[int, type[GatewayError]] = {
 }
 
 
+def error_for_status(status: int, what: str, detail: str = "") -> GatewayError:
+    """The exception for an HTTP status Keycloak answered; any other status means unavailable."""
+    return _BY_STATUS.get(status, KeycloakUnavailable)(what, detail)
+
+
 def _keycloak_text(exc: KeycloakError) -> str:
     """Keycloak's own error text (never a token: error bodies carry none)."""
     body = exc.response_body
@@ -80,8 +85,7 @@ def mapped_errors(what: str) -> Iterator[None]:
     except KeycloakConnectionError as exc:
         raise KeycloakUnavailable(what) from exc
     except KeycloakError as exc:
-        error_class = _BY_STATUS.get(exc.response_code or 0, KeycloakUnavailable)
-        raise error_class(what, _keycloak_text(exc)) from exc
+        raise error_for_status(exc.response_code or 0, what, _keycloak_text(exc)) from exc
     except (RequestException, ValueError) as exc:
         # ValueError: a body that is not the JSON Keycloak should send (a proxy's HTML page).
         raise KeycloakUnavailable(what) from exc

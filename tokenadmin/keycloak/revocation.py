@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from keycloak.exceptions import KeycloakDeleteError
 
 from ._base import GatewayBase, realm_path
-from .errors import _BY_STATUS, KeycloakUnavailable, LoginExpired, mapped_errors
+from .errors import KeycloakUnavailable, error_for_status, mapped_errors
 from .types import KcClient, KcUser
 
 # Keycloak's own page size for group member lists.
@@ -123,8 +123,7 @@ class SessionDeleter:
             if status != 401:
                 break
         text = body.decode(errors="replace")[:300]
-        error_class = LoginExpired if status == 401 else _BY_STATUS.get(status, KeycloakUnavailable)
-        raise error_class(what, text) from KeycloakDeleteError(
+        raise error_for_status(status, what, text) from KeycloakDeleteError(
             error_message=text, response_code=status, response_body=body
         )
 
