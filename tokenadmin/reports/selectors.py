@@ -223,6 +223,34 @@ def _session_rows(queryset: QuerySet, extra: Callable[[dict], dict] | None = Non
     return rows
 
 
+def _session_section(
+    *,
+    key: str,
+    title: str,
+    description: str,
+    sessions: QuerySet[IndexedSession],
+    report: ExpiryReport,
+    realms: list[str],
+    link_params: Callable[[str], dict[str, str]],
+    row_extra: Callable[[dict], dict] | None = None,
+) -> Section:
+    """A section listing sessions: counts per realm, the first rows, a sessions-page link per
+    realm filtered by `link_params(realm)` as the section's own filter."""
+    by_realm = _by_realm(sessions, realms)
+    return Section(
+        key=key,
+        title=title,
+        description=description,
+        count=sum(by_realm.values()),
+        by_realm=by_realm,
+        rows=_session_rows(sessions, row_extra),
+        links={
+            realm: sessions_page_url(realm, _link_query(report, **link_params(realm)))
+            for realm in realms
+        },
+    )
+
+
 def lifespan_changes_select(*, realms: list[str], since: datetime) -> LifespanChanges:
     """Changes to the realms' lifespans since `since` (through tokenadmin or found by the drift
     watch), as lines for the email."""
@@ -273,27 +301,19 @@ def expiry_report_build(
         within = timedelta(days=report.offline_within_days)
         qs = base.filter(offline=True, expires_at__lte=now + within).order_by("expires_at", "id")
         querysets[OFFLINE_LAPSING] = qs
-        by_realm = _by_realm(qs, realms)
         sections.append(
-            Section(
+            _session_section(
                 key=OFFLINE_LAPSING,
                 title="Offline tokens lapsing",
                 description=f"Offline sessions that end within {report.offline_within_days} days "
                 "unless a client refreshes them.",
-                count=sum(by_realm.values()),
-                by_realm=by_realm,
-                rows=_session_rows(qs),
-                links={
-                    realm: sessions_page_url(
-                        realm,
-                        _link_query(
-                            report,
-                            type="offline",
-                            expiring_within=duration_param(int(within.total_seconds())),
-                            sort="expires",
-                        ),
-                    )
-                    for realm in realms
+                sessions=qs,
+                report=report,
+                realms=realms,
+                link_params=lambda realm: {
+                    "type": "offline",
+                    "expiring_within": duration_param(int(within.total_seconds())),
+                    "sort": "expires",
                 },
             )
         )
@@ -307,33 +327,23 @@ def expiry_report_build(
             reaching |= Q(realm=realm, started_at__lt=now + timedelta(seconds=within_s - max_s))
         qs = base.filter(reaching, offline=False).order_by("started_at", "id")
         querysets[SSO_MAX] = qs
-        by_realm = _by_realm(qs, realms)
         sections.append(
-            Section(
+            _session_section(
                 key=SSO_MAX,
                 title="Sessions reaching their SSO maximum",
                 description=f"Regular sessions that hit the realm's SSO session max within "
                 f"{report.sso_max_within_hours} hours; their users must sign in again then.",
-                count=sum(by_realm.values()),
-                by_realm=by_realm,
-                rows=_session_rows(
-                    qs,
-                    lambda row: {
-                        "max_at": row["started_at"]
-                        + timedelta(seconds=max_by_realm.get(row["realm"], SSO_MAX_DEFAULT_S))
-                    },
-                ),
-                links={
-                    realm: sessions_page_url(
-                        realm,
-                        _link_query(
-                            report,
-                            type="regular",
-                            older_than=duration_param(max(max_by_realm[realm] - within_s, 0)),
-                            sort="started",
-                        ),
-                    )
-                    for realm in realms
+                sessions=qs,
+                report=report,
+                realms=realms,
+                link_params=lambda realm: {
+                    "type": "regular",
+                    "older_than": duration_param(max(max_by_realm[realm] - within_s, 0)),
+                    "sort": "started",
+                },
+                row_extra=lambda row: {
+                    "max_at": row["started_at"]
+                    + timedelta(seconds=max_by_realm.get(row["realm"], SSO_MAX_DEFAULT_S))
                 },
             )
         )
@@ -342,26 +352,18 @@ def expiry_report_build(
         idle = timedelta(hours=report.idle_over_hours)
         qs = base.filter(last_access_at__lt=now - idle).order_by("last_access_at", "id")
         querysets[LONG_IDLE] = qs
-        by_realm = _by_realm(qs, realms)
         sections.append(
-            Section(
+            _session_section(
                 key=LONG_IDLE,
                 title="Long-idle sessions still valid",
                 description=f"Sessions nobody used for more than {report.idle_over_hours} hours "
                 "that Keycloak still accepts.",
-                count=sum(by_realm.values()),
-                by_realm=by_realm,
-                rows=_session_rows(qs),
-                links={
-                    realm: sessions_page_url(
-                        realm,
-                        _link_query(
-                            report,
-                            idle_over=duration_param(int(idle.total_seconds())),
-                            sort="last_access",
-                        ),
-                    )
-                    for realm in realms
+                sessions=qs,
+                report=report,
+                realms=realms,
+                link_params=lambda realm: {
+                    "idle_over": duration_param(int(idle.total_seconds())),
+                    "sort": "last_access",
                 },
             )
         )

@@ -8,6 +8,7 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -72,19 +73,9 @@ def _ledger_realm(report: ExpiryReport) -> str:
     return ",".join(report.report_realms)[:255]
 
 
-@transaction.atomic
-def expiry_report_create(*, actor: User | None, definition: ReportDefinition) -> ExpiryReport:
-    report = ExpiryReport(created_by=actor)
-    _apply(report, definition)
-    report.save()
-    report.periodic_task = periodic_task_sync(
-        task=None,
-        report_id=report.pk,
-        name=report.name,
-        schedule=definition.schedule,
-        enabled=report.enabled,
-    )
-    report.save(update_fields=["periodic_task"])
+def _report_change_record(
+    *, actor: User | None, report: ExpiryReport, detail: str, before: Any = None, after: Any = None
+) -> None:
     ledger_entry_create(
         actor=actor,
         action=Action.REPORT_CHANGED,
@@ -92,17 +83,14 @@ def expiry_report_create(*, actor: User | None, definition: ReportDefinition) ->
         target_type="report",
         target_id=str(report.pk),
         target_label=report.name,
-        after=report.as_dict(),
-        detail="created",
+        before=before,
+        after=after,
+        detail=detail,
     )
-    return report
 
 
-@transaction.atomic
-def expiry_report_update(
-    *, actor: User | None, report: ExpiryReport, definition: ReportDefinition
-) -> ExpiryReport:
-    before = report.as_dict()
+def _save_with_schedule(report: ExpiryReport, definition: ReportDefinition) -> None:
+    """Save the definition, then create or update the beat entry that sends the report."""
     _apply(report, definition)
     report.save()
     report.periodic_task = periodic_task_sync(
@@ -113,33 +101,31 @@ def expiry_report_update(
         enabled=report.enabled,
     )
     report.save(update_fields=["periodic_task"])
-    ledger_entry_create(
-        actor=actor,
-        action=Action.REPORT_CHANGED,
-        realm=_ledger_realm(report),
-        target_type="report",
-        target_id=str(report.pk),
-        target_label=report.name,
-        before=before,
-        after=report.as_dict(),
-        detail="updated",
+
+
+@transaction.atomic
+def expiry_report_create(*, actor: User | None, definition: ReportDefinition) -> ExpiryReport:
+    report = ExpiryReport(created_by=actor)
+    _save_with_schedule(report, definition)
+    _report_change_record(actor=actor, report=report, after=report.as_dict(), detail="created")
+    return report
+
+
+@transaction.atomic
+def expiry_report_update(
+    *, actor: User | None, report: ExpiryReport, definition: ReportDefinition
+) -> ExpiryReport:
+    before = report.as_dict()
+    _save_with_schedule(report, definition)
+    _report_change_record(
+        actor=actor, report=report, before=before, after=report.as_dict(), detail="updated"
     )
     return report
 
 
 @transaction.atomic
 def expiry_report_delete(*, actor: User | None, report: ExpiryReport) -> None:
-    before = report.as_dict()
-    ledger_entry_create(
-        actor=actor,
-        action=Action.REPORT_CHANGED,
-        realm=_ledger_realm(report),
-        target_type="report",
-        target_id=str(report.pk),
-        target_label=report.name,
-        before=before,
-        detail="deleted",
-    )
+    _report_change_record(actor=actor, report=report, before=report.as_dict(), detail="deleted")
     if report.periodic_task:
         report.periodic_task.delete()
     report.delete()
