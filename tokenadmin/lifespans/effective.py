@@ -12,6 +12,7 @@ from tokenadmin.sessionindex.expiry import (
     ATTR_OFFLINE_MAX,
     ATTR_SESSION_IDLE,
     ATTR_SESSION_MAX,
+    ClientOverrides,
     EffectiveLifespans,
     positive_or,
 )
@@ -67,11 +68,7 @@ def _override(attributes: Mapping[str, str], name: str) -> int:
 
 
 def access_token_cell(rules: EffectiveLifespans, attributes: Mapping[str, str]) -> Cell:
-    raw = str(attributes.get(ATTR_ACCESS_TOKEN) or "").strip()
-    try:
-        value = int(float(raw)) if raw else 0
-    except ValueError:
-        value = 0
+    value = ClientOverrides.from_attributes(attributes).access_token_s
     if value == -1:
         return Cell(rules.sso_max_s, "overridden", "-1: valid until SSO Session Max")
     if value > 0:

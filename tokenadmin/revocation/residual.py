@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from tokenadmin.core.templatetags.tokenadmin import duration_text
 from tokenadmin.keycloak import Forbidden, Gateway, GatewayError
 from tokenadmin.keycloak.revocation import PushResult
+from tokenadmin.sessionindex.expiry import ClientOverrides
 
-ATTR_ACCESS_TOKEN = "access.token.lifespan"
 # Keycloak's default when the realm's value cannot be read (facts sheet §5).
 REALM_ACCESS_TOKEN_DEFAULT_S = 300
 
@@ -32,11 +32,7 @@ class ClientLifespan:
 
 def access_lifespan_of(attributes: dict, realm_access_s: int) -> tuple[int | None, bool]:
     """(seconds, set on the client?) for one client's access tokens."""
-    raw = str(attributes.get(ATTR_ACCESS_TOKEN) or "").strip()
-    try:
-        value = int(float(raw)) if raw else 0
-    except ValueError:
-        value = 0
+    value = ClientOverrides.from_attributes(attributes).access_token_s
     if value == -1:
         return None, True
     if value > 0:
