@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.services import celery_worker_start
+from tests.fixtures.services import celery_app_point_at, celery_worker_start, service_env
 from tokenadmin.devstack import processes
 from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
 from tokenadmin.reports.schedule import Schedule
@@ -113,10 +113,7 @@ def own_sink(tmp_path, settings):
 @pytest.fixture
 def reports_worker(transactional_db, redis_server, emulator, own_sink, settings, tmp_path):
     """A real worker that sends mail to `own_sink`."""
-    settings.CELERY_BROKER_URL = settings.CELERY_RESULT_BACKEND = redis_server.url
-    from tokenadmin.celery import app
-
-    app.conf.broker_url = app.conf.result_backend = redis_server.url
+    celery_app_point_at(redis_server, settings)
     worker = celery_worker_start(
         redis=redis_server,
         emulator_url=emulator.base_url,
@@ -131,13 +128,7 @@ def reports_worker(transactional_db, redis_server, emulator, own_sink, settings,
 @pytest.fixture
 def celery_beat(reports_worker, redis_server, emulator, tmp_path, settings):
     """A real `celery beat` with the DatabaseScheduler on the test database."""
-    env = {
-        "REDIS_URL": redis_server.url,
-        "KEYCLOAK_URL": emulator.base_url,
-        "KEYCLOAK_PUBLIC_URL": emulator.base_url,
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = service_env(redis=redis_server, emulator_url=emulator.base_url)
     log_path = tmp_path / "beat.log"
     args = [
         sys.executable,
