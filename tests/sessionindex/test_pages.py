@@ -10,7 +10,7 @@ from django.utils import timezone
 from tokenadmin.accounts.session_tokens import SID
 from tokenadmin.ledger.models import Action, LedgerEntry
 from tokenadmin.sessionindex.forms import DURATION_INVALID, SAVED_VIEW_NAME_TAKEN
-from tokenadmin.sessionindex.models import IndexedSession, SavedView
+from tokenadmin.sessionindex.models import IndexedSession, SavedView, search_text_of
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 
 HTMX = {"HX-Request": "true"}
@@ -49,6 +49,8 @@ def many_mlflow_rows(db):
             client_ids_text=" mlflow ",
             expires_at=now + timedelta(minutes=30 + n),
             seen_at=now,
+            # bulk_create skips save(), which fills it otherwise.
+            search_text=search_text_of(f"u{n:03}", f"10.0.{n // 50}.{n}", " mlflow "),
         )
         for n in range(120)
     )

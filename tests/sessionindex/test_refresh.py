@@ -74,6 +74,7 @@ def test_a_session_listed_under_two_clients_is_one_row_with_both(kc):
     assert sorted(both.clients.values()) == ["api-client", "sdk-client"]
     assert both.client_ids_text == " api-client sdk-client "
     assert both.username == "data_scientist"
+    assert both.search_text == "data_scientist\n172.16.5.40\n api-client sdk-client "
 
 
 def test_a_session_keycloak_deleted_vanishes_after_the_next_refresh(kc):
@@ -273,6 +274,8 @@ def test_a_session_seen_in_two_clients_keeps_both_when_written_page_by_page(kc, 
 
     both = IndexedSession.objects.get(realm="master", offline=True, ip_address="172.16.5.40")
     assert sorted(both.clients.values()) == ["api-client", "sdk-client"]
+    # Rewritten with the second client's list: the search text follows (the upsert's SQL).
+    assert both.search_text == "data_scientist\n172.16.5.40\n api-client sdk-client "
     assert index_counts("master") == keycloak_counts(admin, "master")
 
 

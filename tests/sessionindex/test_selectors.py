@@ -221,6 +221,60 @@ def test_a_narrow_or_a_wide_match_pages_and_counts_the_same(db, monkeypatch):
         assert [r.session.username for r in page.rows] == ["user15", "user14", "user13", "user12"]
 
 
+def test_a_search_never_matches_across_two_fields(realm_rows):
+    # search_text joins username, IP and clientIds; a term spanning two of them is no match.
+    assert names(SessionFilters(q="bob\n192")) == []
+    assert names(SessionFilters(q="bob192")) == []
+    assert names(SessionFilters(q=" api-client mlflow ", sort="user")) == ["dave"]
+
+
+def test_counts_by_type_with_and_without_a_condition(realm_rows):
+    for filters, expected in (
+        (SessionFilters(), SessionCounts(total=4, online=3, offline=1)),
+        (SessionFilters(type="offline"), SessionCounts(total=1, online=0, offline=1)),
+        (SessionFilters(type="regular"), SessionCounts(total=3, online=3, offline=0)),
+        (SessionFilters(type="regular", q="10."), SessionCounts(total=1, online=1, offline=0)),
+    ):
+        page = indexed_sessions_page_select(
+            realm="master", filters=filters, number=1, per_page=50, now=NOW
+        )
+        assert page.counts == expected, filters
+
+
+@pytest.mark.parametrize("window", [1, 5, 1000], ids=["fallback", "window-short", "window"])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        SessionFilters(older_than_s=4 * 3600, sort="-last_access"),
+        SessionFilters(idle_over_s=3600, sort="-last_access"),
+        SessionFilters(expiring_within_s=3 * 3600, type="regular", sort="user"),
+    ],
+    ids=["against-sort", "on-sort-column", "with-type"],
+)
+def test_a_duration_with_many_matches_pages_like_the_plain_query(db, monkeypatch, window, filters):
+    for n in range(40):
+        indexed(
+            f"user{n:02}",
+            offline=n % 4 == 0,
+            started_ago_s=(40 - n) * 1800,
+            idle_s=n * 300,
+            expires_in_s=(n % 7) * 3600,
+        )
+    # Matches count as many, and the first walk takes `window` entries.
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors.SMALL_SET", 3)
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors.WINDOW_MIN", window)
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors.WINDOW_PER_ROW", 1)
+    expected = names(filters)
+    assert len(expected) > 8
+    for number in (1, 2, 3):
+        page = indexed_sessions_page_select(
+            realm="master", filters=filters, number=number, per_page=4, now=NOW
+        )
+        assert page.total == len(expected)
+        shown = [r.session.username for r in page.rows]
+        assert shown == expected[(number - 1) * 4 : number * 4]
+
+
 def test_clients_are_counted_over_the_whole_realm(realm_rows):
     counts = {
         (c.client_uuid, c.client_id): c.sessions for c in indexed_clients_select(realm="master")

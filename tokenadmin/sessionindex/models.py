@@ -4,7 +4,21 @@ Keycloak cannot search, sort or count a realm's sessions cheaply; pages, reports
 previews and bulk revocation recipes query this table instead. Refreshes replace a realm's rows.
 """
 
-from django.db import models
+from typing import Any
+
+from django.db import connection, models
+
+# Between the searched fields in search_text: a search term holding it matches nothing (as
+# when each field was searched on its own), so a match never spans two fields.
+SEARCH_SEPARATOR = "\n"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def search_text_of(username: str, ip_address: str, client_ids_text: str) -> str:
+    """IndexedSession.search_text for these values, lowered as the database's lower() lowers
+    (the search term goes through it): SQLite's folds ASCII letters only, as its LIKE did."""
+    text = SEARCH_SEPARATOR.join((username, ip_address, client_ids_text))
+    return text.translate(_ASCII_LOWER) if connection.vendor == "sqlite" else text.lower()
 
 
 class IndexedSession(models.Model):
@@ -26,6 +40,11 @@ class IndexedSession(models.Model):
     expires_at = models.DateTimeField(null=True)
     # The refresh that last saw this session.
     seen_at = models.DateTimeField()
+    # What the search box matches: username, IP and clientIds in one lower-cased text (see
+    # search_text_of), so a search is one substring test per row inside one narrow index
+    # instead of three case-insensitive LIKEs. Every writer fills it: save() here, the
+    # refresh's upsert in SQL.
+    search_text = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [
@@ -36,9 +55,9 @@ class IndexedSession(models.Model):
         # The sessions page sorts by every column, regular and offline together or apart:
         # one (realm, column, offline) index per sort walks in order, checks the type inside
         # the index, and stops after a page; the order is (column, offline, id), and every
-        # index ends in the row id. "Type" sorts by (offline, username). The search index
-        # covers the three searched columns, so a substring search reads no table row, and
-        # serves the sort by user too (user, IP, clients, type, id).
+        # index ends in the row id. "Type" sorts by (offline, username); idx_sess_search
+        # serves the sort by user (user, IP, clients, type, id). A search reads only the
+        # narrow (realm, search_text, offline) index: no table row, and its counts by type.
         indexes = [
             models.Index(fields=["realm", "offline", "username"], name="idx_sess_username"),
             models.Index(fields=["realm", "ip_address", "offline"], name="idx_sess_r_ip"),
@@ -51,6 +70,7 @@ class IndexedSession(models.Model):
                 fields=["realm", "username", "ip_address", "client_ids_text", "offline"],
                 name="idx_sess_search",
             ),
+            models.Index(fields=["realm", "search_text", "offline"], name="idx_sess_search_text"),
             models.Index(fields=["realm", "user_id"], name="idx_sess_user"),
             models.Index(fields=["realm", "seen_at"], name="idx_sess_seen"),
         ]
@@ -58,6 +78,10 @@ class IndexedSession(models.Model):
     def __str__(self) -> str:
         kind = "offline" if self.offline else "online"
         return f"{self.realm}/{self.username}/{self.session_id} ({kind})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = search_text_of(self.username, self.ip_address, self.client_ids_text)
+        super().save(*args, **kwargs)
 
 
 class RealmIndex(models.Model):

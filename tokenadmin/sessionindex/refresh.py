@@ -33,7 +33,7 @@ from .expiry import (
     SessionTimes,
     session_expiry_predict,
 )
-from .models import IndexedSession, RealmIndex
+from .models import SEARCH_SEPARATOR, IndexedSession, RealmIndex, search_text_of
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ _VALUE_FIELDS = (
     "client_ids_text",
     "expires_at",
     "seen_at",
+    "search_text",
 )
 # Columns a later refresh rewrites. Keycloak fixes a session's user, IP, start and remember-me
 # when it creates it; leaving them out spares SQLite rewriting three indexes per row. (A user
@@ -249,6 +250,7 @@ class _Merger:
                     client_ids_text,
                     fingerprint[3],
                     self._stamp_adapted,
+                    search_text_of(first.username, first.ip_address, client_ids_text),
                 )
             )
             # Seen again later (another client's list), it is compared with what this
@@ -323,6 +325,13 @@ def _rows_upsert(rows: list[tuple]) -> None:
     columns = ", ".join(quote(IndexedSession._meta.get_field(name).column) for name in _COLUMNS)
     key = ", ".join(quote(name) for name in _KEY_COLUMNS)
     updates = ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in _UPDATE_FIELDS)
+    # The search text follows the new clients, with the user and IP the row keeps (see
+    # _UPDATE_FIELDS), lowered by the database as search_text_of does.
+    sep = "'" + SEARCH_SEPARATOR + "'"
+    updates += (
+        f", {quote('search_text')} = LOWER({table}.{quote('username')} || {sep} || "
+        f"{table}.{quote('ip_address')} || {sep} || EXCLUDED.{quote('client_ids_text')})"
+    )
     placeholders = ", ".join(["%s"] * len(_COLUMNS))
     # Only model metadata goes into the text; every value is a parameter.
     sql = (

@@ -1,20 +1,27 @@
 """Reads over the local session index: one filter definition for the sessions page, its CSV,
 saved views, and the reports and bulk revocation that reuse them. Nothing here calls Keycloak."""
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from math import ceil
+from urllib.parse import quote
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower, StrIndex
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
+from tokenadmin.core.templatetags.tokenadmin import duration_text
 from tokenadmin.keycloak import Gateway
 from tokenadmin.keycloak.types import Consent, KcClient, KcSession, KcUser
 
 from .forms import SORT_COLUMNS, SessionFilters, SessionType, filters_from_query
-from .models import IndexedSession, RealmIndex, SavedView
+from .models import SEARCH_SEPARATOR, IndexedSession, RealmIndex, SavedView
 
 # Tie-breakers after the sorted column, matching the indexes (see IndexedSession.Meta): each
 # (realm, X, offline) index ends in the row id, and (realm, offline, username) serves "type".
@@ -33,23 +40,32 @@ EXPIRY_BUCKETS: tuple[tuple[str, int], ...] = (
 )
 
 
-def _type_q(filters: SessionFilters) -> Q:
-    if filters.type == SessionType.REGULAR:
-        return Q(offline=False)
-    if filters.type == SessionType.OFFLINE:
-        return Q(offline=True)
-    return Q()
+def _type_q(filters: SessionFilters, *, seek: bool) -> Q:
+    """The type condition. With `seek`, written so SQLite can look it up in an index (Django
+    writes `offline=True` as a bare `WHERE offline`, which only filters what is read): right
+    when nothing else narrows the rows. Beside a search or duration condition, the bare form
+    keeps the planner on that condition's covering index, where the type is checked inside
+    the index instead of reading a table row per session of the type."""
+    if filters.type not in (SessionType.REGULAR, SessionType.OFFLINE):
+        return Q()
+    offline = filters.type == SessionType.OFFLINE
+    return Q(offline__in=[offline]) if seek else Q(offline=offline)
+
+
+def _search_q(text: str) -> Q:
+    """Case-insensitive substring of username, IP or clientIds: one test on search_text, the
+    term lowered by the database's lower() as the column is (on SQLite ASCII letters only,
+    as LIKE compared them before)."""
+    if SEARCH_SEPARATOR in text:
+        return Q(pk__in=[])
+    return Q(GreaterThan(StrIndex("search_text", Lower(Value(text))), 0))
 
 
 def _predicates_q(filters: SessionFilters, now: datetime) -> Q:
     """Search, client and duration conditions (everything but realm and type)."""
     where = Q()
     if filters.q:
-        where &= (
-            Q(username__icontains=filters.q)
-            | Q(ip_address__icontains=filters.q)
-            | Q(client_ids_text__icontains=filters.q)
-        )
+        where &= _search_q(filters.q)
     if filters.client:
         # client_ids_text is " a b c " so a space on each side matches whole clientIds only.
         where &= Q(client_ids_text__contains=f" {filters.client} ")
@@ -60,6 +76,20 @@ def _predicates_q(filters: SessionFilters, now: datetime) -> Q:
     if filters.older_than_s is not None:
         where &= Q(started_at__lt=now - timedelta(seconds=filters.older_than_s))
     return where
+
+
+def _sort_is_range(filters: SessionFilters) -> bool:
+    """True when the only conditions are durations and one of them is on the sorted column
+    (idle for more than 2 h, by last access): the sort index then holds the matches as one
+    range, read in order like an unfiltered page."""
+    if filters.q or filters.client:
+        return False
+    column = sort_order(filters.sort)[0].removeprefix("-")
+    return {
+        "expires_at": filters.expiring_within_s,
+        "last_access_at": filters.idle_over_s,
+        "started_at": filters.older_than_s,
+    }.get(column) is not None
 
 
 def _has_duration(filters: SessionFilters) -> bool:
@@ -79,10 +109,11 @@ def indexed_sessions_select(
     sessions page reads one page through indexed_sessions_page_select.
     """
     now = now or timezone.now()
+    predicates = _predicates_q(filters, now)
     return (
         IndexedSession.objects.filter(realm=realm)
-        .filter(_type_q(filters))
-        .filter(_predicates_q(filters, now))
+        .filter(_type_q(filters, seek=not predicates))
+        .filter(predicates)
         .order_by(*sort_order(filters.sort))
     )
 
@@ -179,24 +210,50 @@ class SessionRow:
     started_exact: str
     last_access_exact: str
     expires_exact: str
+    # The rest of what a row prints, ready to print: every {{ }} and {% if %} in a row costs
+    # the template engine a few microseconds, and a page has 50 to 200 rows.
+    user_path: str  # user id, URL-quoted
+    client_paths: list[tuple[str, str]]  # [(client uuid URL-quoted, clientId)] by clientId
+    last_access_text: str  # "just now", "5 min ago"
+    expires_text: str  # "unknown", "expired", "2 h 10 min"
+    expires_class: str  # CSS class of expires_text, "" for none
 
 
 def _exact(moment: datetime | None, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z") if moment else ""
 
 
+def _expires_shown(expires_in_s: int | None) -> tuple[str, str]:
+    if expires_in_s is None:
+        return "unknown", "text-secondary"
+    if expires_in_s <= 0:
+        return "expired", "text-danger"
+    if expires_in_s <= 3600:
+        return duration_text(expires_in_s), "text-warning-emphasis fw-semibold"
+    return duration_text(expires_in_s), ""
+
+
 def _session_row(session: IndexedSession, *, now: datetime, tz: tzinfo, mine: str) -> SessionRow:
     expires_at = session.expires_at
+    expires_in_s = int((expires_at - now).total_seconds()) if expires_at else None
+    idle_s = max(0, int((now - session.last_access_at).total_seconds()))
+    clients = sorted(session.clients.items(), key=lambda item: item[1].lower())
+    expires_text, expires_class = _expires_shown(expires_in_s)
     return SessionRow(
         session=session,
-        expires_in_s=int((expires_at - now).total_seconds()) if expires_at else None,
-        idle_s=max(0, int((now - session.last_access_at).total_seconds())),
+        expires_in_s=expires_in_s,
+        idle_s=idle_s,
         is_mine=bool(mine) and session.session_id == mine,
-        clients=sorted(session.clients.items(), key=lambda item: item[1].lower()),
+        clients=clients,
         started_text=session.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         started_exact=_exact(session.started_at, tz),
         last_access_exact=_exact(session.last_access_at, tz),
         expires_exact=_exact(expires_at, tz),
+        user_path=quote(session.user_id, safe="/"),
+        client_paths=[(quote(uuid, safe="/"), client_id) for uuid, client_id in clients],
+        last_access_text="just now" if idle_s < 60 else f"{duration_text(idle_s)} ago",
+        expires_text=expires_text,
+        expires_class=expires_class,
     )
 
 
@@ -235,6 +292,65 @@ class SessionPage:
 # Up to this many matches, a narrowed set is read as a list of ids and sorted directly;
 # beyond it, matches are dense enough that walking the sort index finds a page at once.
 SMALL_SET = 2000
+# A duration condition with many matches first tries the first WINDOW_PER_ROW * (rows up to
+# the end of the page) entries of the sort index (at least WINDOW_MIN).
+WINDOW_PER_ROW = 20
+WINDOW_MIN = 1000
+
+
+def _ids_q(ids: list[int]) -> Q:
+    """`id IN (ids)`; on SQLite as one JSON parameter, since Django prepares an IN list value
+    by value (7 ms for 1,000 ids, the rest of a page takes about as long)."""
+    if connection.vendor == "sqlite":
+        return Q(id__in=RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)]))
+    return Q(id__in=ids)
+
+
+def _page_counts(
+    *, realm: str, filters: SessionFilters, sessions: QuerySet[IndexedSession], narrowed: bool
+) -> SessionCounts:
+    """Matches by type. Without a search or duration condition, plain range counts in the
+    (realm, offline, ...) index, which SQLite steps through without testing a row; with one,
+    one pass over that condition's covering index that also splits by type."""
+    if narrowed:
+        return sessions_count_select(sessions=sessions)
+    realm_rows = IndexedSession.objects.filter(realm=realm)
+    if filters.type == SessionType.OFFLINE:
+        offline = realm_rows.filter(offline__in=[True]).count()
+        return SessionCounts(total=offline, online=0, offline=offline)
+    if filters.type == SessionType.REGULAR:
+        online = realm_rows.filter(offline__in=[False]).count()
+        return SessionCounts(total=online, online=online, offline=0)
+    # Two (realm, offline) ranges rather than the whole realm: without statistics SQLite
+    # counts a bare realm in whichever index comes first, which may be the widest.
+    online = realm_rows.filter(offline__in=[False]).count()
+    offline = realm_rows.filter(offline__in=[True]).count()
+    return SessionCounts(total=online + offline, online=online, offline=offline)
+
+
+def _window_page_ids(
+    *, realm: str, filters: SessionFilters, predicates: Q, start: int, per_page: int
+) -> list[int] | None:
+    """One page of ids from the start of the sort order, or None when it is not there.
+
+    Walks the first entries of the sort index (inside the index), tests just those rows
+    against the condition, and keeps the order: when enough of them match, or the walk read
+    the whole realm, that is exactly the page. A condition that runs against the sort (the
+    matches all at the far end) falls through to the caller's slower, always-right way.
+    """
+    need = start + per_page
+    window = max(WINDOW_MIN, WINDOW_PER_ROW * need)
+    walked = list(
+        IndexedSession.objects.filter(realm=realm)
+        .filter(_type_q(filters, seek=True))
+        .order_by(*sort_order(filters.sort))
+        .annotate(hit=ExpressionWrapper(predicates, output_field=BooleanField()))
+        .values_list("id", "hit")[:window]
+    )
+    ordered = [pk for pk, hit in walked if hit]
+    if len(ordered) >= need or len(walked) < window:
+        return ordered[start:need]
+    return None
 
 
 def indexed_sessions_page_select(
@@ -251,37 +367,46 @@ def indexed_sessions_page_select(
     A page past the end shows the last page, as a shared link to a shrunken set should.
     Reads ids first, then one page of rows. With a search, client or duration condition it
     first collects up to SMALL_SET matching ids from the covering index: a rare match is then
-    counted and sorted from that list (no walk of 100,000 index entries looking for a page),
-    and a common one is walked in sort order against the matching ids, stopping after a page.
+    counted and sorted from that list (no walk of 100,000 index entries looking for a page).
+    A common one is counted in one pass, and its page found by walking the sort index: a
+    search tests each walked row; a duration first tries the start of the sort order
+    (_window_page_ids), else tests each walked id against the matching ids.
     """
     now = now or timezone.now()
     sessions = indexed_sessions_select(realm=realm, filters=filters, now=now)
     source = sessions
     counts = None
-    if predicates := _predicates_q(filters, now):
+    predicates = _predicates_q(filters, now)
+    if predicates:
         probe = list(sessions.order_by().values_list("id", "offline")[: SMALL_SET + 1])
         if len(probe) <= SMALL_SET:
             offline = sum(1 for _pk, is_offline in probe if is_offline)
             counts = SessionCounts(total=len(probe), online=len(probe) - offline, offline=offline)
-            source = IndexedSession.objects.filter(id__in=[pk for pk, _o in probe])
-        elif _has_duration(filters):
-            # Many matches of a time condition: walk the sort index and test each id against
-            # the matching ids (from the condition's own range index) rather than reading each
-            # walked row, which is slow when the condition and the sort run against each other
-            # (expiring soon, most recently active first). A search with many matches just
-            # walks: a page of matches is a few hundred rows away.
-            matching = IndexedSession.objects.filter(realm=realm).filter(predicates)
-            source = IndexedSession.objects.filter(realm=realm, id__in=matching.values("id"))
-            source = source.filter(_type_q(filters))
-        source = source.order_by(*sort_order(filters.sort))
+            source = IndexedSession.objects.filter(_ids_q([pk for pk, _o in probe]))
+            source = source.order_by(*sort_order(filters.sort))
     if counts is None:
-        counts = sessions_count_select(sessions=sessions)
+        counts = _page_counts(
+            realm=realm, filters=filters, sessions=sessions, narrowed=bool(predicates)
+        )
     number = min(max(1, number), max(1, ceil(counts.total / per_page)))
     start = (number - 1) * per_page
+    ids = None
+    if source is sessions and predicates and _has_duration(filters) and not _sort_is_range(filters):
+        ids = _window_page_ids(
+            realm=realm, filters=filters, predicates=predicates, start=start, per_page=per_page
+        )
+        if ids is None:
+            # Walk the sort index and test each id against the matching ids (from the
+            # condition's own range index) rather than reading each walked row.
+            matching = IndexedSession.objects.filter(realm=realm).filter(predicates)
+            source = IndexedSession.objects.filter(realm=realm, id__in=matching.values("id"))
+            source = source.filter(_type_q(filters, seek=False))
+            source = source.order_by(*sort_order(filters.sort))
+    if ids is None:
+        # Ids first, then rows: the id walk stays inside the sort index (even at a deep
+        # offset), and only one page of full rows is read.
+        ids = list(source.values_list("id", flat=True)[start : start + per_page])
     tz = timezone.get_current_timezone()
-    # Ids first, then rows: the id walk stays inside the sort index (even at a deep offset),
-    # and only one page of full rows is read.
-    ids = list(source.values_list("id", flat=True)[start : start + per_page])
     by_id = IndexedSession.objects.in_bulk(ids)
     rows = [
         _session_row(by_id[pk], now=now, tz=tz, mine=my_session_id) for pk in ids if pk in by_id
