@@ -115,10 +115,13 @@ def _results_context(
         "next_query": query_with(params, page=page.number + 1),
         "last_query": query_with(params, page=page.num_pages),
         "can_view_clients": rights.can(realm, "view-clients"),
+        "can_revoke": rights.can(realm, "manage-users"),
         "realm_index": realm_index_get(realm=realm),
         # Reversed once, not once per row and badge: reverse() costs ~0.2 ms a call.
         "user_url_base": reverse("sessions:user", args=[realm, "-"]).removesuffix("-/"),
         "client_url_base": reverse("sessions:client", args=[realm, "-"]).removesuffix("-/"),
+        # .../revocations/<realm>/users/ : + <user id>/sessions/<id>/sign-out/ and the like.
+        "revoke_url_base": reverse("revocation:user", args=[realm, "-"]).removesuffix("-/"),
     }
 
 
