@@ -7,7 +7,7 @@ point at it (a duplicate beat tick, a redelivered message, a retry) only one sen
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -179,6 +179,27 @@ def report_run_request(*, report: ExpiryReport, actor: User | None) -> ReportRun
     return ReportRun.objects.create(
         report=report, slot=timezone.now(), manual=True, requested_by=actor
     )
+
+
+# A send takes seconds; a run SENDING for this long lost its worker (killed mid-send).
+STRANDED_AFTER = timedelta(minutes=10)
+STRANDED_ERROR = "The worker stopped while sending; sent again by the next worker."
+
+
+def report_runs_stranded_release(*, now: datetime | None = None) -> list[int]:
+    """Put runs whose worker died mid-send back to PENDING; returns their ids to send again.
+
+    A worker killed between the SMTP server accepting the mail and the run being marked SENT
+    would make this a second mail; the window is milliseconds, where losing the slot's report
+    for good is the alternative.
+    """
+    cutoff = (now or timezone.now()) - STRANDED_AFTER
+    stranded = ReportRun.objects.filter(state=ReportRun.State.SENDING, started_at__lt=cutoff)
+    ids = list(stranded.values_list("pk", flat=True))
+    ReportRun.objects.filter(pk__in=ids, state=ReportRun.State.SENDING).update(
+        state=ReportRun.State.PENDING, error=STRANDED_ERROR
+    )
+    return ids
 
 
 def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
