@@ -7,12 +7,17 @@ so does the emulator, so these tests hand it the file as it is and the values as
 """
 
 import base64
+import hashlib
+import html
 import json
 import os
+import re
+import secrets
 import stat
 import subprocess
 import sys
 import textwrap
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -25,6 +30,7 @@ from tests.docker.stack import (
     env_example,
     render_placeholders,
 )
+from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.devstack import processes
 
 VALUES = {
@@ -289,3 +295,68 @@ def test_bootstrap_script_stops_before_calling_keycloak_when_a_variable_is_missi
     assert result.returncode == 1
     assert "TOKENADMIN_CLIENT_SECRET must be set" in result.stderr
     assert calls == []
+
+
+def test_an_admin_signs_in_through_the_bootstrapped_dashboard_client(keycloak):
+    """The code flow the dashboard runs (PKCE S256, the client's secret), through the login form,
+    with the `tokenadmin` client exactly as bootstrap-master.sh creates it."""
+    admin = _token(
+        keycloak,
+        "master",
+        grant_type="password",
+        client_id="admin-cli",
+        username=BOOTSTRAP_ADMIN[0],
+        password=BOOTSTRAP_ADMIN[1],
+    ).json()["access_token"]
+    body = json.loads(render_placeholders(CLIENT_FILES["tokenadmin"].read_text(), VALUES))
+    created = requests.post(
+        f"{keycloak}/admin/realms/master/clients",
+        json=body,
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
+    )
+    assert created.status_code in (201, 409), created.text  # 409: another test made it
+
+    callback = f"{VALUES['TOKENADMIN_BASE_URL']}/oidc/callback/"
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    query = {
+        "client_id": "tokenadmin",
+        "response_type": "code",
+        "redirect_uri": callback,
+        "scope": "openid email profile",
+        "state": "s1",
+        "nonce": "n1",
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }
+    browser = requests.Session()
+    form = browser.get(
+        f"{keycloak}/realms/master/protocol/openid-connect/auth", params=query, timeout=10
+    )
+    action = html.unescape(re.search(r'<form[^>]*action="([^"]+)"', form.text).group(1))
+    answer = browser.post(
+        action,
+        data={"username": BOOTSTRAP_ADMIN[0], "password": BOOTSTRAP_ADMIN[1]},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302
+    location = answer.headers["Location"]
+    assert location.startswith(callback)
+    code = parse_qs(urlsplit(location).query)["code"][0]
+
+    tokens = _token(
+        keycloak,
+        "master",
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=callback,
+        client_id="tokenadmin",
+        client_secret=VALUES["TOKENADMIN_CLIENT_SECRET"],
+        code_verifier=verifier,
+    )
+    assert tokens.status_code == 200, tokens.text
+    assert "id_token" in tokens.json()
+    rights = AdminRights.from_claims(_claims(tokens.json()["access_token"]))
+    assert rights.is_superadmin
