@@ -9,7 +9,7 @@ from tokenadmin.emulator.store import new_id
 
 if TYPE_CHECKING:
     from tokenadmin.emulator.authz import AdminAuth
-    from tokenadmin.emulator.store import Realm
+    from tokenadmin.emulator.store import Realm, User
 
 MAX_KEPT = 10000
 
@@ -50,6 +50,25 @@ def record_event(
     realm.events.append(event)
     if len(realm.events) > MAX_KEPT:
         del realm.events[: len(realm.events) - MAX_KEPT]
+
+
+def login_user_check(
+    realm: Realm, *, client_id: str, username: str, password: str | None, ip: str | None
+) -> User | None:
+    """The user these credentials name, or None after recording Keycloak's LOGIN_ERROR; shared
+    by the login form and the password grant."""
+    user = realm.find_login_user(username)
+    if user is None or user.password is None or user.password != password:
+        record_event(
+            realm,
+            "LOGIN_ERROR",
+            client_id=client_id,
+            user_id=user.id if user else None,
+            ip=ip,
+            error="user_not_found" if user is None else "invalid_user_credentials",
+        )
+        return None
+    return user
 
 
 def record_admin_event(

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tokenadmin.emulator.backchannel import backchannel_logout
-from tokenadmin.emulator.events import record_event
+from tokenadmin.emulator.events import login_user_check, record_event
 from tokenadmin.emulator.http import Ctx, Router, oauth_error
 from tokenadmin.emulator.issuing import issuer, token_claims
 from tokenadmin.emulator.oidc import P, oidc_realm, token_logout
@@ -315,16 +315,14 @@ def authenticate(ctx: Ctx) -> Response:
         return error_page(realm.name, "Client not found.")
     form = ctx.form()
     username = form.get("username", "")
-    user = realm.find_login_user(username)
-    if user is None or user.password is None or user.password != form.get("password"):
-        record_event(
-            realm,
-            "LOGIN_ERROR",
-            client_id=client.client_id,
-            user_id=user.id if user else None,
-            ip=ctx.client_ip,
-            error="user_not_found" if user is None else "invalid_user_credentials",
-        )
+    user = login_user_check(
+        realm,
+        client_id=client.client_id,
+        username=username,
+        password=form.get("password"),
+        ip=ctx.client_ip,
+    )
+    if user is None:
         return login_form(ctx, realm, tab_id, client, "Invalid username or password.", username)
     if not user.enabled:
         return login_form(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from tokenadmin.emulator.backchannel import backchannel_logout
-from tokenadmin.emulator.events import record_event
+from tokenadmin.emulator.events import login_user_check, record_event
 from tokenadmin.emulator.http import Ctx, HttpError, Router, empty, json_response, oauth_error
 from tokenadmin.emulator.issuing import (
     access_token_problem,
@@ -70,16 +70,14 @@ def user_may_go_offline(realm: Realm, user_id: str) -> bool:
 def _password(ctx: Ctx, realm: Realm, client: Client, form: dict[str, str]) -> dict[str, Any]:
     if not client.rep.get("directAccessGrantsEnabled"):
         raise oauth_error(400, "unauthorized_client", "Client not allowed for direct access grants")
-    user = realm.find_login_user(form.get("username") or "")
-    if user is None or user.password is None or user.password != form.get("password"):
-        record_event(
-            realm,
-            "LOGIN_ERROR",
-            client_id=client.client_id,
-            user_id=user.id if user else None,
-            ip=ctx.client_ip,
-            error="user_not_found" if user is None else "invalid_user_credentials",
-        )
+    user = login_user_check(
+        realm,
+        client_id=client.client_id,
+        username=form.get("username") or "",
+        password=form.get("password"),
+        ip=ctx.client_ip,
+    )
+    if user is None:
         raise oauth_error(401, "invalid_grant", "Invalid user credentials")
     if not user.enabled:
         raise oauth_error(400, "invalid_grant", "Account disabled")
