@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
@@ -317,6 +317,58 @@ def revocation_plan_build(
 # --- from a plan to a job ------------------------------------------------------------------------
 
 
+_ITEM_COLUMNS = (
+    "job",
+    "session_id",
+    "offline",
+    "user_id",
+    "username",
+    "ip_address",
+    "client_ids",
+    "started_at",
+    "last_access_at",
+    "state",
+    "attempts",
+    "error",
+)
+
+
+def _items_insert(*, job: RevocationJob, targets: list[Target]) -> None:
+    """One pending item per target, as one executemany of a plain INSERT.
+
+    bulk_create builds a model instance per row: 1.7 s for 10,000 items, as long as revoking
+    them; the same INSERT with plain tuples takes a tenth of that.
+    """
+    fields = [RevocationItem._meta.get_field(name) for name in _ITEM_COLUMNS]
+    quote = connection.ops.quote_name
+    # Names come from the model, values go as parameters.
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
+        quote(RevocationItem._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [
+        (
+            job.pk,
+            t.session_id,
+            t.offline,
+            t.user_id,
+            t.username[:255],
+            t.ip_address[:64],
+            " ".join(t.client_ids)[:1000],
+            adapt(t.started_at),
+            adapt(t.last_access_at),
+            RevocationItem.State.PENDING.value,
+            0,
+            "",
+        )
+        for t in targets
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def revocation_job_create(
     *, plan: Plan, actor: User, reason: str, ticket: str = ""
 ) -> RevocationJob:
@@ -337,21 +389,5 @@ def revocation_job_create(
             excluded=plan.excluded,
             residual_risk=plan.residual_risk,
         )
-        RevocationItem.objects.bulk_create(
-            (
-                RevocationItem(
-                    job=job,
-                    session_id=t.session_id,
-                    offline=t.offline,
-                    user_id=t.user_id,
-                    username=t.username[:255],
-                    ip_address=t.ip_address[:64],
-                    client_ids=" ".join(t.client_ids)[:1000],
-                    started_at=t.started_at,
-                    last_access_at=t.last_access_at,
-                )
-                for t in plan.targets
-            ),
-            batch_size=1000,
-        )
+        _items_insert(job=job, targets=plan.targets)
     return job
