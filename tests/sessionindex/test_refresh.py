@@ -293,3 +293,72 @@ def test_without_stored_rows_to_compare_every_row_is_written_and_dropped_ones_go
     assert not rows.filter(session_id=gone.session_id).exists()
     assert rows.count() == index.sessions_seen == 2
     assert {row.seen_at for row in rows} == {index.refreshed_at}
+
+
+def expiries_counted(monkeypatch) -> list[str]:
+    """The session ids whose expiry the refreshes compute from now on."""
+    from tokenadmin.sessionindex import refresh
+
+    calls: list[str] = []
+    compute = refresh._Merger._expiry
+
+    def counting(self, entry):
+        calls.append(entry.first.id)
+        return compute(self, entry)
+
+    monkeypatch.setattr(refresh._Merger, "_expiry", counting)
+    return calls
+
+
+def test_only_sessions_whose_inputs_or_lifespans_changed_get_their_expiry_computed(kc, monkeypatch):
+    kc.seed(realm="mlflow", users=10, sessions=80, offline_ratio=0.3)
+    realm_index_refresh(realm="mlflow")
+    stored = dict(IndexedSession.objects.filter(realm="mlflow").values_list("pk", "expires_at"))
+    calls = expiries_counted(monkeypatch)
+
+    realm_index_refresh(realm="mlflow")
+    assert calls == []
+    assert dict(IndexedSession.objects.filter(realm="mlflow").values_list("pk", "expires_at")) == (
+        stored
+    )
+
+    new = create_session(kc, ago_s=60, idle_s=10)
+    realm_index_refresh(realm="mlflow")
+    assert calls == [new]
+
+    calls.clear()
+    admin = kc.admin(realm_name="mlflow")
+    admin.update_realm("mlflow", {**admin.get_realm("mlflow"), "ssoSessionIdleTimeout": 600})
+    index = realm_index_refresh(realm="mlflow")
+    assert len(calls) == index.sessions_seen
+
+    calls.clear()
+    uuid = admin.get_client_id("mlflow")
+    rep = admin.get_client(uuid)
+    attributes = {**rep["attributes"], "client.offline.session.idle.timeout": "5000"}
+    admin.update_client(uuid, {**rep, "attributes": attributes})
+    index = realm_index_refresh(realm="mlflow")
+    assert len(calls) == index.sessions_seen
+
+
+def test_a_refresh_failing_after_new_lifespans_leaves_the_next_one_to_recompute_all(
+    kc, monkeypatch
+):
+    kc.seed(realm="mlflow", users=10, sessions=80, offline_ratio=0.3)
+    realm_index_refresh(realm="mlflow")
+    assert RealmIndex.objects.get(realm="mlflow").lifespans_fingerprint
+    admin = kc.admin(realm_name="mlflow")
+    admin.update_realm("mlflow", {**admin.get_realm("mlflow"), "ssoSessionIdleTimeout": 600})
+    kc.fault(path=r"/offline-sessions$", status=503)
+
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.FAILED
+    assert index.lifespans_fingerprint == ""
+    kc.clear_faults()
+    calls = expiries_counted(monkeypatch)
+    index = realm_index_refresh(realm="mlflow")
+    assert index.state == RealmIndex.State.DONE
+    assert len(calls) == index.sessions_seen
+    for row in IndexedSession.objects.filter(realm="mlflow", offline=False, remember_me=False):
+        assert row.expires_at == row.last_access_at + timedelta(seconds=600)

@@ -38,7 +38,8 @@ class IndexedSession(models.Model):
     client_ids_text = models.TextField(blank=True)
     # When Keycloak will drop the session, from the realm's and clients' lifespans.
     expires_at = models.DateTimeField(null=True)
-    # The refresh that last saw this session.
+    # The refresh that last saw this session. Not indexed: only the refresh's end-of-run stamp
+    # and drop filter on it, once per refresh, within the realm's rows.
     seen_at = models.DateTimeField()
     # What the search box matches: username, IP and clientIds in one lower-cased text (see
     # search_text_of), so a search is one substring test per row inside one narrow index
@@ -72,7 +73,6 @@ class IndexedSession(models.Model):
             ),
             models.Index(fields=["realm", "search_text", "offline"], name="idx_sess_search_text"),
             models.Index(fields=["realm", "user_id"], name="idx_sess_user"),
-            models.Index(fields=["realm", "seen_at"], name="idx_sess_seen"),
         ]
 
     def __str__(self) -> str:
@@ -102,6 +102,10 @@ class RealmIndex(models.Model):
     progress_total = models.PositiveIntegerField(default=0)
     sessions_seen = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # The effective lifespans (realm values and client overrides) the stored predicted expiries
+    # were computed with; a refresh finding them unchanged skips the expiry of every session
+    # whose own inputs are unchanged. Empty = unknown, everything is recomputed.
+    lifespans_fingerprint = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.realm}: {self.state}"

@@ -8,6 +8,8 @@ and at the end drops every row this refresh did not see. A Keycloak failure half
 refresh FAILED and deletes nothing: an outage never empties the index.
 """
 
+import hashlib
+import json
 import logging
 import math
 import threading
@@ -169,6 +171,22 @@ class _Seen:
 # What a later refresh may find changed in a row, as the database stores it (adapted values):
 # last access, clients (JSON), clients text, predicted expiry.
 Fingerprint = tuple[object, object, str, object]
+# A stored row: id, fingerprint, and the expiry's other inputs Keycloak fixes at creation
+# (start as stored, remember-me).
+Stored = tuple[int, Fingerprint, object, bool]
+
+# Part of the lifespans fingerprint: bump it when session_expiry_predict changes its answers,
+# so the next refresh recomputes every stored expiry.
+EXPIRY_VERSION = 1
+
+
+def lifespans_fingerprint(
+    lifespans: EffectiveLifespans, overrides: dict[str, ClientOverrides]
+) -> str:
+    """What every predicted expiry of a realm depends on besides the session's own times:
+    the realm's effective lifespans and each client's overrides."""
+    text = repr((EXPIRY_VERSION, lifespans, sorted(overrides.items())))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class _Merger:
@@ -179,7 +197,8 @@ class _Merger:
         stamp: datetime,
         lifespans: EffectiveLifespans,
         overrides: dict[str, ClientOverrides],
-        stored: dict[tuple[str, bool], tuple[int, Fingerprint]],
+        stored: dict[tuple[str, bool], Stored],
+        lifespans_unchanged: bool = False,
     ) -> None:
         self.realm = realm
         self.stamp = stamp
@@ -189,8 +208,11 @@ class _Merger:
         self.lifespans = lifespans
         self._plain_online = lifespans.session_bounds(offline=False, remember_me=False)
         self.overrides = overrides
-        # {key: (row id, fingerprint)} of rows as they were before this refresh.
+        # {key: (row id, fingerprint, start, remember-me)} of rows before this refresh.
         self.stored = stored
+        # The stored expiries were computed with these same lifespans and overrides: a row
+        # whose own inputs are unchanged keeps its expiry without computing it.
+        self.lifespans_unchanged = lifespans_unchanged
         self.seen: dict[tuple[str, bool], _Seen] = {}
         # Keys changed since the last write: a session seen again under another client is
         # written again with the union of its clients.
@@ -221,20 +243,34 @@ class _Merger:
         all at once at the end)."""
         upserts = []
         adapt = self._adapt_datetime
-        # In key order: the unique index is then written front to back, not at random.
-        for key in sorted(self.dirty):
+        for key in self.dirty:
             entry = self.seen[key]
-            clients_json, client_ids_text = self._clients_text(entry.clients)
-            fingerprint = (
-                adapt(entry.last_access_at),
-                clients_json,
-                client_ids_text,
-                adapt(self._expiry(entry)),
-            )
-            stored = self.stored.get(key)
-            if stored is not None and stored[1] == fingerprint:
-                continue
             first = entry.first
+            clients_json, client_ids_text = self._clients_text(entry.clients)
+            last_access = adapt(entry.last_access_at)
+            stored = self.stored.get(key)
+            if stored is not None:
+                stored_last, stored_clients, stored_ids_text, stored_expires = stored[1]
+                if (
+                    stored_last == last_access
+                    and stored_clients == clients_json
+                    and stored_ids_text == client_ids_text
+                ):
+                    if (
+                        self.lifespans_unchanged
+                        and stored[3] == first.remember_me
+                        and stored[2] == adapt(first.started_at)
+                        and _client_times_implied(entry)
+                    ):
+                        # Same inputs, same lifespans: the stored expiry is this one.
+                        continue
+                    expires_at = adapt(self._expiry(entry))
+                    if stored_expires == expires_at:
+                        continue
+                else:
+                    expires_at = adapt(self._expiry(entry))
+            else:
+                expires_at = adapt(self._expiry(entry))
             upserts.append(
                 (
                     self.realm,
@@ -244,11 +280,11 @@ class _Merger:
                     first.username,
                     first.ip_address,
                     adapt(first.started_at),
-                    fingerprint[0],
+                    last_access,
                     first.remember_me,
                     clients_json,
                     client_ids_text,
-                    fingerprint[3],
+                    expires_at,
                     self._stamp_adapted,
                     search_text_of(first.username, first.ip_address, client_ids_text),
                 )
@@ -257,6 +293,9 @@ class _Merger:
             # refresh wrote, so it is always written again.
             self.stored.pop(key, None)
         self.dirty.clear()
+        # In key order: the unique index is then written front to back, not at random. (Only
+        # what is written is sorted: in the steady state that is a few rows of each batch.)
+        upserts.sort(key=_row_key)
         return upserts
 
     def _expiry(self, entry: _Seen) -> datetime:
@@ -296,6 +335,21 @@ class _Merger:
                 f" {' '.join(client_ids)} " if client_ids else "",
             )
         return cached
+
+
+def _row_key(row: tuple) -> tuple[str, bool]:
+    return row[1], row[2]
+
+
+def _client_times_implied(entry: _Seen) -> bool:
+    """Whether the session's stored last access and clients determine every client session's
+    last access (the expiry's per-client input, not stored): true for online sessions and for
+    offline ones whose client sessions were all last used at the session's last access."""
+    times = entry.client_last_access
+    if times is None:
+        return True
+    last = entry.last_access_at
+    return all(value == last for value in times.values())
 
 
 # The unique key first, then the values (rows are tuples in this order).
@@ -342,24 +396,45 @@ def _rows_upsert(rows: list[tuple]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _stored_rows(realm: str) -> dict[tuple[str, bool], tuple[int, Fingerprint]] | None:
+def _stored_rows(realm: str) -> dict[tuple[str, bool], Stored] | None:
     """The realm's rows before this refresh, to leave unchanged ones alone.
 
     Only on SQLite, which stores the adapted values verbatim, so text compares with text
     (CAST keeps Django's datetime converters away). Elsewhere None: every row is written.
+
+    The rows come back as one JSON array in one value: read row by row, the sqlite3 module
+    gives the interpreter lock away and back for each of the 100,000 rows, and with the
+    paging threads busy each hand-back waited (5-6 s of wall time for a 0.4 s read).
     """
     if connection.vendor != "sqlite":
         return None
     table = connection.ops.quote_name(IndexedSession._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, session_id, offline, CAST(last_access_at AS TEXT), clients, "  # noqa: S608
-            f"client_ids_text, CAST(expires_at AS TEXT) FROM {table} WHERE realm = %s",
+            "SELECT json_group_array(json_array(id, session_id, offline, "  # noqa: S608
+            "CAST(last_access_at AS TEXT), clients, client_ids_text, CAST(expires_at AS TEXT), "
+            f"CAST(started_at AS TEXT), remember_me)) FROM {table} WHERE realm = %s",
             [realm],
         )
+        (rows,) = cursor.fetchone()
         return {
-            (session_id, bool(offline)): (pk, (last, clients, ids_text, expires))
-            for pk, session_id, offline, last, clients, ids_text, expires in cursor.fetchall()
+            (session_id, bool(offline)): (
+                pk,
+                (last, clients, ids_text, expires),
+                started,
+                bool(remember_me),
+            )
+            for (
+                pk,
+                session_id,
+                offline,
+                last,
+                clients,
+                ids_text,
+                expires,
+                started,
+                remember_me,
+            ) in json.loads(rows)
         }
 
 
@@ -517,7 +592,20 @@ def _refresh(
     total_pages = sum(plan.expected_pages for plan in plans)
     progress.update(progress_total=total_pages)
 
-    merger = _Merger(realm=realm, stamp=stamp, lifespans=lifespans, overrides=overrides, stored={})
+    fingerprint = lifespans_fingerprint(lifespans, overrides)
+    lifespans_unchanged = progress.filter(lifespans_fingerprint=fingerprint).exists()
+    if not lifespans_unchanged:
+        # Until this refresh is done, the stored expiries follow no one set of lifespans: a
+        # refresh that fails half-way leaves the next one to recompute everything.
+        progress.update(lifespans_fingerprint="")
+    merger = _Merger(
+        realm=realm,
+        stamp=stamp,
+        lifespans=lifespans,
+        overrides=overrides,
+        stored={},
+        lifespans_unchanged=lifespans_unchanged,
+    )
     stored_ids: dict[tuple[str, bool], int] | None = None
     pages_done = 0
     for page in client_pages_iter(
@@ -529,7 +617,7 @@ def _refresh(
             stored = _stored_rows(realm)
             if stored is not None:
                 merger.stored = stored
-                stored_ids = {key: pk for key, (pk, _) in stored.items()}
+                stored_ids = {key: row[0] for key, row in stored.items()}
         merger.add(page)
         pages_done += 1
         if len(merger.dirty) >= WRITE_BATCH:
@@ -554,6 +642,7 @@ def _refresh(
             progress_total=pages_done,
             sessions_seen=len(merger.seen),
             error="",
+            lifespans_fingerprint=fingerprint,
         )
     return len(merger.seen)
 
