@@ -491,18 +491,20 @@ class ClientCount:
 def indexed_clients_select(*, realm: str) -> list[ClientCount]:
     """Every client the realm's indexed sessions hold, with how many sessions hold it.
 
-    Grouped by the clients map: a realm has few distinct client combinations, so this is one
-    grouped scan rather than one count per client.
+    A realm has few distinct client combinations: count them by `client_ids_text` (one pass
+    over its covering index; grouping by the JSON map sorted every row, 80 ms at 100k), then
+    read one row's map per combination for the client uuids.
     """
+    sessions = IndexedSession.objects.filter(realm=realm)
     totals: dict[tuple[str, str], int] = {}
-    combos = (
-        IndexedSession.objects.filter(realm=realm)
-        .values("clients")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    combos = sessions.values("client_ids_text").annotate(n=Count("id")).order_by()
     for combo in combos:
-        for uuid, client_id in (combo["clients"] or {}).items():
+        clients = (
+            sessions.filter(client_ids_text=combo["client_ids_text"])
+            .values_list("clients", flat=True)
+            .first()
+        )
+        for uuid, client_id in (clients or {}).items():
             totals[(uuid, client_id)] = totals.get((uuid, client_id), 0) + combo["n"]
     return sorted(
         (ClientCount(uuid, client_id, n) for (uuid, client_id), n in totals.items()),
