@@ -136,19 +136,45 @@ def session_revoke(
         "ticket": ticket,
         "before": session_snapshot(session) if session else None,
     }
+    return _session_delete(
+        admin=admin,
+        entry=entry,
+        session=session,
+        offline=False,
+        after_key="signed_out",
+        titles=("Session signed out", "Session already gone"),
+    )
+
+
+def _session_delete(
+    *,
+    admin: Gateway,
+    entry: dict[str, Any],
+    session: KcSession | None,
+    offline: bool,
+    after_key: str,
+    titles: tuple[str, str],
+    notes: list[str] | None = None,
+) -> RevokeOutcome:
+    """DELETE one (offline) session unless it is gone, drop it from the index, say what is left.
+
+    `titles` is (done, already gone); `notes` are shown only when the delete happened.
+    """
+    realm, session_id = entry["realm"], entry["target_id"]
     gone, ledger = _delete_unless_gone(
         entry,
-        (lambda: admin.session_delete(realm, session_id)) if session else None,
-        after_key="signed_out",
+        (lambda: admin.session_delete(realm, session_id, offline=offline)) if session else None,
+        after_key=after_key,
     )
-    indexed_sessions_forget(realm=realm, session_ids=[session_id], offline=False)
+    indexed_sessions_forget(realm=realm, session_ids=[session_id], offline=offline)
     clients = session.clients.values() if session else None
     return RevokeOutcome(
-        title="Session signed out" if not gone else "Session already gone",
+        title=titles[1] if gone else titles[0],
         realm=realm,
         target_label=entry["target_label"],
         already_gone=gone,
         residual_risk=residual_risk_for(admin=admin, realm=realm, client_ids=clients),
+        notes=[] if gone else list(notes or []),
         ledger_entry_id=ledger.pk,
     )
 
@@ -203,21 +229,14 @@ def offline_session_revoke(
         "ticket": ticket,
         "before": session_snapshot(session) if session else None,
     }
-    gone, ledger = _delete_unless_gone(
-        entry,
-        (lambda: admin.session_delete(realm, session_id, offline=True)) if session else None,
+    return _session_delete(
+        admin=admin,
+        entry=entry,
+        session=session,
+        offline=True,
         after_key="revoked",
-    )
-    indexed_sessions_forget(realm=realm, session_ids=[session_id], offline=True)
-    clients = session.clients.values() if session else None
-    return RevokeOutcome(
-        title="Offline session revoked" if not gone else "Offline session already gone",
-        realm=realm,
-        target_label=entry["target_label"],
-        already_gone=gone,
-        residual_risk=residual_risk_for(admin=admin, realm=realm, client_ids=clients),
-        notes=[] if gone else ["Its online twin, if it had one, was signed out with it."],
-        ledger_entry_id=ledger.pk,
+        titles=("Offline session revoked", "Offline session already gone"),
+        notes=["Its online twin, if it had one, was signed out with it."],
     )
 
 
