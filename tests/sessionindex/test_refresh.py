@@ -260,7 +260,32 @@ def test_new_lifespans_move_the_expiry_of_sessions_that_did_not_change(kc):
     for row in rows.filter(remember_me=False):
         assert row.expires_at < before[row.session_id]
         assert row.expires_at == row.last_access_at + timedelta(seconds=600)
-    assert {row.seen_at for row in rows} == {index.refreshed_at}
+    assert {row.last_seen_at(index.refreshed_at) for row in rows} == {index.refreshed_at}
+
+
+def test_a_session_used_since_the_last_refresh_gets_its_new_last_access_and_expiry(kc):
+    oidc = kc.openid("mlflow", "mlflow", "mlflow-secret")
+    tokens = oidc.token("mlflow_user", "mlflow_user")
+    first = realm_index_refresh(realm="mlflow")
+    row = IndexedSession.objects.get(realm="mlflow", session_id=tokens["session_state"])
+    idle_s = int((row.expires_at - row.last_access_at).total_seconds())
+    untouched = IndexedSession.objects.exclude(pk=row.pk).filter(realm="mlflow")
+    untouched_before = {r.pk: (r.last_access_at, r.expires_at, r.seen_at) for r in untouched}
+
+    kc.advance(120)
+    oidc.refresh_token(tokens["refresh_token"])  # the user's app refreshes: a used session
+    second = realm_index_refresh(realm="mlflow")
+
+    row.refresh_from_db()
+    assert row.last_access_at == datetime.fromtimestamp(kc.now(), tz=UTC)
+    assert row.expires_at == row.last_access_at + timedelta(seconds=idle_s)
+    assert row.seen_at == second.refreshed_at
+    # The others were not written again, yet they count as seen by the second refresh.
+    assert {r.pk: (r.last_access_at, r.expires_at, r.seen_at) for r in untouched} == (
+        untouched_before
+    )
+    assert {r.seen_at for r in untouched} == {first.refreshed_at}
+    assert {r.last_seen_at(second.refreshed_at) for r in untouched} == {second.refreshed_at}
 
 
 def test_a_session_seen_in_two_clients_keeps_both_when_written_page_by_page(kc, monkeypatch):

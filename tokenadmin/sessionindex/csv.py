@@ -2,6 +2,7 @@
 
 import csv
 from collections.abc import Iterator
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -34,8 +35,12 @@ def _when(value: object) -> str:
     return value.isoformat() if value else ""  # type: ignore[attr-defined]
 
 
-def sessions_csv_rows(*, sessions: QuerySet[IndexedSession]) -> Iterator[str]:
-    """A header line, then one line per session, reading the database in chunks."""
+def sessions_csv_rows(
+    *, sessions: QuerySet[IndexedSession], refreshed_at: datetime | None = None
+) -> Iterator[str]:
+    """A header line, then one line per session, reading the database in chunks.
+
+    `refreshed_at`: the realm's last completed refresh, for each row's seen_at (last seen)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for s in sessions.iterator(chunk_size=CHUNK_SIZE):
@@ -51,6 +56,6 @@ def sessions_csv_rows(*, sessions: QuerySet[IndexedSession]) -> Iterator[str]:
                 "yes" if s.remember_me else "no",
                 " ".join(sorted(s.clients.values())),
                 _when(s.expires_at),
-                _when(s.seen_at),
+                _when(s.last_seen_at(refreshed_at)),
             )
         )

@@ -4,6 +4,7 @@ Keycloak cannot search, sort or count a realm's sessions cheaply; pages, reports
 previews and bulk revocation recipes query this table instead. Refreshes replace a realm's rows.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
@@ -38,8 +39,10 @@ class IndexedSession(models.Model):
     client_ids_text = models.TextField(blank=True)
     # When Keycloak will drop the session, from the realm's and clients' lifespans.
     expires_at = models.DateTimeField(null=True)
-    # The refresh that last saw this session. Not indexed: only the refresh's end-of-run stamp
-    # and drop filter on it, once per refresh, within the realm's rows.
+    # The refresh that last wrote this row (new or changed). A completed refresh drops every
+    # row it did not see and leaves unchanged rows alone, so a row still here was last seen by
+    # the later of this and its realm's RealmIndex.refreshed_at (last_seen_at). Not indexed:
+    # only the refresh's drop filters on it, within the realm's rows.
     seen_at = models.DateTimeField()
     # What the search box matches: username, IP and clientIds in one lower-cased text (see
     # search_text_of), so a search is one substring test per row inside one narrow index
@@ -82,6 +85,10 @@ class IndexedSession(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.search_text = search_text_of(self.username, self.ip_address, self.client_ids_text)
         super().save(*args, **kwargs)
+
+    def last_seen_at(self, refreshed_at: datetime | None) -> datetime:
+        """When a refresh last saw the session, given its realm's last completed refresh."""
+        return max(self.seen_at, refreshed_at) if refreshed_at else self.seen_at
 
 
 class RealmIndex(models.Model):

@@ -3,8 +3,8 @@
 One refresh reads the realm's settings and clients, pages through every client's online and
 offline sessions with a few threads (each with its own Keycloak connection), merges a session
 listed under several clients into one row, upserts new and changed rows in batches as pages
-arrive (on SQLite, rows Keycloak reports unchanged are left alone and only stamped at the end),
-and at the end drops every row this refresh did not see. A Keycloak failure half-way marks the
+arrive (on SQLite, rows Keycloak reports unchanged are left alone), and at the end drops every
+row this refresh did not see. A Keycloak failure half-way marks the
 refresh FAILED and deletes nothing: an outage never empties the index.
 """
 
@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ CONCURRENCY = 8
 # Rows per upsert transaction: big enough to be cheap, small enough not to hold the write
 # lock for long (web requests write to the same database).
 WRITE_BATCH = 5000
+# Seconds between progress updates of a running refresh (the bar polls about once a second).
+PROGRESS_EVERY_S = 0.5
 # A RUNNING refresh older than this is taken to be dead (its worker was killed).
 STALE_AFTER = timedelta(minutes=15)
 
@@ -163,17 +166,25 @@ class _Seen:
 
     first: KcSession
     last_access_at: datetime
+    # The first list's dict until a second list adds clients (then a merged copy).
     clients: dict[str, str]
     # Offline lists give each client session's own lastAccess.
     client_last_access: dict[str, datetime] | None = None
 
 
-# What a later refresh may find changed in a row, as the database stores it (adapted values):
-# last access, clients (JSON), clients text, predicted expiry.
-Fingerprint = tuple[object, object, str, object]
-# A stored row: id, fingerprint, and the expiry's other inputs Keycloak fixes at creation
-# (start as stored, remember-me).
-Stored = tuple[int, Fingerprint, object, bool]
+@dataclass(slots=True)
+class Stored:
+    """A row as the index held it before this refresh: what a refresh compares a session
+    with to leave it alone. Start and remember-me are not compared: Keycloak fixes both when
+    it creates the session, under the same id."""
+
+    pk: int
+    last_access_at: datetime
+    # Decoded once per distinct JSON text: a realm has a few client sets, shared by rows.
+    clients: dict[str, str]
+    # As the database stores it, compared when the lifespans changed.
+    expires_at: str
+
 
 # Part of the lifespans fingerprint: bump it when session_expiry_predict changes its answers,
 # so the next refresh recomputes every stored expiry.
@@ -208,69 +219,74 @@ class _Merger:
         self.lifespans = lifespans
         self._plain_online = lifespans.session_bounds(offline=False, remember_me=False)
         self.overrides = overrides
-        # {key: (row id, fingerprint, start, remember-me)} of rows before this refresh.
+        # Rows before this refresh; a row this refresh writes leaves it.
         self.stored = stored
         # The stored expiries were computed with these same lifespans and overrides: a row
         # whose own inputs are unchanged keeps its expiry without computing it.
         self.lifespans_unchanged = lifespans_unchanged
         self.seen: dict[tuple[str, bool], _Seen] = {}
-        # Keys changed since the last write: a session seen again under another client is
-        # written again with the union of its clients.
+        # Keys to look at when rows are taken: new sessions, sessions that differ from their
+        # stored row, and sessions seen again under another client.
         self.dirty: set[tuple[str, bool]] = set()
         # The same few client sets recur on every row: encode each once.
         self._client_texts: dict[tuple[tuple[str, str], ...], tuple[object, str]] = {}
 
     def add(self, page: Page) -> None:
+        """Merge a page into what was seen. A session seen for the first time that equals its
+        stored row (same last access and clients, same lifespans) is left out of `dirty`:
+        in the steady state that is nearly every session, and it costs one comparison."""
+        seen = self.seen
+        stored_get = self.stored.get
+        dirty_add = self.dirty.add
+        unchanged_possible = self.lifespans_unchanged
+        client_uuid = page.client_uuid
         for session in page.sessions:
             key = (session.id, session.offline)
-            entry = self.seen.get(key)
+            entry = seen.get(key)
             if entry is None:
-                entry = self.seen[key] = _Seen(
-                    session, session.last_access_at, dict(session.clients)
-                )
+                entry = seen[key] = _Seen(session, session.last_access_at, session.clients)
+                if session.offline:
+                    entry.client_last_access = {client_uuid: session.last_access_at}
+                if unchanged_possible:
+                    stored = stored_get(key)
+                    if (
+                        stored is not None
+                        and stored.last_access_at == session.last_access_at
+                        and stored.clients == session.clients
+                    ):
+                        continue
             else:
                 if session.last_access_at > entry.last_access_at:
                     entry.last_access_at = session.last_access_at
-                entry.clients.update(session.clients)
-            if session.offline:
-                if entry.client_last_access is None:
-                    entry.client_last_access = {}
-                entry.client_last_access[page.client_uuid] = session.last_access_at
-            self.dirty.add(key)
+                if not session.clients.items() <= entry.clients.items():
+                    entry.clients = {**entry.clients, **session.clients}
+                if session.offline:
+                    if entry.client_last_access is None:
+                        entry.client_last_access = {}
+                    entry.client_last_access[client_uuid] = session.last_access_at
+            dirty_add(key)
 
     def take_rows(self) -> list[tuple]:
-        """Rows to upsert: new sessions and changed ones (unchanged rows are only stamped,
-        all at once at the end)."""
+        """Rows to upsert: new sessions and changed ones (sessions equal to their stored
+        row, expiry included, are left alone)."""
         upserts = []
         adapt = self._adapt_datetime
         for key in self.dirty:
             entry = self.seen[key]
             first = entry.first
-            clients_json, client_ids_text = self._clients_text(entry.clients)
-            last_access = adapt(entry.last_access_at)
             stored = self.stored.get(key)
-            if stored is not None:
-                stored_last, stored_clients, stored_ids_text, stored_expires = stored[1]
-                if (
-                    stored_last == last_access
-                    and stored_clients == clients_json
-                    and stored_ids_text == client_ids_text
-                ):
-                    if (
-                        self.lifespans_unchanged
-                        and stored[3] == first.remember_me
-                        and stored[2] == adapt(first.started_at)
-                        and _client_times_implied(entry)
-                    ):
-                        # Same inputs, same lifespans: the stored expiry is this one.
-                        continue
-                    expires_at = adapt(self._expiry(entry))
-                    if stored_expires == expires_at:
-                        continue
-                else:
-                    expires_at = adapt(self._expiry(entry))
+            if stored is not None and (
+                stored.last_access_at == entry.last_access_at and stored.clients == entry.clients
+            ):
+                if self.lifespans_unchanged and _client_times_implied(entry):
+                    # Same inputs, same lifespans: the stored expiry is this one.
+                    continue
+                expires_at = adapt(self._expiry(entry))
+                if stored.expires_at == expires_at:
+                    continue
             else:
                 expires_at = adapt(self._expiry(entry))
+            clients_json, client_ids_text = self._clients_text(entry.clients)
             upserts.append(
                 (
                     self.realm,
@@ -280,7 +296,7 @@ class _Merger:
                     first.username,
                     first.ip_address,
                     adapt(first.started_at),
-                    last_access,
+                    adapt(entry.last_access_at),
                     first.remember_me,
                     clients_json,
                     client_ids_text,
@@ -293,8 +309,7 @@ class _Merger:
             # refresh wrote, so it is always written again.
             self.stored.pop(key, None)
         self.dirty.clear()
-        # In key order: the unique index is then written front to back, not at random. (Only
-        # what is written is sorted: in the steady state that is a few rows of each batch.)
+        # In key order: the unique index is then written front to back, not at random.
         upserts.sort(key=_row_key)
         return upserts
 
@@ -396,69 +411,74 @@ def _rows_upsert(rows: list[tuple]) -> None:
         cursor.executemany(sql, rows)
 
 
+# Between a stored row's fields and between rows in _stored_rows' one text value. Neither
+# occurs inside a field: session ids are Keycloak's UUIDs, datetimes are digits, and JSON
+# escapes every control character inside its strings.
+_FIELD_SEP, _ROW_SEP = "\x1f", "\x1e"
+
+
 def _stored_rows(realm: str) -> dict[tuple[str, bool], Stored] | None:
     """The realm's rows before this refresh, to leave unchanged ones alone.
 
-    Only on SQLite, which stores the adapted values verbatim, so text compares with text
-    (CAST keeps Django's datetime converters away). Elsewhere None: every row is written.
+    Only on SQLite in UTC, which stores datetimes as naive UTC text (read back here as aware
+    datetimes, compared with Keycloak's); elsewhere None: every row is written. (Stored is a
+    plain slots class: 100,000 of them are built, a frozen one takes twice as long.)
 
-    The rows come back as one JSON array in one value: read row by row, the sqlite3 module
-    gives the interpreter lock away and back for each of the 100,000 rows, and with the
-    paging threads busy each hand-back waited (5-6 s of wall time for a 0.4 s read).
+    Read as one text value over the realm's range of row ids (a realm's rows are written
+    together, so the range reads the table in order instead of seeking each row through an
+    index), then split: row by row, the sqlite3 module hands the interpreter lock back and
+    forth per row, and with the paging threads busy each hand-back waits.
     """
-    if connection.vendor != "sqlite":
+    if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
         return None
     table = connection.ops.quote_name(IndexedSession._meta.db_table)
     with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {table} WHERE realm = %s", [realm])  # noqa: S608
+        low, high = cursor.fetchone()
+        if low is None:
+            return {}
+        # `+realm`: no index on realm for this one, the row id range is the way in.
         cursor.execute(
-            "SELECT json_group_array(json_array(id, session_id, offline, "  # noqa: S608
-            "CAST(last_access_at AS TEXT), clients, client_ids_text, CAST(expires_at AS TEXT), "
-            f"CAST(started_at AS TEXT), remember_me)) FROM {table} WHERE realm = %s",
-            [realm],
+            "SELECT group_concat(session_id || char(31) || offline || char(31) || id "  # noqa: S608
+            "|| char(31) || last_access_at || '+00:00' || char(31) || clients || char(31) "
+            f"|| ifnull(expires_at, ''), char(30)) FROM {table} "
+            "WHERE id BETWEEN %s AND %s AND +realm = %s",
+            [low, high, realm],
         )
-        (rows,) = cursor.fetchone()
-        return {
-            (session_id, bool(offline)): (
-                pk,
-                (last, clients, ids_text, expires),
-                started,
-                bool(remember_me),
-            )
-            for (
-                pk,
-                session_id,
-                offline,
-                last,
-                clients,
-                ids_text,
-                expires,
-                started,
-                remember_me,
-            ) in json.loads(rows)
-        }
+        (text,) = cursor.fetchone()
+    parse = datetime.fromisoformat
+    clients_of: dict[str, dict[str, str]] = {}
+    stored = {}
+    for line in text.split(_ROW_SEP):
+        session_id, offline, pk, last_access, clients_json, expires = line.split(_FIELD_SEP)
+        clients = clients_of.get(clients_json)
+        if clients is None:
+            clients = clients_of[clients_json] = json.loads(clients_json)
+        stored[session_id, offline == "1"] = Stored(
+            int(pk), parse(last_access), clients, expires
+        )
+    return stored
 
 
 def _unseen_drop(
     *,
     realm: str,
     stamp: datetime,
-    stored_ids: dict[tuple[str, bool], int] | None,
+    stored: dict[tuple[str, bool], Stored] | None,
     seen: Container[tuple[str, bool]],
 ) -> None:
     """Drop the rows this refresh did not see: Keycloak no longer holds those sessions.
 
-    Every row written by this refresh carries its stamp, so without stored rows to compare
-    with, what is older goes. With them, the stored rows not seen go, and the unchanged rows
-    that were left alone get the stamp now, in one statement instead of one write per row.
+    Without stored rows to compare with, every row seen was written with this refresh's
+    stamp, and what is older goes. With them, the stored rows not seen go by id; the rows left
+    alone keep the stamp of the refresh that last wrote them (see IndexedSession.seen_at).
     """
-    rows = IndexedSession.objects.filter(realm=realm, seen_at__lt=stamp)
-    if stored_ids is None:
-        rows.delete()
+    if stored is None:
+        IndexedSession.objects.filter(realm=realm, seen_at__lt=stamp).delete()
         return
-    gone = [pk for key, pk in stored_ids.items() if key not in seen]
+    gone = [row.pk for key, row in stored.items() if key not in seen]
     for start in range(0, len(gone), 500):
         IndexedSession.objects.filter(pk__in=gone[start : start + 500]).delete()
-    rows.update(seen_at=stamp)
 
 
 @contextmanager
@@ -606,8 +626,9 @@ def _refresh(
         stored={},
         lifespans_unchanged=lifespans_unchanged,
     )
-    stored_ids: dict[tuple[str, bool], int] | None = None
+    compared = False
     pages_done = 0
+    progress_at = time.monotonic()
     for page in client_pages_iter(
         gateway=gateway, realm=realm, plans=plans, concurrency=concurrency
     ):
@@ -616,25 +637,28 @@ def _refresh(
             # this refresh is written yet).
             stored = _stored_rows(realm)
             if stored is not None:
-                merger.stored = stored
-                stored_ids = {key: row[0] for key, row in stored.items()}
+                merger.stored, compared = stored, True
         merger.add(page)
         pages_done += 1
         if len(merger.dirty) >= WRITE_BATCH:
-            upserts = merger.take_rows()
             with transaction.atomic():
-                _rows_upsert(upserts)
-                progress.update(
-                    progress_done=pages_done,
-                    # Longer lists than the statistics said: the bar grows rather than overflows.
-                    progress_total=max(total_pages, pages_done + 1),
-                    sessions_seen=len(merger.seen),
-                )
+                _rows_upsert(merger.take_rows())
+        if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
+            progress_at = time.monotonic()
+            progress.update(
+                progress_done=pages_done,
+                # Longer lists than the statistics said: the bar grows rather than overflows.
+                progress_total=max(total_pages, pages_done + 1),
+                sessions_seen=len(merger.seen),
+            )
 
     upserts = merger.take_rows()
     with transaction.atomic():
         _rows_upsert(upserts)
-        _unseen_drop(realm=realm, stamp=stamp, stored_ids=stored_ids, seen=merger.seen)
+        # What is left of the stored rows: the unchanged ones and the ones no list showed.
+        _unseen_drop(
+            realm=realm, stamp=stamp, stored=merger.stored if compared else None, seen=merger.seen
+        )
         progress.update(
             state=RealmIndex.State.DONE,
             refreshed_at=stamp,

@@ -180,7 +180,9 @@ def realm_sessions_csv(request: AuthedRequest, realm: str) -> StreamingHttpRespo
     """The page's filtered set, all pages, streamed row by row (page and size are ignored)."""
     filters = SessionFilterForm(request.GET).filters()
     sessions = indexed_sessions_select(realm=realm, filters=filters)
-    response = StreamingHttpResponse(sessions_csv_rows(sessions=sessions), content_type="text/csv")
+    index = realm_index_get(realm=realm)
+    rows = sessions_csv_rows(sessions=sessions, refreshed_at=index.refreshed_at if index else None)
+    response = StreamingHttpResponse(rows, content_type="text/csv")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="sessions-{realm}-{stamp}.csv"'
     return response
