@@ -4,7 +4,7 @@ saved views, and the reports and bulk revocation that reuse them. Nothing here c
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from math import ceil
 from urllib.parse import quote
 
@@ -246,11 +246,92 @@ def sessions_summary_select(
     )
 
 
-@dataclass(frozen=True)
-class SessionRow:
-    """One table row: the indexed session plus what the page shows about it."""
+@dataclass(slots=True)
+class PageSession:
+    """The indexed session fields a table row shows, read without a model instance."""
 
-    session: IndexedSession
+    id: int
+    session_id: str
+    offline: bool
+    user_id: str
+    username: str
+    ip_address: str
+    started_at: datetime
+    last_access_at: datetime
+    remember_me: bool
+    clients: dict[str, str]
+    expires_at: datetime | None
+
+
+_PAGE_FIELDS = (
+    "id",
+    "session_id",
+    "offline",
+    "user_id",
+    "username",
+    "ip_address",
+    "started_at",
+    "last_access_at",
+    "remember_me",
+    "clients",
+    "expires_at",
+)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A naive UTC datetime as SQLite's module gives it back (Django registers its parser for
+    datetime columns), made aware."""
+    return value.replace(tzinfo=UTC) if value else None
+
+
+def page_sessions_select(ids: list[int]) -> dict[int, PageSession]:
+    """The sessions with these ids, by id.
+
+    On SQLite in UTC the query Django compiles is run as is and its values converted here:
+    Django's per-value converters cost ~17 µs a row, a third of a 200-row page's time.
+    """
+    rows = IndexedSession.objects.filter(_ids_q(ids)).values_list(*_PAGE_FIELDS)
+    if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
+        return {row[0]: PageSession(*row) for row in rows}
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {
+            pk: PageSession(
+                pk,
+                session_id,
+                bool(offline),
+                user_id,
+                username,
+                ip_address,
+                _utc(started_at),
+                _utc(last_access_at),
+                bool(remember_me),
+                json.loads(clients),
+                _utc(expires_at),
+            )
+            for (
+                pk,
+                session_id,
+                offline,
+                user_id,
+                username,
+                ip_address,
+                started_at,
+                last_access_at,
+                remember_me,
+                clients,
+                expires_at,
+            ) in cursor.fetchall()
+        }
+
+
+@dataclass(slots=True)
+class SessionRow:
+    """One table row: the indexed session plus what the page shows about it. (Not frozen:
+    a frozen dataclass's constructor costs ~5 µs more, and a page builds up to 200.)"""
+
+    session: PageSession
     expires_in_s: int | None
     idle_s: int
     is_mine: bool
@@ -288,7 +369,7 @@ def _expires_shown(expires_in_s: int | None) -> tuple[str, str]:
     return duration_text(expires_in_s), ""
 
 
-def _session_row(session: IndexedSession, *, now: datetime, tz: tzinfo, mine: str) -> SessionRow:
+def _session_row(session: PageSession, *, now: datetime, tz: tzinfo, mine: str) -> SessionRow:
     expires_at = session.expires_at
     expires_in_s = int((expires_at - now).total_seconds()) if expires_at else None
     idle_s = max(0, int((now - session.last_access_at).total_seconds()))
@@ -474,7 +555,7 @@ def indexed_sessions_page_select(
         # offset), and only one page of full rows is read.
         ids = list(source.values_list("id", flat=True)[start : start + per_page])
     tz = timezone.get_current_timezone()
-    by_id = IndexedSession.objects.in_bulk(ids)
+    by_id = page_sessions_select(ids)
     rows = [
         _session_row(by_id[pk], now=now, tz=tz, mine=my_session_id) for pk in ids if pk in by_id
     ]
