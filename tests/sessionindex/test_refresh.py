@@ -272,12 +272,15 @@ def test_a_session_used_since_the_last_refresh_gets_its_new_last_access_and_expi
     untouched = IndexedSession.objects.exclude(pk=row.pk).filter(realm="mlflow")
     untouched_before = {r.pk: (r.last_access_at, r.expires_at, r.seen_at) for r in untouched}
 
+    last_access_before = row.last_access_at
     kc.advance(120)
+    used_at = kc.now()
     oidc.refresh_token(tokens["refresh_token"])  # the user's app refreshes: a used session
     second = realm_index_refresh(realm="mlflow")
 
     row.refresh_from_db()
-    assert row.last_access_at == datetime.fromtimestamp(kc.now(), tz=UTC)
+    assert row.last_access_at >= datetime.fromtimestamp(used_at, tz=UTC)
+    assert row.last_access_at >= last_access_before + timedelta(seconds=120)
     assert row.expires_at == row.last_access_at + timedelta(seconds=idle_s)
     assert row.seen_at == second.refreshed_at
     # The others were not written again, yet they count as seen by the second refresh.
