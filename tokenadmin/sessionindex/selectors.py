@@ -22,6 +22,7 @@ from tokenadmin.keycloak.types import Consent, KcClient, KcSession, KcUser
 
 from .forms import SORT_COLUMNS, SessionFilters, SessionType, filters_from_query
 from .models import SEARCH_SEPARATOR, IndexedSession, RealmIndex, SavedView
+from .search import TermMatches, term_matches
 
 # Tie-breakers after the sorted column, matching the indexes (see IndexedSession.Meta): each
 # (realm, X, offline) index ends in the row id, and (realm, offline, username) serves "type".
@@ -435,6 +436,15 @@ WINDOW_PER_ROW = 20
 WINDOW_MIN = 1000
 
 
+def _search_only_matches(*, realm: str, filters: SessionFilters) -> TermMatches | None:
+    """A search with no client or duration condition, looked up in the trigram table
+    (search.term_matches), or None when that cannot answer."""
+    if not filters.q or filters.client or _has_duration(filters):
+        return None
+    offline = {SessionType.OFFLINE: True, SessionType.REGULAR: False}.get(filters.type)
+    return term_matches(realm=realm, term=filters.q, offline=offline, few=SMALL_SET)
+
+
 def _ids_q(ids: list[int]) -> Q:
     """`id IN (ids)`; on SQLite as one JSON parameter, since Django prepares an IN list value
     by value (7 ms for 1,000 ids, the rest of a page takes about as long)."""
@@ -517,8 +527,19 @@ def indexed_sessions_page_select(
     counts = None
     predicates = _predicates_q(filters, now, client_sets)
     if predicates:
-        probe = list(sessions.order_by().values_list("id", "offline")[: SMALL_SET + 1])
-        if len(probe) <= SMALL_SET:
+        matches = _search_only_matches(realm=realm, filters=filters)
+        if matches is not None:
+            counts = SessionCounts(
+                total=matches.online + matches.offline,
+                online=matches.online,
+                offline=matches.offline,
+            )
+            probe = matches.rows
+        else:
+            probe = list(sessions.order_by().values_list("id", "offline")[: SMALL_SET + 1])
+            if len(probe) > SMALL_SET:
+                probe = None
+        if probe is not None:
             offline = sum(1 for _pk, is_offline in probe if is_offline)
             counts = SessionCounts(total=len(probe), online=len(probe) - offline, offline=offline)
             source = IndexedSession.objects.filter(_ids_q([pk for pk, _o in probe]))
