@@ -1,6 +1,7 @@
 """The trigram table answers a search exactly as scanning search_text does, through every write."""
 
 import pytest
+from django.db import connection
 
 from tokenadmin.sessionindex.forms import SessionFilters
 from tokenadmin.sessionindex.models import IndexedSession
@@ -108,7 +109,9 @@ def test_it_stays_in_step_when_rows_change_go_and_are_upserted(rows):
     moved.username = "renamed"
     moved.save()  # recomputes search_text
     row = IndexedSession.objects.get(username="Alice.Smith", realm="mlflow")
-    # The refresh's upsert with new clients: search_text is rewritten in SQL.
+    # The refresh's upsert with new clients (values as the database stores them): search_text
+    # is rewritten in SQL.
+    stored = connection.ops.adapt_datetimefield_value
     _rows_upsert(
         [
             (
@@ -118,13 +121,13 @@ def test_it_stays_in_step_when_rows_change_go_and_are_upserted(rows):
                 row.user_id,
                 row.username,
                 row.ip_address,
-                row.started_at,
-                row.last_access_at,
+                stored(row.started_at),
+                stored(row.last_access_at),
                 row.remember_me,
                 '{"u3": "near-client"}',
                 " near-client ",
-                row.expires_at,
-                NOW,
+                stored(row.expires_at),
+                stored(NOW),
                 "",
             )
         ]

@@ -410,9 +410,15 @@ def _datetime_adapter() -> Callable[[datetime], object]:
 
 
 def _rows_upsert(rows: list[tuple]) -> None:
-    """Insert or update rows with one executemany: the statement bulk_create(update_conflicts=
-    True, unique_fields=[realm, session_id, offline]) generates, without a model instance and
-    compiled SQL per row (through the ORM the writes took 4x the paging time at 100,000)."""
+    """Insert or update rows in one statement: the one bulk_create(update_conflicts=True,
+    unique_fields=[realm, session_id, offline]) generates, without a model instance and
+    compiled SQL per row (through the ORM the writes took 4x the paging time at 100,000).
+
+    On SQLite the rows go in as one JSON array read by json_each, one statement per batch:
+    the search table's triggers then run inside one statement, and its full-text index is
+    written once per batch instead of once per row (executemany: 10.6 s for 100,000 new rows,
+    one statement: 5.5 s). Elsewhere, executemany.
+    """
     if not rows:
         return
     quote = connection.ops.quote_name
@@ -427,14 +433,23 @@ def _rows_upsert(rows: list[tuple]) -> None:
         f", {quote('search_text')} = LOWER({table}.{quote('username')} || {sep} || "
         f"{table}.{quote('ip_address')} || {sep} || EXCLUDED.{quote('client_ids_text')})"
     )
-    placeholders = ", ".join(["%s"] * len(_COLUMNS))
-    # Only model metadata goes into the text; every value is a parameter.
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
+    conflict = f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "sqlite":
+            values = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(_COLUMNS)))
+            # "WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT.
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {values} "  # noqa: S608
+                f"FROM json_each(%s) WHERE true {conflict}",
+                [json.dumps(rows)],
+            )
+            return
+        # Only model metadata goes into the text; every value is a parameter.
+        placeholders = ", ".join(["%s"] * len(_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {conflict}",  # noqa: S608
+            rows,
+        )
 
 
 def _rows_write(writes: Writes) -> None:
