@@ -512,9 +512,11 @@ def indexed_sessions_page_select(
     """One page of the realm's sessions matching `filters`, with the counts the page shows.
 
     A page past the end shows the last page, as a shared link to a shrunken set should.
-    Reads ids first, then one page of rows. With a search, client or duration condition it
-    first collects up to SMALL_SET matching ids from the covering index: a rare match is then
-    counted and sorted from that list (no walk of 100,000 index entries looking for a page).
+    Reads ids first, then one page of rows. A search alone is counted in the trigram table
+    (search.term_matches), which also lists a rare match. Otherwise, with a search, client or
+    duration condition, it first collects up to SMALL_SET matching ids from the covering
+    index. A rare match is then counted and sorted from that list (no walk of 100,000 index
+    entries looking for a page).
     A common one is counted in one pass, and its page found by walking the sort index: a
     search tests each walked row; a duration first tries the start of the sort order
     (_window_page_ids), else tests each walked id against the matching ids.
