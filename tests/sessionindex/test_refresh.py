@@ -307,20 +307,33 @@ def test_a_session_seen_in_two_clients_keeps_both_when_written_page_by_page(kc, 
     assert index_counts("master") == keycloak_counts(admin, "master")
 
 
-def test_without_stored_rows_to_compare_every_row_is_written_and_dropped_ones_go(kc, monkeypatch):
+def test_the_portable_read_of_stored_rows_leaves_unchanged_rows_alone_too(kc, monkeypatch):
+    """What PostgreSQL uses (the ORM instead of SQLite's one-text read): same outcome."""
     from tokenadmin.sessionindex import refresh
 
-    monkeypatch.setattr(refresh, "_stored_rows", lambda realm: None)  # as on PostgreSQL
-    realm_index_refresh(realm="mlflow")
+    monkeypatch.setattr(refresh, "_stored_rows", refresh._stored_rows_orm)
+    kc.seed(realm="mlflow", users=10, sessions=80, offline_ratio=0.3)
+    first = realm_index_refresh(realm="mlflow")
     gone = IndexedSession.objects.get(realm="mlflow", username="mlflow_admin")
     kc.admin().connection.raw_delete(f"admin/realms/mlflow/sessions/{gone.session_id}")
+    calls = expiries_counted(monkeypatch)
 
-    index = realm_index_refresh(realm="mlflow")
+    second = realm_index_refresh(realm="mlflow")
 
     rows = IndexedSession.objects.filter(realm="mlflow")
     assert not rows.filter(session_id=gone.session_id).exists()
-    assert rows.count() == index.sessions_seen == 2
-    assert {row.seen_at for row in rows} == {index.refreshed_at}
+    assert rows.count() == second.sessions_seen
+    assert index_counts("mlflow") == keycloak_counts(kc.admin(), "mlflow")
+    assert calls == []  # nothing changed: no expiry computed, no row written
+    assert {row.seen_at for row in rows} == {first.refreshed_at}
+
+    admin = kc.admin(realm_name="mlflow")
+    admin.update_realm("mlflow", {**admin.get_realm("mlflow"), "ssoSessionIdleTimeout": 600})
+    third = realm_index_refresh(realm="mlflow")
+    assert len(calls) == third.sessions_seen
+    for row in rows.filter(offline=False, remember_me=False):
+        assert row.expires_at == row.last_access_at + timedelta(seconds=600)
+        assert row.seen_at == third.refreshed_at
 
 
 def expiries_counted(monkeypatch) -> list[str]:

@@ -134,6 +134,25 @@ def test_client_filter_matches_whole_client_ids_only(realm_rows):
     assert names(SessionFilters(client="mlflow")) == ["dave"]
 
 
+@pytest.mark.parametrize("sets_max", [500, 1])
+def test_the_page_filters_by_client_through_the_realm_client_sets_or_without(
+    realm_rows, monkeypatch, sets_max
+):
+    from tokenadmin.sessionindex import selectors
+
+    monkeypatch.setattr(selectors, "CLIENT_SETS_MAX", sets_max)  # 1: too many sets, LIKE
+    indexed("frank", clients={"uuid-x": "api-client-2"})
+    page = indexed_sessions_page_select(
+        realm="master",
+        filters=SessionFilters(client="api-client", sort="user"),
+        number=1,
+        per_page=50,
+        now=NOW,
+    )
+    assert [r.session.username for r in page.rows] == ["alice", "bob", "dave"]
+    assert page.total == 3
+
+
 def test_duration_filters_count_from_now(realm_rows):
     assert names(SessionFilters(expiring_within_s=3600)) == ["alice"]
     assert names(SessionFilters(idle_over_s=3600, sort="user")) == ["bob", "carol"]

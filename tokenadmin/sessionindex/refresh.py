@@ -3,8 +3,8 @@
 One refresh reads the realm's settings and clients, pages through every client's online and
 offline sessions with a few threads (each with its own Keycloak connection), merges a session
 listed under several clients into one row, upserts new and changed rows in batches as pages
-arrive (on SQLite, rows Keycloak reports unchanged are left alone), and at the end drops every
-row this refresh did not see. A Keycloak failure half-way marks the
+arrive (rows Keycloak reports unchanged are left alone), and at the end drops every row this
+refresh did not see. A Keycloak failure half-way marks the
 refresh FAILED and deletes nothing: an outage never empties the index.
 """
 
@@ -184,8 +184,8 @@ class Stored:
     last_access_at: datetime
     # Decoded once per distinct JSON text: a realm has a few client sets, shared by rows.
     clients: dict[str, str]
-    # As the database stores it, compared when the lifespans changed.
-    expires_at: str
+    # As the database adapter writes it (text on SQLite), compared when the lifespans changed.
+    expires_at: object
 
 
 # Part of the lifespans fingerprint: bump it when session_expiry_predict changes its answers,
@@ -453,8 +453,7 @@ def _rows_upsert(rows: list[tuple]) -> None:
 
 
 def _rows_write(writes: Writes) -> None:
-    """Upsert the whole rows, then update the used sessions' last access and expiry by id
-    (on SQLite only: elsewhere nothing is stored to compare with, every row is upserted)."""
+    """Upsert the whole rows, then update the used sessions' last access and expiry by id."""
     _rows_upsert(writes.upserts)
     if writes.updates:
         table = connection.ops.quote_name(IndexedSession._meta.db_table)
@@ -472,20 +471,19 @@ def _rows_write(writes: Writes) -> None:
 _FIELD_SEP, _ROW_SEP = "\x1f", "\x1e"
 
 
-def _stored_rows(realm: str) -> dict[tuple[str, bool], Stored] | None:
+def _stored_rows(realm: str) -> dict[tuple[str, bool], Stored]:
     """The realm's rows before this refresh, to leave unchanged ones alone.
 
-    Only on SQLite in UTC, which stores datetimes as naive UTC text (read back here as aware
-    datetimes, compared with Keycloak's); elsewhere None: every row is written. (Stored is a
-    plain slots class: 100,000 of them are built, a frozen one takes twice as long.)
-
-    Read as one text value over the realm's range of row ids (a realm's rows are written
-    together, so the range reads the table in order instead of seeking each row through an
-    index), then split: row by row, the sqlite3 module hands the interpreter lock back and
-    forth per row, and with the paging threads busy each hand-back waits.
+    On SQLite in UTC, read as one text value over the realm's range of row ids (a realm's rows
+    are written together, so the range reads the table in order instead of seeking each row
+    through an index), then split: row by row, the sqlite3 module hands the interpreter lock
+    back and forth per row, and with the paging threads busy each hand-back waits. Datetimes
+    are stored there as naive UTC text, read back here as aware datetimes. (Stored is a plain
+    slots class: 100,000 of them are built, a frozen one takes twice as long.) Elsewhere,
+    through the ORM, whose values are the same types.
     """
     if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
-        return None
+        return _stored_rows_orm(realm)
     table = connection.ops.quote_name(IndexedSession._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT MIN(id), MAX(id) FROM {table} WHERE realm = %s", [realm])  # noqa: S608
@@ -513,22 +511,28 @@ def _stored_rows(realm: str) -> dict[tuple[str, bool], Stored] | None:
     return stored
 
 
+def _stored_rows_orm(realm: str) -> dict[tuple[str, bool], Stored]:
+    """_stored_rows on other databases: the expiry as the database adapter gives it back,
+    compared with the adapted expiry of this refresh."""
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = IndexedSession.objects.filter(realm=realm).values_list(
+        "session_id", "offline", "id", "last_access_at", "clients", "expires_at"
+    )
+    return {
+        (session_id, offline): Stored(pk, last_access, clients, adapt(expires) if expires else "")
+        for session_id, offline, pk, last_access, clients, expires in rows.iterator(chunk_size=5000)
+    }
+
+
 def _unseen_drop(
-    *,
-    realm: str,
-    stamp: datetime,
-    stored: dict[tuple[str, bool], Stored] | None,
-    seen: Container[tuple[str, bool]],
+    *, stored: dict[tuple[str, bool], Stored], seen: Container[tuple[str, bool]]
 ) -> None:
     """Drop the rows this refresh did not see: Keycloak no longer holds those sessions.
 
-    Without stored rows to compare with, every row seen was written with this refresh's
-    stamp, and what is older goes. With them, the stored rows not seen go by id; the rows left
-    alone keep the stamp of the refresh that last wrote them (see IndexedSession.seen_at).
+    `stored` is what is left of the rows before this refresh (the rows it wrote left it): the
+    ones no list showed go by id; the unchanged ones keep the stamp of the refresh that last
+    wrote them (see IndexedSession.seen_at).
     """
-    if stored is None:
-        IndexedSession.objects.filter(realm=realm, seen_at__lt=stamp).delete()
-        return
     gone = [row.pk for key, row in stored.items() if key not in seen]
     for start in range(0, len(gone), 500):
         IndexedSession.objects.filter(pk__in=gone[start : start + 500]).delete()
@@ -679,7 +683,6 @@ def _refresh(
         stored={},
         lifespans_unchanged=lifespans_unchanged,
     )
-    compared = False
     pages_done = 0
     progress_at = time.monotonic()
     for page in client_pages_iter(
@@ -688,9 +691,7 @@ def _refresh(
         if pages_done == 0:
             # Read what the index holds while the next pages are on their way (nothing of
             # this refresh is written yet).
-            stored = _stored_rows(realm)
-            if stored is not None:
-                merger.stored, compared = stored, True
+            merger.stored = _stored_rows(realm)
         merger.add(page)
         pages_done += 1
         if len(merger.dirty) >= WRITE_BATCH:
@@ -705,13 +706,13 @@ def _refresh(
                 sessions_seen=len(merger.seen),
             )
 
+    if pages_done == 0:  # no list to page: every stored row goes
+        merger.stored = _stored_rows(realm)
     writes = merger.take_rows()
     with transaction.atomic():
         _rows_write(writes)
         # What is left of the stored rows: the unchanged ones and the ones no list showed.
-        _unseen_drop(
-            realm=realm, stamp=stamp, stored=merger.stored if compared else None, seen=merger.seen
-        )
+        _unseen_drop(stored=merger.stored, seen=merger.seen)
         progress.update(
             state=RealmIndex.State.DONE,
             refreshed_at=stamp,

@@ -76,12 +76,14 @@ def _client_sets(realm: str) -> list[str] | None:
     realm with six client sets costs seven seeks, not a pass over 100,000 entries.
     """
     table = connection.ops.quote_name(IndexedSession._meta.db_table)
+    # Bounded by a step count, not a LIMIT: PostgreSQL allows no LIMIT in a recursive query.
     sql = (
-        "WITH RECURSIVE sets(t) AS ("  # noqa: S608 - only the table name is interpolated
-        f"SELECT MIN(client_ids_text) FROM {table} WHERE realm = %s "
+        "WITH RECURSIVE sets(t, n) AS ("  # noqa: S608 - only the table name is interpolated
+        f"SELECT MIN(client_ids_text), 1 FROM {table} WHERE realm = %s "
         f"UNION ALL SELECT (SELECT MIN(client_ids_text) FROM {table} "
-        "WHERE realm = %s AND client_ids_text > sets.t) FROM sets WHERE sets.t IS NOT NULL "
-        f"LIMIT {CLIENT_SETS_MAX + 2}) SELECT t FROM sets WHERE t IS NOT NULL"
+        "WHERE realm = %s AND client_ids_text > sets.t), sets.n + 1 FROM sets "
+        f"WHERE sets.t IS NOT NULL AND sets.n <= {CLIENT_SETS_MAX}) "
+        "SELECT t FROM sets WHERE t IS NOT NULL"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [realm, realm])

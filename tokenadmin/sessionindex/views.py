@@ -14,6 +14,7 @@ from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, require_r
 from .csv import sessions_csv_rows
 from .forms import (
     DEFAULT_PER_PAGE,
+    FILTER_KEYS,
     PER_PAGE_CHOICES,
     SORT_COLUMNS,
     SavedViewForm,
@@ -196,7 +197,8 @@ def _saved_views_context(
     views = [
         {
             "view": view,
-            "query": query_with(view.query),
+            # In the page's own order: PostgreSQL's jsonb keeps keys in its own order.
+            "query": query_with({key: view.query[key] for key in FILTER_KEYS if key in view.query}),
             "deletable": may_manage or view.owner_id == request.user.pk,
         }
         for view in saved_views_select(realm=realm, user=request.user)
