@@ -53,6 +53,25 @@ def test_when_the_keycloak_session_is_gone_the_admin_is_sent_to_log_in(client_as
     assert REFRESH not in client.session
 
 
+def test_keycloak_s_clock_a_little_ahead_of_ours_does_not_stop_the_sign_in(client_as, kc):
+    kc.advance(30)  # Keycloak issues tokens "30 s in the future"
+    client = client_as("operator")
+    assert client.get("/realms/").status_code == 200
+
+
+def test_clocks_too_far_apart_show_the_sign_in_failed_page(client, kc, db):
+    from tests.fixtures.dashboard import keycloak_login_code
+
+    kc.advance(3600)
+    client.defaults["HTTP_HOST"] = "localhost"
+    start = client.get("/oidc/authenticate/")
+    callback = keycloak_login_code(start["Location"], "admin", "admin")
+    parsed = urlsplit(callback)
+    response = client.get(parsed.path + "?" + parsed.query, follow=True)
+    assert response.status_code == 401
+    assert "Sign-in through Keycloak failed" in response.content.decode()
+
+
 def test_keycloak_failing_during_sign_in_shows_the_sign_in_failed_page(client, kc, db):
     from tests.fixtures.dashboard import keycloak_login_code
 

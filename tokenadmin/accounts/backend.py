@@ -2,6 +2,8 @@
 
 import logging
 
+import jwt
+from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from requests import RequestException
 
@@ -11,6 +13,11 @@ from .models import User
 from .session_tokens import tokens_store
 
 logger = logging.getLogger(__name__)
+
+# How far Keycloak's clock may run ahead of or behind ours when the ID token's iat and exp are
+# checked. Without it, PyJWT refuses a token "issued in the future" when Keycloak's clock is a
+# second ahead, and the sign-in failed.
+CLOCK_SKEW_LEEWAY_S = 60
 
 
 class KeycloakBackend(OIDCAuthenticationBackend):
@@ -22,6 +29,27 @@ class KeycloakBackend(OIDCAuthenticationBackend):
         except RequestException as exc:
             logger.warning("Keycloak login failed: %s", type(exc).__name__)
             return None
+        except jwt.InvalidTokenError as exc:
+            # Signed, but not valid now (clocks further apart than the leeway, say).
+            logger.warning("Keycloak's ID token was refused: %s", type(exc).__name__)
+            return None
+
+    def get_payload_data(self, token: str, key: jwt.PyJWK) -> dict:
+        """The verified claims of the ID token: mozilla-django-oidc's check (the algorithm we
+        expect, the signature), with CLOCK_SKEW_LEEWAY_S for iat and exp."""
+        algorithm = jwt.get_unverified_header(token).get("alg")
+        if algorithm != self.OIDC_RP_SIGN_ALGO:
+            raise SuspiciousOperation("The ID token is not signed with the expected algorithm.")
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                options={"verify_aud": False},
+                leeway=CLOCK_SKEW_LEEWAY_S,
+            )
+        except jwt.DecodeError as exc:
+            raise SuspiciousOperation("JWS token verification failed.") from exc
 
     def get_token(self, payload: dict) -> dict:
         # Keep the whole token response: the base class only passes on access and ID tokens,
