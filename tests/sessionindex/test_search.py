@@ -6,6 +6,7 @@ from django.db import connection
 from tokenadmin.sessionindex.forms import SessionFilters
 from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.refresh import _rows_upsert
+from tokenadmin.sessionindex.search import _ASCII_FOLD as ASCII_FOLD
 from tokenadmin.sessionindex.search import term_matches
 from tokenadmin.sessionindex.selectors import _search_q, indexed_sessions_page_select
 
@@ -61,10 +62,20 @@ TERMS = [
 
 
 def scanned(realm: str, term: str, offline: bool | None) -> set[tuple[int, bool]]:
-    rows = IndexedSession.objects.filter(realm=realm).filter(_search_q(term))
+    """The page's scan (_search_q), checked against the rule itself, in Python: the term,
+    lowered as the database lowers (SQLite: ASCII letters only), inside search_text."""
+    rows = IndexedSession.objects.filter(realm=realm)
     if offline is not None:
         rows = rows.filter(offline=offline)
-    return set(rows.values_list("id", "offline"))
+    found = set(rows.filter(_search_q(term)).values_list("id", "offline"))
+    needle = term.translate(ASCII_FOLD) if connection.vendor == "sqlite" else term.lower()
+    expected = {
+        (pk, is_offline)
+        for pk, is_offline, text in rows.values_list("id", "offline", "search_text")
+        if needle in text and "\n" not in term
+    }
+    assert found == expected, term
+    return found
 
 
 def assert_table_matches_scan(realms=("master", "mlflow")) -> None:
