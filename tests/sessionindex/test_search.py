@@ -4,9 +4,8 @@ import pytest
 from django.db import connection
 
 from tokenadmin.sessionindex.forms import SessionFilters
-from tokenadmin.sessionindex.models import IndexedSession
+from tokenadmin.sessionindex.models import ASCII_LOWER, IndexedSession
 from tokenadmin.sessionindex.refresh import _rows_upsert
-from tokenadmin.sessionindex.search import _ASCII_FOLD as ASCII_FOLD
 from tokenadmin.sessionindex.search import term_matches
 from tokenadmin.sessionindex.selectors import _search_q, indexed_sessions_page_select
 
@@ -68,7 +67,7 @@ def scanned(realm: str, term: str, offline: bool | None) -> set[tuple[int, bool]
     if offline is not None:
         rows = rows.filter(offline=offline)
     found = set(rows.filter(_search_q(term)).values_list("id", "offline"))
-    needle = term.translate(ASCII_FOLD) if connection.vendor == "sqlite" else term.lower()
+    needle = term.translate(ASCII_LOWER) if connection.vendor == "sqlite" else term.lower()
     expected = {
         (pk, is_offline)
         for pk, is_offline, text in rows.values_list("id", "offline", "search_text")

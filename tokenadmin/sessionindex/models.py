@@ -12,14 +12,15 @@ from django.db import connection, models
 # Between the searched fields in search_text: a search term holding it matches nothing (as
 # when each field was searched on its own), so a match never spans two fields.
 SEARCH_SEPARATOR = "\n"
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# What SQLite's lower() and its LIKE fold: ASCII letters only (`text.translate(ASCII_LOWER)`).
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def search_text_of(username: str, ip_address: str, client_ids_text: str) -> str:
     """IndexedSession.search_text for these values, lowered as the database's lower() lowers
     (the search term goes through it): SQLite's folds ASCII letters only, as its LIKE did."""
     text = SEARCH_SEPARATOR.join((username, ip_address, client_ids_text))
-    return text.translate(_ASCII_LOWER) if connection.vendor == "sqlite" else text.lower()
+    return text.translate(ASCII_LOWER) if connection.vendor == "sqlite" else text.lower()
 
 
 class IndexedSession(models.Model):

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from .models import SEARCH_SEPARATOR
+from .models import ASCII_LOWER, SEARCH_SEPARATOR
 
 _CODE_SHIFT = 40
 _OFFLINE_BIT = 1 << 39
 _ID_MASK = _OFFLINE_BIT - 1
 # The trigram tokenizer indexes runs of three characters: a shorter term cannot be looked up.
 MIN_TERM_LENGTH = 3
-# SQLite's lower() folds ASCII letters only, and search_text went through it (search_text_of).
-_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def term_matches(*, realm: str, term: str, offline: bool | None, few: int) -> Te
         low = base + (_OFFLINE_BIT if offline else 0)
         high = base + (_ID_MASK if offline is False else _OFFLINE_BIT + _ID_MASK)
         # One phrase: the term's trigrams in a row, i.e. the term as a substring.
-        phrase = '"' + term.translate(_ASCII_FOLD).replace('"', '""') + '"'
+        phrase = '"' + term.translate(ASCII_LOWER).replace('"', '""') + '"'
         match = (
             "SELECT {} FROM sessionindex_search "
             "WHERE sessionindex_search MATCH %s AND rowid BETWEEN %s AND %s"

@@ -20,7 +20,7 @@ from tokenadmin.keycloak import Gateway
 from tokenadmin.keycloak.types import Consent, KcClient, KcSession, KcUser
 
 from .forms import SORT_COLUMNS, SessionFilters, SessionType, filters_from_query
-from .models import SEARCH_SEPARATOR, IndexedSession, RealmIndex, SavedView
+from .models import ASCII_LOWER, SEARCH_SEPARATOR, IndexedSession, RealmIndex, SavedView
 from .search import TermMatches, term_matches
 
 # Tie-breakers after the sorted column, matching the indexes (see IndexedSession.Meta): each
@@ -65,7 +65,6 @@ def _search_q(text: str) -> Q:
 # A realm's distinct client sets (client_ids_text values) read one index seek each, up to this
 # many; a realm with more is filtered by client with the plain LIKE.
 CLIENT_SETS_MAX = 500
-_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _client_sets(realm: str) -> list[str] | None:
@@ -101,8 +100,8 @@ def _client_q(client: str, client_sets: list[str] | None) -> Q:
     if client_sets is None:
         return Q(client_ids_text__contains=needle)
     if connection.vendor == "sqlite":
-        needle = needle.translate(_ASCII_FOLD)
-        chosen = [value for value in client_sets if needle in value.translate(_ASCII_FOLD)]
+        needle = needle.translate(ASCII_LOWER)
+        chosen = [value for value in client_sets if needle in value.translate(ASCII_LOWER)]
         return Q(
             client_ids_text__in=RawSQL("SELECT value FROM json_each(%s)", [json.dumps(chosen)])
         )
