@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.services import celery_app_point_at, celery_worker_start, service_env
+from tests.fixtures.services import celery_worker_running, service_env
 from tokenadmin.devstack import processes
 from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
 from tokenadmin.reports.schedule import Schedule
@@ -113,16 +113,15 @@ def own_sink(tmp_path, settings):
 @pytest.fixture
 def reports_worker(transactional_db, redis_server, emulator, own_sink, settings, tmp_path):
     """A real worker that sends mail to `own_sink`."""
-    celery_app_point_at(redis_server, settings)
-    worker = celery_worker_start(
+    with celery_worker_running(
         redis=redis_server,
         emulator_url=emulator.base_url,
         mail_port=own_sink.port,
         log_path=tmp_path / "worker.log",
         name="reports",
-    )
-    yield worker
-    processes.stop(worker.process)
+        settings=settings,
+    ) as worker:
+        yield worker
 
 
 @pytest.fixture

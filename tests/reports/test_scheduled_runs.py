@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tests.fixtures.services import celery_app_point_at, celery_worker_start
-from tokenadmin.devstack import processes
+from tests.fixtures.services import celery_worker_running
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.reports.schedule import TICK_HEADER, Schedule
 from tokenadmin.reports.services import report_run_request
@@ -98,21 +97,17 @@ def test_a_run_left_half_sent_by_a_killed_worker_is_sent_once_by_the_next(
     ReportRun.objects.filter(pk=run.pk).update(
         state="sending", attempts=1, started_at=timezone.now() - timedelta(minutes=30)
     )
-    celery_app_point_at(redis_server, settings)
-
-    worker = celery_worker_start(
+    with celery_worker_running(
         redis=redis_server,
         emulator_url=emulator.base_url,
         mail_port=own_sink.port,
         log_path=tmp_path / "worker.log",
         name="restarted",
-    )
-    try:
+        settings=settings,
+    ):
         sent = wait_for(
             lambda: ReportRun.objects.filter(pk=run.pk, state="sent").first(),
             what="the stranded run to be sent",
         )
-    finally:
-        processes.stop(worker.process)
     assert sent.attempts == 2
     assert len(own_sink.received()) == 1

@@ -4,8 +4,7 @@ import os
 import signal
 import time
 
-from tests.fixtures.services import celery_worker_start
-from tokenadmin.devstack import processes
+from tests.fixtures.services import celery_worker_running
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import job_counts
 from tokenadmin.revocation.models import RevocationItem, RevocationJob
@@ -29,7 +28,7 @@ def sessions_left(kc) -> int:
 
 
 def test_a_job_survives_its_worker_being_killed_with_exact_counts(
-    kc, acting_as, celery_worker, redis_server, emulator, mail_sink, tmp_path
+    kc, acting_as, celery_worker, redis_server, emulator, mail_sink, tmp_path, settings
 ):
     kc.seed(realm="mlflow", users=200, sessions=2000, clients=["mlflow"])
     operator = acting_as("operator")
@@ -51,19 +50,17 @@ def test_a_job_survives_its_worker_being_killed_with_exact_counts(
     halfway = job_counts(job)
     assert 0 < halfway.pending < total
 
-    restarted = celery_worker_start(
+    with celery_worker_running(
         redis=redis_server,
         emulator_url=emulator.base_url,
         mail_port=mail_sink.port,
         log_path=tmp_path / "worker-2.log",
         name="restarted",
-    )
-    try:
+        settings=settings,
+    ):
         wait_until(
             lambda: RevocationJob.objects.get(pk=job.pk).is_done, 60, "the resumed job to finish"
         )
-    finally:
-        processes.stop(restarted.process)
 
     counts = job_counts(job)
     assert counts.pending == 0
