@@ -4,8 +4,8 @@ One refresh reads the realm's settings and clients, pages through every client's
 offline sessions with a few threads (each with its own Keycloak connection), merges a session
 listed under several clients into one row, upserts new and changed rows in batches as pages
 arrive (rows Keycloak reports unchanged are left alone), and at the end drops every row this
-refresh did not see. A Keycloak failure half-way marks the
-refresh FAILED and deletes nothing: an outage never empties the index.
+refresh did not see. A Keycloak failure half-way marks the refresh FAILED and deletes nothing:
+an outage never empties the index.
 """
 
 import hashlib
@@ -214,7 +214,6 @@ class _Merger:
         lifespans_unchanged: bool = False,
     ) -> None:
         self.realm = realm
-        self.stamp = stamp
         self._adapt_datetime = _datetime_adapter()
         self._adapt_json = connection.ops.adapt_json_value
         self._stamp_adapted = self._adapt_datetime(stamp)
@@ -369,9 +368,6 @@ class Writes:
 
     upserts: list[tuple] = field(default_factory=list)
     updates: list[tuple] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.upserts) + len(self.updates)
 
 
 def _row_key(row: tuple) -> tuple[str, bool]:

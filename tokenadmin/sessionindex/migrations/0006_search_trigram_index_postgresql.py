@@ -6,11 +6,7 @@ extension (PostgreSQL 13+): the database's owner may create it. An account that 
 so, and the search keeps working by scanning. SQLite has its own table (migration 0005).
 """
 
-import logging
-
 from django.db import migrations, transaction
-
-logger = logging.getLogger(__name__)
 
 
 def create(apps, schema_editor) -> None:
@@ -21,7 +17,7 @@ def create(apps, schema_editor) -> None:
         with transaction.atomic(using=connection.alias):
             schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     except Exception as exc:  # the account may not create extensions
-        logger.warning("pg_trgm not available (%s): session search will scan", exc)
+        # In migrate's own output, where whoever deploys reads.
         print(f"\n  pg_trgm not available ({type(exc).__name__}): session search will scan.")
         return
     schema_editor.execute(
