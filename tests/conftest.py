@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytest_plugins = [
     "tests.fixtures.emulator",
+    "tests.fixtures.real_keycloak",
     "tests.fixtures.dashboard",
     "tests.fixtures.services",
     "tests.fixtures.browser",
