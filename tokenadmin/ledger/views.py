@@ -1,4 +1,3 @@
-import csv
 import json
 
 from django.core.paginator import Paginator
@@ -7,6 +6,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from tokenadmin.accounts.session_tokens import rights_of
+from tokenadmin.core.csv import csv_lines
 from tokenadmin.http import AuthedRequest, page_or_partial
 
 from .models import LedgerEntry
@@ -48,18 +48,12 @@ def ledger_page(request: AuthedRequest) -> HttpResponse:
     return render(request, template, {"form": form, "page": page, "query": query.urlencode()})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def ledger_csv(request: AuthedRequest) -> StreamingHttpResponse:
     """Every matching entry, streamed, so an export never holds the ledger in memory."""
     _form, entries = _entries(request)
-    writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(CSV_COLUMNS)
+        yield CSV_COLUMNS
         for entry in entries.iterator(chunk_size=1000):
             values = []
             for column in CSV_COLUMNS:
@@ -69,8 +63,8 @@ def ledger_csv(request: AuthedRequest) -> StreamingHttpResponse:
                 elif column == "created_at":
                     value = value.isoformat()
                 values.append(value)
-            yield writer.writerow(values)
+            yield values
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response = StreamingHttpResponse(csv_lines(rows()), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="tokenadmin-ledger.csv"'
     return response

@@ -35,7 +35,7 @@ from .selectors import (
     sessions_summary_select,
 )
 from .selectors_refresh import realm_index_get
-from .services import saved_view_create, saved_view_delete
+from .services import SavedViewInUse, saved_view_create, saved_view_delete
 
 PAGE_TEMPLATE = "sessionindex/realm_sessions.html"
 NO_REALM_TO_VIEW = "Your Keycloak roles do not include view-users on any realm."
@@ -233,6 +233,10 @@ def saved_view_delete_view(request: AuthedRequest, realm: str, view_id: int) -> 
     rights = rights_of(request.session)
     if view.owner_id != request.user.pk and not rights.can(realm, "manage-users"):
         return forbidden(request, "Only its owner or an admin with manage-users may delete it.")
-    saved_view_delete(actor=request.user, view=view)
-    context = {"realm": realm, **_saved_views_context(request, realm)}
+    refused = ""
+    try:
+        saved_view_delete(actor=request.user, view=view)
+    except SavedViewInUse as in_use:
+        refused = in_use.message
+    context = {"realm": realm, "delete_refused": refused, **_saved_views_context(request, realm)}
     return render(request, f"{PAGE_TEMPLATE}#saved-views", context)
