@@ -23,16 +23,36 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+# Changes to a realm's settings, which name no user, session or address: an admin who may view
+# the realm but not its users sees these entries of it, and no others. A new action is hidden
+# from them until it is added here.
+REALM_SETTINGS_ACTIONS = (
+    Action.LIFESPANS_UPDATED,
+    Action.LIFESPANS_ROLLED_BACK,
+    Action.CLIENT_LIFESPANS_UPDATED,
+    Action.NOT_BEFORE_SET,
+    Action.NOT_BEFORE_CLEARED,
+    Action.PUSH_REVOCATION,
+)
+
+
 def ledger_entries_select(
-    *, filters: dict, visible_realms: frozenset[str] | None
+    *,
+    filters: dict,
+    visible_realms: frozenset[str] | None,
+    settings_only_realms: frozenset[str] = frozenset(),
 ) -> QuerySet[LedgerEntry]:
     """Entries matching cleaned LedgerFilterForm data, newest first.
 
-    `visible_realms` None means every realm (master's admin); else only those realms' entries.
+    `visible_realms` None means every realm (master's admin); else only those realms' entries,
+    plus the realm-settings entries of `settings_only_realms` (view-realm without view-users).
     """
     entries = LedgerEntry.objects.all()
     if visible_realms is not None:
-        entries = entries.filter(realm__in=visible_realms)
+        entries = entries.filter(
+            Q(realm__in=visible_realms)
+            | Q(realm__in=settings_only_realms, action__in=REALM_SETTINGS_ACTIONS)
+        )
     if q := filters.get("q"):
         entries = entries.filter(
             Q(target_label__icontains=q)

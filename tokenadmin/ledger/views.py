@@ -4,10 +4,11 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.core.csv import csv_lines
-from tokenadmin.http import AuthedRequest, page_or_partial
+from tokenadmin.http import AuthedRequest, forbidden, page_or_partial
 
 from .models import LedgerEntry
 from .selectors import LedgerFilterForm, ledger_entries_select
@@ -30,15 +31,29 @@ CSV_COLUMNS = (
 )
 
 
+NO_RIGHTS = "Your Keycloak roles include no admin right on any realm."
+
+
 def _entries(request: AuthedRequest) -> tuple[LedgerFilterForm, QuerySet[LedgerEntry]]:
+    """The admin's entries: every entry of the realms whose users they may view; of the other
+    realms they hold a right on, only the changes to settings (no user or session data)."""
     form = LedgerFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     rights = rights_of(request.session)
-    visible = None if rights.is_superadmin else frozenset(rights.by_realm)
-    return form, ledger_entries_select(filters=filters, visible_realms=visible)
+    if rights.is_superadmin:
+        return form, ledger_entries_select(filters=filters, visible_realms=None)
+    users = frozenset(realm for realm in rights.by_realm if rights.can(realm, "view-users"))
+    return form, ledger_entries_select(
+        filters=filters,
+        visible_realms=users,
+        settings_only_realms=frozenset(rights.by_realm) - users,
+    )
 
 
+@never_cache
 def ledger_page(request: AuthedRequest) -> HttpResponse:
+    if not rights_of(request.session).any_right():
+        return forbidden(request, NO_RIGHTS)
     form, entries = _entries(request)
     paginator = Paginator(entries, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
@@ -48,8 +63,11 @@ def ledger_page(request: AuthedRequest) -> HttpResponse:
     return render(request, template, {"form": form, "page": page, "query": query.urlencode()})
 
 
-def ledger_csv(request: AuthedRequest) -> StreamingHttpResponse:
+@never_cache
+def ledger_csv(request: AuthedRequest) -> HttpResponse:
     """Every matching entry, streamed, so an export never holds the ledger in memory."""
+    if not rights_of(request.session).any_right():
+        return forbidden(request, NO_RIGHTS)
     _form, entries = _entries(request)
 
     def rows():

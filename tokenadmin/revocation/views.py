@@ -22,7 +22,7 @@ from .forms import BulkStartForm, RealmSignOutForm, RecipeForm, recipe_sign
 from .jobs import job_counts, revocation_job_retry_failed, revocation_job_run
 from .models import RevocationItem, RevocationJob
 from .outcomes import RevocationRefused
-from .selectors import realm_actions_select, revocation_jobs_select
+from .selectors import JOB_RIGHT, realm_actions_select, revocation_jobs_select
 from .tasks import revocation_job_run_task
 from .views_actions import outcome_response, refused_response
 
@@ -30,12 +30,15 @@ logger = logging.getLogger(__name__)
 
 # Jobs this small run in the request, as the admin (Keycloak's admin events then name them).
 INLINE_LIMIT = 25
+NO_RIGHTS = "Your Keycloak roles include no admin right on any realm."
 ITEMS_PER_PAGE = 50
 
 
 def index_page(request: AuthedRequest) -> HttpResponse:
     """Recent jobs, and the realm-wide actions for each realm the admin may act on."""
     rights = rights_of(request.session)
+    if not rights.any_right():
+        return forbidden(request, NO_RIGHTS)
     realms = realm_actions_select(admin=gateway_for(request), rights=rights)
     jobs = revocation_jobs_select(rights=rights)[:20]
     return render(
@@ -178,9 +181,9 @@ def realm_sign_out(request: AuthedRequest, realm: str) -> HttpResponse:
 
 
 def _job_for(request: AuthedRequest, job_id: int) -> RevocationJob:
+    """The job, if the admin may view the users of its realm; else 404, as if there were none."""
     job = get_object_or_404(RevocationJob, pk=job_id)
-    rights = rights_of(request.session)
-    if not (rights.is_superadmin or job.realm in rights.by_realm):
+    if not rights_of(request.session).can(job.realm, JOB_RIGHT):
         raise Http404("No such job")
     return job
 
