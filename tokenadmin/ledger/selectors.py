@@ -8,6 +8,10 @@ from django.utils import timezone
 
 from .models import Action, LedgerEntry, Outcome
 
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+DATE_OUT_OF_RANGE = f"Choose a day between {FIRST_DAY} and {LAST_DAY}."
+
 
 class LedgerFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
@@ -17,6 +21,19 @@ class LedgerFilterForm(forms.Form):
     actor = forms.CharField(required=False, max_length=255, label="Who")
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def _in_range(self, name: str) -> date | None:
+        # "until" reads up to the next midnight: 9999-12-31 would overflow datetime.
+        day = self.cleaned_data.get(name)
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise forms.ValidationError(DATE_OUT_OF_RANGE)
+        return day
+
+    def clean_since(self) -> date | None:
+        return self._in_range("since")
+
+    def clean_until(self) -> date | None:
+        return self._in_range("until")
 
 
 def _day_start(day: date) -> datetime:

@@ -117,20 +117,23 @@ def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
         recipe_data = form.cleaned_data.get("recipe")
         plan = None
         if isinstance(recipe_data, Recipe):
-            plan = _plan(request, realm, recipe_data)
+            try:
+                plan = _plan(request, realm, recipe_data)
+            except (Http404, RevocationRefused):  # its saved view is gone: the form says why
+                plan = None
         return render(
             request,
             "revocation/preview.html",
             {"realm": realm, "plan": plan, "form": form, "inline_limit": INLINE_LIMIT},
         )
     admin = gateway_for(request)
-    plan = revocation_plan_build(
-        admin=admin,
-        realm=realm,
-        recipe=form.cleaned_data["recipe"],
-        own_session_id=request.session.get(SID, ""),
-    )
     try:
+        plan = revocation_plan_build(
+            admin=admin,
+            realm=realm,
+            recipe=form.cleaned_data["recipe"],
+            own_session_id=request.session.get(SID, ""),
+        )
         job = revocation_job_create(
             plan=plan,
             actor=request.user,
