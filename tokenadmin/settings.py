@@ -98,7 +98,6 @@ MIDDLEWARE = [
     "tokenadmin.core.middleware.GatewayErrorMiddleware",
 ]
 
-ROOT_URLCONF = "tokenadmin.urls"
 WSGI_APPLICATION = "tokenadmin.wsgi.application"
 ASGI_APPLICATION = "tokenadmin.asgi.application"
 
@@ -224,8 +223,10 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tokenadmin <tokenadmin@localhost>")
-# Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /reports/mailbox/.
+# Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /demo/mailbox/.
 TOKENADMIN_DEMO_MAILDIR = env_str("TOKENADMIN_DEMO_MAILDIR", "")
+# The demo's own pages (its mailbox) are routed only when the demo runs.
+ROOT_URLCONF = "tokenadmin.demo.root_urls" if TOKENADMIN_DEMO_MAILDIR else "tokenadmin.urls"
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

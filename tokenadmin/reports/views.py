@@ -1,11 +1,11 @@
 """Report pages: list, create, edit, one report with its runs, send now, preview, delete."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
@@ -39,6 +39,15 @@ EMAIL_FRAME_CSP = (
 )
 NO_RIGHTS = "Your Keycloak roles do not include view-users on any realm."
 NOT_YOURS = "This report covers a realm whose users you may not view."
+
+
+def demo_urls_on() -> bool:
+    """The demo's pages (its mailbox) exist only in the demo's URLconf."""
+    try:
+        reverse("demo:mailbox")
+    except NoReverseMatch:
+        return False
+    return True
 
 
 def _realm_choices(request: AuthedRequest, rights: AdminRights) -> list[str]:
@@ -86,7 +95,7 @@ def reports_page(request: AuthedRequest) -> HttpResponse:
         }
         for report in reports
     ]
-    mailbox_on = bool(getattr(settings, "TOKENADMIN_DEMO_MAILDIR", ""))
+    mailbox_on = demo_urls_on()
     return render(request, "reports/reports.html", {"rows": rows, "mailbox_on": mailbox_on})
 
 
