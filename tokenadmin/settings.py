@@ -165,6 +165,19 @@ KEYCLOAK_CLIENT_ID = env_str("KEYCLOAK_CLIENT_ID", "tokenadmin")
 KEYCLOAK_CLIENT_SECRET = env_str("KEYCLOAK_CLIENT_SECRET", "tokenadmin-dev-secret")
 KEYCLOAK_WORKER_CLIENT_ID = env_str("KEYCLOAK_WORKER_CLIENT_ID", "tokenadmin-worker")
 KEYCLOAK_WORKER_CLIENT_SECRET = env_str("KEYCLOAK_WORKER_CLIENT_SECRET", "tokenadmin-worker-secret")
+# The demo's and the tests' secrets are published (README, emulator seed): production refuses
+# to run on them, as it refuses to run without DJANGO_SECRET_KEY.
+DEV_CLIENT_SECRETS = frozenset({"tokenadmin-dev-secret", "tokenadmin-worker-secret"})
+if not DEBUG:
+    for _name, _secret in (
+        ("KEYCLOAK_CLIENT_SECRET", KEYCLOAK_CLIENT_SECRET),
+        ("KEYCLOAK_WORKER_CLIENT_SECRET", KEYCLOAK_WORKER_CLIENT_SECRET),
+    ):
+        if _secret in DEV_CLIENT_SECRETS:
+            raise ImproperlyConfigured(
+                f"{_name} is the published development secret; set the client's real secret "
+                "when DJANGO_DEBUG=false"
+            )
 KEYCLOAK_TIMEOUT_S = env_int("KEYCLOAK_TIMEOUT_S", 10)
 # Refresh the admin's access token when less than this is left (master's tokens live 60 s).
 KEYCLOAK_REFRESH_MARGIN_S = env_int("KEYCLOAK_REFRESH_MARGIN_S", 15)

@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -135,6 +136,7 @@ def report_edit_page(request: AuthedRequest, pk: int) -> HttpResponse:
     return refused or _form_page(request, report)
 
 
+@never_cache
 def report_page(request: AuthedRequest, pk: int) -> HttpResponse:
     report, refused = _report_or_403(request, pk)
     if refused:
@@ -180,6 +182,7 @@ def report_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect("reports:index")
 
 
+@never_cache
 def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
     report, refused = _report_or_403(request, pk)
     if refused:
@@ -188,6 +191,7 @@ def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "reports/preview.html", {"report": report, "content": content})
 
 
+@never_cache
 @xframe_options_sameorigin
 def report_preview_email(request: AuthedRequest, pk: int) -> HttpResponse:
     """The HTML email itself, for the preview page's sandboxed frame."""

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
@@ -34,6 +35,7 @@ NO_RIGHTS = "Your Keycloak roles include no admin right on any realm."
 ITEMS_PER_PAGE = 50
 
 
+@never_cache
 def index_page(request: AuthedRequest) -> HttpResponse:
     """Recent jobs, and the realm-wide actions for each realm the admin may act on."""
     rights = rights_of(request.session)
@@ -80,6 +82,7 @@ def _group_resolved(admin: Gateway, realm: str, recipe: Recipe) -> Recipe:
     raise Http404(f"No group {wanted!r} in {realm}")
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 @require_right("manage-users")
 def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
@@ -109,6 +112,7 @@ def _enqueue(job: RevocationJob) -> None:
         logger.exception("could not enqueue revocation job %s", job.pk)
 
 
+@never_cache
 @require_http_methods(["POST"])
 @require_right("manage-users")
 def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
@@ -191,6 +195,7 @@ def _job_for(request: AuthedRequest, job_id: int) -> RevocationJob:
     return job
 
 
+@never_cache
 def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
     return render(
@@ -200,6 +205,7 @@ def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
     )
 
 
+@never_cache
 def job_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
     """The progress partial, polled every second; 286 (stop polling) once the job is done."""
     job = _job_for(request, job_id)
@@ -236,6 +242,7 @@ def _items_page(request: AuthedRequest, job: RevocationJob):
     return Paginator(items.order_by("pk"), ITEMS_PER_PAGE).get_page(request.GET.get("page"))
 
 
+@never_cache
 def job_items(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
     return render(

@@ -5,6 +5,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -41,6 +42,7 @@ PAGE_TEMPLATE = "sessionindex/realm_sessions.html"
 NO_REALM_TO_VIEW = "Your Keycloak roles do not include view-users on any realm."
 
 
+@never_cache
 @require_GET
 def sessions_index(request: AuthedRequest) -> HttpResponse:
     """The realms whose users the admin may view, with what the index holds for each."""
@@ -139,6 +141,7 @@ def _results_context(
     }
 
 
+@never_cache
 @require_GET
 @require_right("view-users")
 def realm_sessions_page(request: AuthedRequest, realm: str) -> HttpResponse:
@@ -175,6 +178,7 @@ def realm_sessions_page(request: AuthedRequest, realm: str) -> HttpResponse:
     return render(request, template, context)
 
 
+@never_cache
 @require_GET
 @require_right("view-users")
 def realm_sessions_csv(request: AuthedRequest, realm: str) -> StreamingHttpResponse:
@@ -206,6 +210,7 @@ def _saved_views_context(
     return {"saved_views": views, "save_form": save_form or SavedViewForm(realm=realm)}
 
 
+@never_cache
 @require_POST
 @require_right("view-users")
 def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
@@ -226,6 +231,7 @@ def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
     return render(request, f"{PAGE_TEMPLATE}#saved-views", context)
 
 
+@never_cache
 @require_POST
 @require_right("view-users")
 def saved_view_delete_view(request: AuthedRequest, realm: str, view_id: int) -> HttpResponse:
