@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_GET
 
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.http import AuthedRequest, forbidden
@@ -16,6 +17,7 @@ NO_RIGHTS = "Your Keycloak roles do not include view-users on any realm."
 
 
 @never_cache
+@require_GET
 def mailbox_page(request: AuthedRequest) -> HttpResponse:
     rights = rights_of(request.session)
     if not rights.any_right():
@@ -24,6 +26,7 @@ def mailbox_page(request: AuthedRequest) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 def mail_page(request: AuthedRequest, name: str) -> HttpResponse:
     mail = mail_get(name=name, rights=rights_of(request.session))
     return render(
@@ -40,6 +43,7 @@ def mail_page(request: AuthedRequest, name: str) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 @xframe_options_sameorigin
 def mail_html(request: AuthedRequest, name: str) -> HttpResponse:
     response = HttpResponse(mail_get(name=name, rights=rights_of(request.session)).body("html"))

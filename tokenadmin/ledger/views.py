@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.core.csv import csv_lines
@@ -51,6 +52,7 @@ def _entries(request: AuthedRequest) -> tuple[LedgerFilterForm, QuerySet[LedgerE
 
 
 @never_cache
+@require_GET
 def ledger_page(request: AuthedRequest) -> HttpResponse:
     if not rights_of(request.session).any_right():
         return forbidden(request, NO_RIGHTS)
@@ -64,6 +66,7 @@ def ledger_page(request: AuthedRequest) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 def ledger_csv(request: AuthedRequest) -> HttpResponse:
     """Every matching entry, streamed, so an export never holds the ledger in memory."""
     if not rights_of(request.session).any_right():

@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -72,6 +72,7 @@ def _report_or_403(request: AuthedRequest, pk: int) -> tuple[ExpiryReport, HttpR
     return report, None
 
 
+@require_GET
 def reports_page(request: AuthedRequest) -> HttpResponse:
     rights = rights_of(request.session)
     if not rights.any_right():
@@ -137,6 +138,7 @@ def report_edit_page(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 def report_page(request: AuthedRequest, pk: int) -> HttpResponse:
     report, refused = _report_or_403(request, pk)
     if refused:
@@ -183,6 +185,7 @@ def report_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
     report, refused = _report_or_403(request, pk)
     if refused:
@@ -192,6 +195,7 @@ def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 @xframe_options_sameorigin
 def report_preview_email(request: AuthedRequest, pk: int) -> HttpResponse:
     """The HTML email itself, for the preview page's sandboxed frame."""

@@ -8,7 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -36,6 +36,7 @@ ITEMS_PER_PAGE = 50
 
 
 @never_cache
+@require_GET
 def index_page(request: AuthedRequest) -> HttpResponse:
     """Recent jobs, and the realm-wide actions for each realm the admin may act on."""
     rights = rights_of(request.session)
@@ -196,6 +197,7 @@ def _job_for(request: AuthedRequest, job_id: int) -> RevocationJob:
 
 
 @never_cache
+@require_GET
 def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
     return render(
@@ -206,6 +208,7 @@ def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 def job_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
     """The progress partial, polled every second; 286 (stop polling) once the job is done."""
     job = _job_for(request, job_id)
@@ -243,6 +246,7 @@ def _items_page(request: AuthedRequest, job: RevocationJob):
 
 
 @never_cache
+@require_GET
 def job_items(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
     return render(

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -133,6 +133,7 @@ def client_push(request: AuthedRequest, realm: str, client_id: str) -> HttpRespo
 
 
 @never_cache
+@require_GET
 @require_right("view-users")
 def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
     """A user's sessions, offline tokens and consents, live, each with its revoke button."""
@@ -142,6 +143,7 @@ def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
 
 
 @never_cache
+@require_GET
 @require_right("view-users")
 def user_find(request: AuthedRequest, realm: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
@@ -151,6 +153,7 @@ def user_find(request: AuthedRequest, realm: str) -> HttpResponse:
     )
 
 
+@require_GET
 @require_right("view-clients")
 def client_find(request: AuthedRequest, realm: str) -> HttpResponse:
     client_id = request.GET.get("client", "").strip()
@@ -159,6 +162,7 @@ def client_find(request: AuthedRequest, realm: str) -> HttpResponse:
     return redirect("revocation:client", realm=realm, client_id=client_id)
 
 
+@require_GET
 @require_right("view-clients")
 def client_page(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
     """Sign everyone out, offline tokens by age, not-before, push: for one client."""
