@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+DEMO_URLCONF = "tokenadmin.demo.root_urls"  # the product's URLs and the demo's: all of them
+
 ANONYMOUS = "anonymous"
 OUTSIDER = "outsider"
 VIEWER = "viewer"
@@ -58,7 +60,8 @@ RIGHTS: dict[str, Rule] = {
     # --- the way in, and health ------------------------------------------------------------
     "health": Rule(get=EVERYONE, post=EVERYONE, public=True),
     "oidc_authentication_init": Rule(get=EVERYONE, post=None, public=True),
-    "oidc_authentication_callback": Rule(get=EVERYONE, post=None, public=True),
+    # An "error" from Keycloak signs the admin out.
+    "oidc_authentication_callback": Rule(get=EVERYONE, post=None, public=True, signs_out=True),
     "oidc_logout": Rule(get=None, post=EVERYONE, public=True, signs_out=True),
     "accounts:signed-out": Rule(get=EVERYONE, post=EVERYONE, public=True),
     "accounts:login-failed": Rule(get=EVERYONE, post=EVERYONE, public=True),
