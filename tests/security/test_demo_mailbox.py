@@ -1,6 +1,10 @@
 """Finding 4: the demo mailbox shows a report's mail only to whom may read that report, and
 exists only in the demo's URLconf."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.urls import NoReverseMatch, reverse
 
@@ -48,3 +52,23 @@ def test_the_product_urlconf_has_no_demo_pages(client_as, kc, mail_sink, setting
     with pytest.raises(NoReverseMatch):
         reverse("demo:mailbox")
     assert client_as("admin").get("/reports/mailbox/").status_code == 404
+
+
+def test_only_the_demo_routes_the_demo_urls():
+    """settings.ROOT_URLCONF follows TOKENADMIN_DEMO_MAILDIR, which `manage.py demo` sets."""
+    script = "from django.conf import settings; print(settings.ROOT_URLCONF)"
+
+    def urlconf(**env: str) -> str:
+        base = {k: v for k, v in os.environ.items() if k != "TOKENADMIN_DEMO_MAILDIR"}
+        result = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {script}"],
+            env={**base, "DJANGO_SETTINGS_MODULE": "tokenadmin.settings", **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout.strip()
+
+    assert urlconf() == "tokenadmin.urls"
+    assert urlconf(TOKENADMIN_DEMO_MAILDIR="/tmp/mail") == "tokenadmin.demo.root_urls"
