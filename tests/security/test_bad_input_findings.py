@@ -1,6 +1,9 @@
 """Finding 6: four inputs that were 500s now get a clear message, and nothing is half-done."""
 
-from django.urls import reverse
+from urllib.parse import unquote
+
+import pytest
+from django.urls import resolve, reverse
 
 from tokenadmin.ledger.models import LedgerEntry
 from tokenadmin.ledger.selectors import DATE_OUT_OF_RANGE
@@ -80,3 +83,12 @@ def test_a_bulk_revocation_whose_saved_view_went_away_starts_nothing(client_as, 
     assert SAVED_VIEW_GONE in response.content.decode()
     assert not RevocationJob.objects.exists()
     assert not LedgerEntry.objects.filter(action="bulk_revocation").exists()
+
+
+@pytest.mark.parametrize(
+    "client_id", ["team/tool", "100%", "a%2Fb", "https://app.example.org/saml"]
+)
+def test_a_client_id_survives_the_round_trip_through_its_url(client_id):
+    url = reverse("revocation:client", args=["mlflow", client_id])
+    # The server decodes the path once before routing, as WSGI does.
+    assert resolve(unquote(url)).kwargs["client_id"] == client_id

@@ -39,7 +39,7 @@ def test_a_mail_is_shown_only_to_whom_may_read_its_report(client_as, kc, demo_ma
 
     outsider = client_as("outsider")
     assert outsider.get("/demo/mailbox/").status_code == 403
-    assert outsider.get(f"/demo/mailbox/{mlflow_mail.path.name}/").status_code == 404
+    assert outsider.get(f"/demo/mailbox/{mlflow_mail.path.name}/").status_code == 403
     outsider.logout()
 
     admin_listing = client_as("admin").get("/demo/mailbox/").content.decode()

@@ -6,7 +6,7 @@ A URL pattern without an entry in the table fails here, so a new page must state
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from .rights_table import ANONYMOUS, DEMO_URLCONF, RIGHTS, USERS, Rule
+from .rights_table import ANONYMOUS, DEMO_URLCONF, OUTSIDER, RIGHTS, USERS, Rule
 
 
 def url_names(patterns, prefix: str = "") -> list[str]:
@@ -72,6 +72,9 @@ def test_every_url_answers_each_user_as_the_rights_table_says(user, world, clien
             got, want = outcome(response), expected(rule, method, user)
             if got != want:
                 wrong.append(f"{method} {url} ({name}): {got} ({response.status_code}), not {want}")
+            elif got == "refused" and user == OUTSIDER and response.status_code != 403:
+                # No admin role at all: the 403 page everywhere, never "no such thing".
+                wrong.append(f"{method} {url} ({name}): {response.status_code}, not 403")
             elif (
                 got == "ok"
                 and rule.no_store

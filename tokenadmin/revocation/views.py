@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
@@ -190,8 +191,11 @@ def realm_sign_out(request: AuthedRequest, realm: str) -> HttpResponse:
 
 def _job_for(request: AuthedRequest, job_id: int) -> RevocationJob:
     """The job, if the admin may view the users of its realm; else 404, as if there were none."""
+    rights = rights_of(request.session)
+    if not rights.any_right():
+        raise PermissionDenied(NO_RIGHTS)
     job = get_object_or_404(RevocationJob, pk=job_id)
-    if not rights_of(request.session).can(job.realm, JOB_RIGHT):
+    if not rights.can(job.realm, JOB_RIGHT):
         raise Http404("No such job")
     return job
 
