@@ -98,7 +98,6 @@ MIDDLEWARE = [
     "tokenadmin.core.middleware.GatewayErrorMiddleware",
 ]
 
-ROOT_URLCONF = "tokenadmin.urls"
 WSGI_APPLICATION = "tokenadmin.wsgi.application"
 ASGI_APPLICATION = "tokenadmin.asgi.application"
 
@@ -166,6 +165,19 @@ KEYCLOAK_CLIENT_ID = env_str("KEYCLOAK_CLIENT_ID", "tokenadmin")
 KEYCLOAK_CLIENT_SECRET = env_str("KEYCLOAK_CLIENT_SECRET", "tokenadmin-dev-secret")
 KEYCLOAK_WORKER_CLIENT_ID = env_str("KEYCLOAK_WORKER_CLIENT_ID", "tokenadmin-worker")
 KEYCLOAK_WORKER_CLIENT_SECRET = env_str("KEYCLOAK_WORKER_CLIENT_SECRET", "tokenadmin-worker-secret")
+# The demo's and the tests' secrets are published (README, emulator seed): production refuses
+# to run on them, as it refuses to run without DJANGO_SECRET_KEY.
+DEV_CLIENT_SECRETS = frozenset({"tokenadmin-dev-secret", "tokenadmin-worker-secret"})
+if not DEBUG:
+    for _name, _secret in (
+        ("KEYCLOAK_CLIENT_SECRET", KEYCLOAK_CLIENT_SECRET),
+        ("KEYCLOAK_WORKER_CLIENT_SECRET", KEYCLOAK_WORKER_CLIENT_SECRET),
+    ):
+        if _secret in DEV_CLIENT_SECRETS:
+            raise ImproperlyConfigured(
+                f"{_name} is the published development secret; set the client's real secret "
+                "when DJANGO_DEBUG=false"
+            )
 KEYCLOAK_TIMEOUT_S = env_int("KEYCLOAK_TIMEOUT_S", 10)
 # Refresh the admin's access token when less than this is left (master's tokens live 60 s).
 KEYCLOAK_REFRESH_MARGIN_S = env_int("KEYCLOAK_REFRESH_MARGIN_S", 15)
@@ -224,8 +236,10 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tokenadmin <tokenadmin@localhost>")
-# Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /reports/mailbox/.
+# Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /demo/mailbox/.
 TOKENADMIN_DEMO_MAILDIR = env_str("TOKENADMIN_DEMO_MAILDIR", "")
+# The demo's own pages (its mailbox) are routed only when the demo runs.
+ROOT_URLCONF = "tokenadmin.demo.root_urls" if TOKENADMIN_DEMO_MAILDIR else "tokenadmin.urls"
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

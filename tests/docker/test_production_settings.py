@@ -29,6 +29,8 @@ def production_env(tmp_path):
         KEYCLOAK_URL="http://keycloak:8080",
         KEYCLOAK_PUBLIC_URL="https://keycloak.example.com",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        KEYCLOAK_CLIENT_SECRET="tests-docker-client-secret",
+        KEYCLOAK_WORKER_CLIENT_SECRET="tests-docker-worker-secret",
     )
     return env
 
@@ -112,3 +114,20 @@ def test_gunicorn_serves_health_and_the_container_healthcheck_accepts_it(product
         processes.stop(server)
     down = subprocess.run(healthcheck, env=probe_env, capture_output=True, text=True)
     assert down.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "published"),
+    [
+        ("KEYCLOAK_CLIENT_SECRET", "tokenadmin-dev-secret"),
+        ("KEYCLOAK_WORKER_CLIENT_SECRET", "tokenadmin-worker-secret"),
+    ],
+)
+def test_production_refuses_the_published_development_secrets(production_env, name, published):
+    for env in (
+        {**production_env, name: published},
+        {k: v for k, v in production_env.items() if k != name},
+    ):
+        result = _manage("check", env=env)
+        assert result.returncode != 0
+        assert f"{name} is the published development secret" in result.stderr

@@ -7,9 +7,9 @@ from tests.reports.conftest import index_refresh, offline_session_aged, wait_for
 
 
 def test_an_admin_creates_previews_and_sends_a_report(
-    login_as, live_server, csp_violations, kc, celery_worker, mail_sink, settings
+    login_as, live_server, csp_violations, kc, celery_worker, demo_mailbox
 ):
-    settings.TOKENADMIN_DEMO_MAILDIR = str(mail_sink.directory)
+    mail_sink = demo_mailbox
     offline_session_aged(kc, days=26)
     index_refresh()
     page = login_as("admin", next_path="/reports/")

@@ -89,29 +89,30 @@ def test_the_preview_shows_the_email_and_sends_nothing(client_as, kc, mail_sink)
 
 def test_the_mailbox_is_not_there_outside_the_demo(client_as, kc, settings):
     settings.TOKENADMIN_DEMO_MAILDIR = ""
+    client = client_as("admin")
 
-    assert client_as("admin").get("/reports/mailbox/").status_code == 404
+    assert client.get("/demo/mailbox/").status_code == 404
+    assert client.get("/reports/mailbox/").status_code == 404
+    assert 'data-testid="mailbox-link"' not in client.get("/reports/").content.decode()
 
 
-def test_the_demo_mailbox_lists_and_shows_what_the_sink_received(
-    client_as, kc, mail_sink, settings
-):
+def test_the_demo_mailbox_lists_and_shows_what_the_sink_received(client_as, kc, demo_mailbox):
     from tokenadmin.reports.services import report_run_request, report_run_send
 
-    settings.TOKENADMIN_DEMO_MAILDIR = str(mail_sink.directory)
     index_refresh("mlflow")
     report = report_create(realms=["mlflow"])
     report_run_send(run_id=report_run_request(report=report, actor=None).pk)
-    [mail] = mail_sink.received()
+    [mail] = demo_mailbox.received()
     client = client_as("admin")
 
-    listing = client.get("/reports/mailbox/").content.decode()
-    one = client.get(f"/reports/mailbox/{mail.path.name}/").content.decode()
-    html = client.get(f"/reports/mailbox/{mail.path.name}/body.html")
+    listing = client.get("/demo/mailbox/").content.decode()
+    one = client.get(f"/demo/mailbox/{mail.path.name}/").content.decode()
+    html = client.get(f"/demo/mailbox/{mail.path.name}/body.html")
 
     assert mail.subject in listing
     assert "ops@example.org" in listing
     assert "Expiry report" in one and ".csv" in one
     assert "mlflow_user" in html.content.decode()
     assert html["Content-Security-Policy"].startswith("default-src 'none'")
-    assert client.get("/reports/mailbox/..%2Fetc%2Fpasswd/").status_code == 404
+    assert client.get("/demo/mailbox/..%2Fetc%2Fpasswd/").status_code == 404
+    assert 'data-testid="mailbox-link"' in client.get("/reports/").content.decode()

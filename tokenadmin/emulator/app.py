@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -102,15 +103,19 @@ class Emulator:
     def dispatch(self, request: Request, body: bytes) -> Response:
         ctx = Ctx(request=request, store=self.store, body=body)
         path = request.url.path
+        # As JAX-RS does: match the path as sent, then decode each parameter, so a clientId
+        # with an encoded "/" (team%2Ftool) stays one segment.
+        raw = request.scope.get("raw_path")
+        routed = raw.decode("latin-1").split("?", 1)[0] if raw else path
         try:
             if path.startswith("/admin/realms") and request.method != "OPTIONS":
                 ctx.auth = authenticate(ctx)
             for router in ROUTERS:
-                handler, params, known = router.match(request.method, path)
+                handler, params, known = router.match(request.method, routed)
                 if handler is not None:
-                    ctx.params = params
+                    ctx.params = {name: unquote(value) for name, value in params.items()}
                     return handler(ctx)
-            known = any(router.match(request.method, path)[2] for router in ROUTERS)
+            known = any(router.match(request.method, routed)[2] for router in ROUTERS)
             if known:
                 return json_response(METHOD_NOT_ALLOWED, 405)
             return json_response(NOT_FOUND, 404)

@@ -158,6 +158,9 @@ def seed_demo(store: Store) -> None:
     _grant(master, operator, "mlflow-realm", OPERATOR_ROLES)
     viewer = _user(master, "viewer", "viewer", first="Victor", last="Viewer")
     _grant(master, viewer, "mlflow-realm", ["view-realm", "view-users", "view-clients"])
+    # view-realm alone: may read mlflow's settings, never its users or sessions.
+    realm_viewer = _user(master, "realmviewer", "realmviewer", first="Rita", last="Realmviewer")
+    _grant(master, realm_viewer, "mlflow-realm", ["view-realm"])
     _user(master, "outsider", "outsider", first="Otto", last="Outsider")
     _client(
         master,

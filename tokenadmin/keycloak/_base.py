@@ -13,12 +13,20 @@ from keycloak.exceptions import (
     raise_error_from_response,
 )
 
-from .errors import mapped_errors
+from .errors import NotFound, mapped_errors
+
+
+def _segment(part: str) -> str:
+    # quote() leaves "." and "..", which the HTTP client resolves away: clients/.. would read
+    # the list of clients as if it were one client. No Keycloak id or name is either.
+    if part in ("", ".", ".."):
+        raise NotFound(f"find {part!r}", "not a Keycloak id")
+    return quote(part, safe="")
 
 
 def realm_path(realm: str, *parts: str) -> str:
     """admin/realms/{realm}/{parts...}, each part URL-quoted."""
-    return "/".join(["admin/realms", quote(realm, safe=""), *(quote(p, safe="") for p in parts)])
+    return "/".join(["admin/realms", _segment(realm), *(_segment(p) for p in parts)])
 
 
 def _json_body(data: Any) -> Any:

@@ -8,6 +8,10 @@ from django.utils import timezone
 
 from .models import Action, LedgerEntry, Outcome
 
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+DATE_OUT_OF_RANGE = f"Choose a day between {FIRST_DAY} and {LAST_DAY}."
+
 
 class LedgerFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
@@ -18,21 +22,54 @@ class LedgerFilterForm(forms.Form):
     since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
+    def _in_range(self, name: str) -> date | None:
+        # "until" reads up to the next midnight: 9999-12-31 would overflow datetime.
+        day = self.cleaned_data.get(name)
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise forms.ValidationError(DATE_OUT_OF_RANGE)
+        return day
+
+    def clean_since(self) -> date | None:
+        return self._in_range("since")
+
+    def clean_until(self) -> date | None:
+        return self._in_range("until")
+
 
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+# Changes to a realm's settings, which name no user, session or address: an admin who may view
+# the realm but not its users sees these entries of it, and no others. A new action is hidden
+# from them until it is added here.
+REALM_SETTINGS_ACTIONS = (
+    Action.LIFESPANS_UPDATED,
+    Action.LIFESPANS_ROLLED_BACK,
+    Action.CLIENT_LIFESPANS_UPDATED,
+    Action.NOT_BEFORE_SET,
+    Action.NOT_BEFORE_CLEARED,
+    Action.PUSH_REVOCATION,
+)
+
+
 def ledger_entries_select(
-    *, filters: dict, visible_realms: frozenset[str] | None
+    *,
+    filters: dict,
+    visible_realms: frozenset[str] | None,
+    settings_only_realms: frozenset[str] = frozenset(),
 ) -> QuerySet[LedgerEntry]:
     """Entries matching cleaned LedgerFilterForm data, newest first.
 
-    `visible_realms` None means every realm (master's admin); else only those realms' entries.
+    `visible_realms` None means every realm (master's admin); else only those realms' entries,
+    plus the realm-settings entries of `settings_only_realms` (view-realm without view-users).
     """
     entries = LedgerEntry.objects.all()
     if visible_realms is not None:
-        entries = entries.filter(realm__in=visible_realms)
+        entries = entries.filter(
+            Q(realm__in=visible_realms)
+            | Q(realm__in=settings_only_realms, action__in=REALM_SETTINGS_ACTIONS)
+        )
     if q := filters.get("q"):
         entries = entries.filter(
             Q(target_label__icontains=q)

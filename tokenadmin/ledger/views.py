@@ -1,13 +1,15 @@
-import csv
 import json
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from tokenadmin.accounts.session_tokens import rights_of
-from tokenadmin.http import AuthedRequest, page_or_partial
+from tokenadmin.core.csv import csv_lines
+from tokenadmin.http import AuthedRequest, forbidden, page_or_partial
 
 from .models import LedgerEntry
 from .selectors import LedgerFilterForm, ledger_entries_select
@@ -30,15 +32,30 @@ CSV_COLUMNS = (
 )
 
 
+NO_RIGHTS = "Your Keycloak roles include no admin right on any realm."
+
+
 def _entries(request: AuthedRequest) -> tuple[LedgerFilterForm, QuerySet[LedgerEntry]]:
+    """The admin's entries: every entry of the realms whose users they may view; of the other
+    realms they hold a right on, only the changes to settings (no user or session data)."""
     form = LedgerFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     rights = rights_of(request.session)
-    visible = None if rights.is_superadmin else frozenset(rights.by_realm)
-    return form, ledger_entries_select(filters=filters, visible_realms=visible)
+    if rights.is_superadmin:
+        return form, ledger_entries_select(filters=filters, visible_realms=None)
+    users = frozenset(realm for realm in rights.by_realm if rights.can(realm, "view-users"))
+    return form, ledger_entries_select(
+        filters=filters,
+        visible_realms=users,
+        settings_only_realms=frozenset(rights.by_realm) - users,
+    )
 
 
+@never_cache
+@require_GET
 def ledger_page(request: AuthedRequest) -> HttpResponse:
+    if not rights_of(request.session).any_right():
+        return forbidden(request, NO_RIGHTS)
     form, entries = _entries(request)
     paginator = Paginator(entries, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
@@ -48,18 +65,16 @@ def ledger_page(request: AuthedRequest) -> HttpResponse:
     return render(request, template, {"form": form, "page": page, "query": query.urlencode()})
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def ledger_csv(request: AuthedRequest) -> StreamingHttpResponse:
+@never_cache
+@require_GET
+def ledger_csv(request: AuthedRequest) -> HttpResponse:
     """Every matching entry, streamed, so an export never holds the ledger in memory."""
+    if not rights_of(request.session).any_right():
+        return forbidden(request, NO_RIGHTS)
     _form, entries = _entries(request)
-    writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(CSV_COLUMNS)
+        yield CSV_COLUMNS
         for entry in entries.iterator(chunk_size=1000):
             values = []
             for column in CSV_COLUMNS:
@@ -69,8 +84,8 @@ def ledger_csv(request: AuthedRequest) -> StreamingHttpResponse:
                 elif column == "created_at":
                     value = value.isoformat()
                 values.append(value)
-            yield writer.writerow(values)
+            yield values
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response = StreamingHttpResponse(csv_lines(rows()), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="tokenadmin-ledger.csv"'
     return response

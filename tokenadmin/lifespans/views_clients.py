@@ -42,6 +42,7 @@ def _matrix_context(request: AuthedRequest, realm: str) -> dict:
 
 @require_GET
 @require_right("view-realm")
+@require_right("view-clients")  # Keycloak lists a realm's clients only with it
 def client_lifespans_page(request: AuthedRequest, realm: str) -> HttpResponse:
     context = _matrix_context(request, realm)
     return render(request, page_or_partial(request, PAGE, "client-matrix"), context)

@@ -33,6 +33,7 @@ class JobForm(forms.Form):
 
 @require_GET
 @require_right("view-realm")
+@require_right("view-clients")  # Keycloak lists a realm's clients only with it
 def job_survival_page(request: AuthedRequest, realm: str) -> HttpResponse:
     gateway = gateway_for(request)
     rep = gateway.realm_representation(realm)

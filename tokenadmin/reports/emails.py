@@ -10,6 +10,10 @@ from .selectors import ReportContent
 SUBJECT = "emails/expiry-report-subject.txt"
 BODY_TEXT = "emails/expiry-report-body.txt"
 BODY_HTML = "emails/expiry-report-body.html"
+# Which report a mail is and which realms it read: the demo mailbox shows a mail only to whom
+# may see those realms' users (tokenadmin/demo/mailbox.py).
+REPORT_HEADER = "X-Tokenadmin-Report"
+REALMS_HEADER = "X-Tokenadmin-Realms"
 
 
 def email_context(content: ReportContent) -> dict:
@@ -46,6 +50,10 @@ def expiry_report_message(
         body=render_to_string(BODY_TEXT, context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
+        headers={
+            REPORT_HEADER: str(content.report.pk),
+            REALMS_HEADER: ",".join(content.report.report_realms),
+        },
     )
     message.attach_alternative(render_to_string(BODY_HTML, context), "text/html")
     message.attach(csv_filename(content), content.csv_text(), "text/csv")

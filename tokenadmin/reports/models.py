@@ -13,12 +13,13 @@ from .schedule import schedule_describe
 
 class ExpiryReport(models.Model):
     name = models.CharField(max_length=120, unique=True)
-    # Realm names; empty when a saved view defines the realm and the filter.
+    # Realm names the report reads; with a saved view, that view's realm. Never empty: who may
+    # see a report is decided by them (reports/access.py).
     realms = models.JSONField(default=list, blank=True)
     # clientIds to limit the report to; empty = every client.
     client_ids = models.JSONField(default=list, blank=True)
     saved_view = models.ForeignKey(
-        "sessionindex.SavedView", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "sessionindex.SavedView", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     # Each section is on when its threshold is set (None = leave it out).
     offline_within_days = models.PositiveIntegerField(null=True, blank=True)
@@ -50,7 +51,8 @@ class ExpiryReport(models.Model):
 
     @property
     def report_realms(self) -> list[str]:
-        """The realms this report reads: the saved view's, else the chosen ones."""
+        """The realms this report reads: the saved view's, else the chosen ones (the saved view's
+        realm too, stored with it)."""
         if self.saved_view_id and self.saved_view:
             return [self.saved_view.realm]
         return list(self.realms)

@@ -1,8 +1,6 @@
 """Building an expiry report: counts aggregated in the database, details capped, and every
 matching row streamed into the CSV, so 100,000 indexed sessions never sit in memory at once."""
 
-import csv
-import io
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,6 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
+from tokenadmin.core.csv import csv_text
 from tokenadmin.lifespans.selectors import lifespan_changes_since
 from tokenadmin.sessionindex.expiry import SSO_MAX_DEFAULT_S
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
@@ -152,11 +151,7 @@ class ReportContent:
                 ]
 
     def csv_text(self) -> str:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in self.csv_rows():
-            writer.writerow(row)
-        return buffer.getvalue()
+        return csv_text(self.csv_rows())
 
 
 def _iso(value: datetime | None) -> str:

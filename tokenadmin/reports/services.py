@@ -67,6 +67,9 @@ def _apply(report: ExpiryReport, definition: ReportDefinition) -> None:
         "enabled",
     ):
         setattr(report, name, getattr(definition, name))
+    if definition.saved_view is not None:
+        # Bound to the view's realm, so the report stays bound to it whatever becomes of the view.
+        report.realms = [definition.saved_view.realm]
 
 
 def _ledger_realm(report: ExpiryReport) -> str:

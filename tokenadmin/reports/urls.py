@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_mailbox
+from . import views
 
 app_name = "reports"
 urlpatterns = [
@@ -12,7 +12,4 @@ urlpatterns = [
     path("<int:pk>/delete", views.report_delete, name="delete"),
     path("<int:pk>/preview/", views.report_preview_page, name="preview"),
     path("<int:pk>/preview/email.html", views.report_preview_email, name="preview-email"),
-    path("mailbox/", views_mailbox.mailbox_page, name="mailbox"),
-    path("mailbox/<str:name>/", views_mailbox.mail_page, name="mail"),
-    path("mailbox/<str:name>/body.html", views_mailbox.mail_html, name="mail-html"),
 ]

@@ -1,14 +1,15 @@
 """Report pages: list, create, edit, one report with its runs, send now, preview, delete."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -41,6 +42,15 @@ NO_RIGHTS = "Your Keycloak roles do not include view-users on any realm."
 NOT_YOURS = "This report covers a realm whose users you may not view."
 
 
+def demo_urls_on() -> bool:
+    """The demo's pages (its mailbox) exist only in the demo's URLconf."""
+    try:
+        reverse("demo:mailbox")
+    except NoReverseMatch:
+        return False
+    return True
+
+
 def _realm_choices(request: AuthedRequest, rights: AdminRights) -> list[str]:
     if rights.is_superadmin:
         return sorted(realm.name for realm in gateway_for(request).realms_list())
@@ -62,6 +72,7 @@ def _report_or_403(request: AuthedRequest, pk: int) -> tuple[ExpiryReport, HttpR
     return report, None
 
 
+@require_GET
 def reports_page(request: AuthedRequest) -> HttpResponse:
     rights = rights_of(request.session)
     if not rights.any_right():
@@ -86,7 +97,7 @@ def reports_page(request: AuthedRequest) -> HttpResponse:
         }
         for report in reports
     ]
-    mailbox_on = bool(getattr(settings, "TOKENADMIN_DEMO_MAILDIR", ""))
+    mailbox_on = demo_urls_on()
     return render(request, "reports/reports.html", {"rows": rows, "mailbox_on": mailbox_on})
 
 
@@ -126,6 +137,8 @@ def report_edit_page(request: AuthedRequest, pk: int) -> HttpResponse:
     return refused or _form_page(request, report)
 
 
+@never_cache
+@require_GET
 def report_page(request: AuthedRequest, pk: int) -> HttpResponse:
     report, refused = _report_or_403(request, pk)
     if refused:
@@ -171,6 +184,8 @@ def report_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect("reports:index")
 
 
+@never_cache
+@require_GET
 def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
     report, refused = _report_or_403(request, pk)
     if refused:
@@ -179,6 +194,8 @@ def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
     return render(request, "reports/preview.html", {"report": report, "content": content})
 
 
+@never_cache
+@require_GET
 @xframe_options_sameorigin
 def report_preview_email(request: AuthedRequest, pk: int) -> HttpResponse:
     """The HTML email itself, for the preview page's sandboxed frame."""

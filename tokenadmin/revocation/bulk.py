@@ -35,6 +35,10 @@ from .residual import residual_risk_for
 
 SAMPLE_SIZE = 20
 OWN_SESSION_WHY = "your own session (kept so you stay signed in)"
+SAVED_VIEW_GONE = (
+    "The saved view this revocation was previewed with has been deleted since; "
+    "nothing was revoked. Preview again."
+)
 
 
 class Kind:
@@ -276,7 +280,9 @@ def revocation_plan_build(
     elif recipe.kind == Kind.FILTER:
         query = recipe.query
         if recipe.saved_view_id:
-            view = SavedView.objects.get(pk=recipe.saved_view_id, realm=realm)
+            view = SavedView.objects.filter(pk=recipe.saved_view_id, realm=realm).first()
+            if view is None:
+                raise RevocationRefused(SAVED_VIEW_GONE)
             query = view.query
         filters = filters_from_query(query)
         rows = indexed_sessions_select(realm=realm, filters=filters).iterator(chunk_size=2000)

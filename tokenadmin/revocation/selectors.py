@@ -10,6 +10,8 @@ from tokenadmin.keycloak import Gateway, GatewayError
 from .models import RevocationJob
 from .services import is_login_realm
 
+# What reading a job takes: its items are users, sessions and addresses.
+JOB_RIGHT = "view-users"
 RIGHTS_SHOWN = ("manage-users", "manage-realm", "manage-clients", "view-users")
 
 
@@ -47,8 +49,9 @@ def realm_actions_select(*, admin: Gateway, rights: AdminRights) -> list[RealmAc
 
 
 def revocation_jobs_select(*, rights: AdminRights) -> QuerySet[RevocationJob]:
-    """Jobs in the realms the admin has rights on (all of them for master's admin)."""
+    """Jobs in the realms whose users the admin may view (all of them for master's admin): a
+    job's label and items name users and sessions."""
     jobs = RevocationJob.objects.select_related("ledger_entry")
     if not rights.is_superadmin:
-        jobs = jobs.filter(realm__in=list(rights.by_realm))
+        jobs = jobs.filter(realm__in=[r for r in rights.by_realm if rights.can(r, JOB_RIGHT)])
     return jobs

@@ -1,5 +1,7 @@
 from django.urls import path
 
+from tokenadmin.core import converters  # noqa: F401 - registers <kcid:...>
+
 from . import views, views_actions
 
 app_name = "revocation"
@@ -32,18 +34,18 @@ urlpatterns = [
         name="revoke-offline-session",
     ),
     path(
-        "<str:realm>/users/<str:user_id>/consents/<str:client_id>/revoke/",
+        "<str:realm>/users/<str:user_id>/consents/<kcid:client_id>/revoke/",
         views_actions.revoke_consent,
         name="revoke-consent",
     ),
     path("<str:realm>/clients/", views_actions.client_find, name="client-find"),
-    path("<str:realm>/clients/<str:client_id>/", views_actions.client_page, name="client"),
+    path("<str:realm>/clients/<kcid:client_id>/", views_actions.client_page, name="client"),
     path(
-        "<str:realm>/clients/<str:client_id>/not-before/",
+        "<str:realm>/clients/<kcid:client_id>/not-before/",
         views_actions.client_not_before,
         name="client-not-before",
     ),
     path(
-        "<str:realm>/clients/<str:client_id>/push/", views_actions.client_push, name="client-push"
+        "<str:realm>/clients/<kcid:client_id>/push/", views_actions.client_push, name="client-push"
     ),
 ]

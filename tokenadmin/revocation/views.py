@@ -2,12 +2,14 @@
 
 import logging
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -22,7 +24,7 @@ from .forms import BulkStartForm, RealmSignOutForm, RecipeForm, recipe_sign
 from .jobs import job_counts, revocation_job_retry_failed, revocation_job_run
 from .models import RevocationItem, RevocationJob
 from .outcomes import RevocationRefused
-from .selectors import realm_actions_select, revocation_jobs_select
+from .selectors import JOB_RIGHT, realm_actions_select, revocation_jobs_select
 from .tasks import revocation_job_run_task
 from .views_actions import outcome_response, refused_response
 
@@ -30,12 +32,17 @@ logger = logging.getLogger(__name__)
 
 # Jobs this small run in the request, as the admin (Keycloak's admin events then name them).
 INLINE_LIMIT = 25
+NO_RIGHTS = "Your Keycloak roles include no admin right on any realm."
 ITEMS_PER_PAGE = 50
 
 
+@never_cache
+@require_GET
 def index_page(request: AuthedRequest) -> HttpResponse:
     """Recent jobs, and the realm-wide actions for each realm the admin may act on."""
     rights = rights_of(request.session)
+    if not rights.any_right():
+        return forbidden(request, NO_RIGHTS)
     realms = realm_actions_select(admin=gateway_for(request), rights=rights)
     jobs = revocation_jobs_select(rights=rights)[:20]
     return render(
@@ -77,6 +84,7 @@ def _group_resolved(admin: Gateway, realm: str, recipe: Recipe) -> Recipe:
     raise Http404(f"No group {wanted!r} in {realm}")
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 @require_right("manage-users")
 def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
@@ -106,6 +114,7 @@ def _enqueue(job: RevocationJob) -> None:
         logger.exception("could not enqueue revocation job %s", job.pk)
 
 
+@never_cache
 @require_http_methods(["POST"])
 @require_right("manage-users")
 def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
@@ -114,20 +123,23 @@ def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
         recipe_data = form.cleaned_data.get("recipe")
         plan = None
         if isinstance(recipe_data, Recipe):
-            plan = _plan(request, realm, recipe_data)
+            try:
+                plan = _plan(request, realm, recipe_data)
+            except (Http404, RevocationRefused):  # its saved view is gone: the form says why
+                plan = None
         return render(
             request,
             "revocation/preview.html",
             {"realm": realm, "plan": plan, "form": form, "inline_limit": INLINE_LIMIT},
         )
     admin = gateway_for(request)
-    plan = revocation_plan_build(
-        admin=admin,
-        realm=realm,
-        recipe=form.cleaned_data["recipe"],
-        own_session_id=request.session.get(SID, ""),
-    )
     try:
+        plan = revocation_plan_build(
+            admin=admin,
+            realm=realm,
+            recipe=form.cleaned_data["recipe"],
+            own_session_id=request.session.get(SID, ""),
+        )
         job = revocation_job_create(
             plan=plan,
             actor=request.user,
@@ -178,13 +190,18 @@ def realm_sign_out(request: AuthedRequest, realm: str) -> HttpResponse:
 
 
 def _job_for(request: AuthedRequest, job_id: int) -> RevocationJob:
-    job = get_object_or_404(RevocationJob, pk=job_id)
+    """The job, if the admin may view the users of its realm; else 404, as if there were none."""
     rights = rights_of(request.session)
-    if not (rights.is_superadmin or job.realm in rights.by_realm):
+    if not rights.any_right():
+        raise PermissionDenied(NO_RIGHTS)
+    job = get_object_or_404(RevocationJob, pk=job_id)
+    if not rights.can(job.realm, JOB_RIGHT):
         raise Http404("No such job")
     return job
 
 
+@never_cache
+@require_GET
 def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
     return render(
@@ -194,6 +211,8 @@ def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
     )
 
 
+@never_cache
+@require_GET
 def job_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
     """The progress partial, polled every second; 286 (stop polling) once the job is done."""
     job = _job_for(request, job_id)
@@ -230,6 +249,8 @@ def _items_page(request: AuthedRequest, job: RevocationJob):
     return Paginator(items.order_by("pk"), ITEMS_PER_PAGE).get_page(request.GET.get("page"))
 
 
+@never_cache
+@require_GET
 def job_items(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
     return render(

@@ -4,7 +4,8 @@ from collections.abc import Callable
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -131,6 +132,8 @@ def client_push(request: AuthedRequest, realm: str, client_id: str) -> HttpRespo
     return _revoke_response(request, services.revocation_push, realm=realm, client_id=client_id)
 
 
+@never_cache
+@require_GET
 @require_right("view-users")
 def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
     """A user's sessions, offline tokens and consents, live, each with its revoke button."""
@@ -139,6 +142,8 @@ def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
     return render(request, template, {"realm": realm, "live": live})
 
 
+@never_cache
+@require_GET
 @require_right("view-users")
 def user_find(request: AuthedRequest, realm: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
@@ -148,6 +153,7 @@ def user_find(request: AuthedRequest, realm: str) -> HttpResponse:
     )
 
 
+@require_GET
 @require_right("view-clients")
 def client_find(request: AuthedRequest, realm: str) -> HttpResponse:
     client_id = request.GET.get("client", "").strip()
@@ -156,6 +162,7 @@ def client_find(request: AuthedRequest, realm: str) -> HttpResponse:
     return redirect("revocation:client", realm=realm, client_id=client_id)
 
 
+@require_GET
 @require_right("view-clients")
 def client_page(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
     """Sign everyone out, offline tokens by age, not-before, push: for one client."""

@@ -1,10 +1,11 @@
 """The sessions page's filtered set as CSV rows, produced lazily for a streamed download."""
 
-import csv
 from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import QuerySet
+
+from tokenadmin.core.csv import csv_line
 
 from .models import IndexedSession
 
@@ -24,13 +25,6 @@ CSV_COLUMNS = (
 CHUNK_SIZE = 2000
 
 
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer yields instead of storing."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _when(value: object) -> str:
     return value.isoformat() if value else ""  # type: ignore[attr-defined]
 
@@ -41,10 +35,9 @@ def sessions_csv_rows(
     """A header line, then one line per session, reading the database in chunks.
 
     `refreshed_at`: the realm's last completed refresh, for each row's seen_at (last seen)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+    yield csv_line(CSV_COLUMNS)
     for s in sessions.iterator(chunk_size=CHUNK_SIZE):
-        yield writer.writerow(
+        yield csv_line(
             (
                 s.session_id,
                 "offline" if s.offline else "regular",

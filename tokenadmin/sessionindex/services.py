@@ -6,6 +6,17 @@ from tokenadmin.ledger.services import ledger_entry_create
 
 from .models import SavedView
 
+# A report built on a view reads its realm through it: deleting it would leave the report unbound.
+VIEW_IN_USE = "Reports use this saved view ({names}); change or delete them first."
+
+
+class SavedViewInUse(Exception):
+    """The view is what some report reads; the message names them."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.message = VIEW_IN_USE.format(names=", ".join(f"“{name}”" for name in names))
+        super().__init__(self.message)
+
 
 def _as_record(view: SavedView) -> dict:
     return {
@@ -45,7 +56,14 @@ def saved_view_create(
 
 
 def saved_view_delete(*, actor: User, view: SavedView) -> None:
-    """Remove a saved view (the caller has checked the actor owns it or may manage users)."""
+    """Remove a saved view (the caller has checked the actor owns it or may manage users).
+
+    Refused (SavedViewInUse) while a report is built on it."""
+    from tokenadmin.reports.models import ExpiryReport  # reports depend on this app, not back
+
+    names = list(ExpiryReport.objects.filter(saved_view=view).values_list("name", flat=True))
+    if names:
+        raise SavedViewInUse(names)
     before = _as_record(view)
     view_id, realm, name = view.pk, view.realm, view.name
     view.delete()

@@ -5,6 +5,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -35,12 +36,13 @@ from .selectors import (
     sessions_summary_select,
 )
 from .selectors_refresh import realm_index_get
-from .services import saved_view_create, saved_view_delete
+from .services import SavedViewInUse, saved_view_create, saved_view_delete
 
 PAGE_TEMPLATE = "sessionindex/realm_sessions.html"
 NO_REALM_TO_VIEW = "Your Keycloak roles do not include view-users on any realm."
 
 
+@never_cache
 @require_GET
 def sessions_index(request: AuthedRequest) -> HttpResponse:
     """The realms whose users the admin may view, with what the index holds for each."""
@@ -139,6 +141,7 @@ def _results_context(
     }
 
 
+@never_cache
 @require_GET
 @require_right("view-users")
 def realm_sessions_page(request: AuthedRequest, realm: str) -> HttpResponse:
@@ -175,6 +178,7 @@ def realm_sessions_page(request: AuthedRequest, realm: str) -> HttpResponse:
     return render(request, template, context)
 
 
+@never_cache
 @require_GET
 @require_right("view-users")
 def realm_sessions_csv(request: AuthedRequest, realm: str) -> StreamingHttpResponse:
@@ -206,6 +210,7 @@ def _saved_views_context(
     return {"saved_views": views, "save_form": save_form or SavedViewForm(realm=realm)}
 
 
+@never_cache
 @require_POST
 @require_right("view-users")
 def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
@@ -226,6 +231,7 @@ def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
     return render(request, f"{PAGE_TEMPLATE}#saved-views", context)
 
 
+@never_cache
 @require_POST
 @require_right("view-users")
 def saved_view_delete_view(request: AuthedRequest, realm: str, view_id: int) -> HttpResponse:
@@ -233,6 +239,10 @@ def saved_view_delete_view(request: AuthedRequest, realm: str, view_id: int) -> 
     rights = rights_of(request.session)
     if view.owner_id != request.user.pk and not rights.can(realm, "manage-users"):
         return forbidden(request, "Only its owner or an admin with manage-users may delete it.")
-    saved_view_delete(actor=request.user, view=view)
-    context = {"realm": realm, **_saved_views_context(request, realm)}
+    refused = ""
+    try:
+        saved_view_delete(actor=request.user, view=view)
+    except SavedViewInUse as in_use:
+        refused = in_use.message
+    context = {"realm": realm, "delete_refused": refused, **_saved_views_context(request, realm)}
     return render(request, f"{PAGE_TEMPLATE}#saved-views", context)

@@ -3,6 +3,7 @@
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -15,6 +16,7 @@ from .selectors import client_sessions_live_select, user_sessions_live_select
 CLIENT_PAGE_SIZE = 50
 
 
+@never_cache
 @require_GET
 @require_right("view-users")
 def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
@@ -39,8 +41,10 @@ class ClientSessionsForm(forms.Form):
     page = forms.IntegerField(required=False, min_value=1, max_value=10**6)
 
 
+@never_cache
 @require_GET
 @require_right("view-clients")
+@require_right("view-users")  # the sessions listed name users and their addresses
 def client_page(request: AuthedRequest, realm: str, client_uuid: str) -> HttpResponse:
     """A client, its live online and offline session counts, and its sessions page by page
     (Keycloak's first/max paging on clients/{uuid}/user-sessions or /offline-sessions)."""

@@ -20,6 +20,7 @@ DEMO_LOGINS = (
     ("admin", "admin", "master admin: every realm, every action"),
     ("operator", "operator", "views and manages realm mlflow"),
     ("viewer", "viewer", "views realm mlflow, changes nothing"),
+    ("realmviewer", "realmviewer", "views realm mlflow's settings only, not its users"),
     ("outsider", "outsider", "no admin role: sees the 403 page"),
 )
 

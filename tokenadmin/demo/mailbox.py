@@ -8,7 +8,10 @@ from pathlib import Path
 from django.conf import settings
 from django.http import Http404
 
+from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
+from tokenadmin.reports.access import RIGHT
+from tokenadmin.reports.emails import REALMS_HEADER
 
 # The sink names files "<epoch with microseconds>-<8 hex>.eml"; nothing else is served.
 MAIL_NAME = re.compile(r"^\d+\.\d{6}-[0-9a-f]{8}\.eml$")
@@ -31,13 +34,22 @@ def mailbox_dir() -> Path:
     return Path(directory)
 
 
+def mail_visible(mail: ReceivedMail, rights: AdminRights) -> bool:
+    """A report mail is for whom may read that report: view-users on every realm it read. A mail
+    that names no realm (not a report's) is master's admin's only."""
+    if rights.is_superadmin:
+        return True
+    realms = [r for r in str(mail.message.get(REALMS_HEADER, "")).split(",") if r.strip()]
+    return bool(realms) and all(rights.can(realm.strip(), RIGHT) for realm in realms)
+
+
 def _received_at(path: Path) -> datetime:
     return datetime.fromtimestamp(float(path.name.split("-", 1)[0]), tz=UTC)
 
 
-def mailbox_select(*, limit: int = 200) -> list[MailSummary]:
-    """Newest first."""
-    mails = mails_read(mailbox_dir())[-limit:]
+def mailbox_select(*, rights: AdminRights, limit: int = 200) -> list[MailSummary]:
+    """The mails the admin may read, newest first."""
+    mails = [mail for mail in mails_read(mailbox_dir()) if mail_visible(mail, rights)][-limit:]
     return [
         MailSummary(
             name=mail.path.name,
@@ -50,10 +62,11 @@ def mailbox_select(*, limit: int = 200) -> list[MailSummary]:
     ]
 
 
-def mail_get(*, name: str) -> ReceivedMail:
+def mail_get(*, name: str, rights: AdminRights) -> ReceivedMail:
+    """The mail, if the admin may read it; else 404, as if there were none."""
     if not MAIL_NAME.match(name):
         raise Http404("no such mail")
     for mail in mails_read(mailbox_dir()):
-        if mail.path.name == name:
+        if mail.path.name == name and mail_visible(mail, rights):
             return mail
     raise Http404("no such mail")

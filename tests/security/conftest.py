@@ -1,0 +1,77 @@
+"""The world the security tests act in: real objects on realm mlflow behind every URL."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.utils import timezone
+
+from tests.reports.conftest import report_create
+from tokenadmin.keycloak.oidc import unverified_claims
+from tokenadmin.lifespans.catalog import lifespan_values_of
+from tokenadmin.lifespans.models import LifespanSnapshot
+from tokenadmin.reports.services import report_run_request, report_run_send
+from tokenadmin.revocation.models import RevocationItem, RevocationJob
+from tokenadmin.sessionindex.models import SavedView
+from tokenadmin.sessionindex.refresh import realm_index_refresh
+
+
+@dataclass
+class World:
+    """Real objects on realm mlflow for every URL argument, so an allowed user gets a page."""
+
+    user_id: str
+    session_id: str
+    client_uuid: str
+    job_id: int
+    snapshot_id: int
+    report_id: int
+    spare_report_id: int  # for delete
+    spare_view_id: int  # for delete
+    mail_name: str
+
+
+@pytest.fixture
+def world(kc, db, demo_mailbox) -> World:
+    mlflow = kc.admin(realm_name="mlflow")
+    tokens = kc.password_login(
+        "mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret"
+    )
+    realm_index_refresh(realm="mlflow")
+    job = RevocationJob.objects.create(
+        realm="mlflow",
+        action="bulk_revocation",
+        label="sessions of mlflow_user",
+        actor_username="operator",
+        reason="test",
+        total=1,
+        state=RevocationJob.State.DONE,
+        finished_at=timezone.now(),
+    )
+    RevocationItem.objects.create(
+        job=job,
+        session_id="gone",
+        username="mlflow_user",
+        state=RevocationItem.State.FAILED,
+        error="test",
+    )
+    snapshot = LifespanSnapshot.objects.create(
+        realm="mlflow",
+        kind=LifespanSnapshot.Kind.APPROVED,
+        values=lifespan_values_of(mlflow.get_realm("mlflow")),
+        actor_username="tokenadmin",
+    )
+    report = report_create(name="mlflow report", realms=["mlflow"])
+    spare = report_create(name="spare report", realms=["mlflow"])
+    report_run_send(run_id=report_run_request(report=report, actor=None).pk)
+    [mail] = demo_mailbox.received()
+    return World(
+        user_id=mlflow.get_user_id("mlflow_user"),
+        session_id=unverified_claims(tokens["access_token"])["sid"],
+        client_uuid=mlflow.get_client_id("mlflow"),
+        job_id=job.pk,
+        snapshot_id=snapshot.pk,
+        report_id=report.pk,
+        spare_report_id=spare.pk,
+        spare_view_id=SavedView.objects.create(realm="mlflow", name="spare", query={}).pk,
+        mail_name=mail.path.name,
+    )

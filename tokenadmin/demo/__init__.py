@@ -1,0 +1,1 @@
+"""Pages that exist only while `manage.py demo` runs (its mailbox), routed by root_urls.py."""
