@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "tokenadmin.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "tokenadmin.core.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "tokenadmin.accounts.middleware.TokenRefreshMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tokenadmin.core.middleware.GatewayErrorMiddleware",
+    "tokenadmin.core.middleware.DatabaseBusyMiddleware",
 ]
 
 ROOT_URLCONF = "tokenadmin.urls"
@@ -135,7 +136,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
         "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        # The busy timeout: how long a write waits (SQLite retrying) for another writer's lock
+        # before "database is locked", which pages show as a 503 message (docs/FAULTS.md).
+        "timeout": env_int("DATABASE_BUSY_TIMEOUT_S", 20),
     }
     # A file, not memory, so Celery workers started by the tests see the test database; one
     # per test run (pid), so runs side by side never share it.
