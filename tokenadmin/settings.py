@@ -116,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tokenadmin.accounts.context_processors.admin_rights",
+                "tokenadmin.accounts.context_processors.keycloak_outage",
                 "tokenadmin.core.context_processors.navigation",
             ],
         },
@@ -172,6 +173,11 @@ KEYCLOAK_WORKER_CLIENT_SECRET = env_str("KEYCLOAK_WORKER_CLIENT_SECRET", "tokena
 KEYCLOAK_TIMEOUT_S = env_int("KEYCLOAK_TIMEOUT_S", 10)
 # Refresh the admin's access token when less than this is left (master's tokens live 60 s).
 KEYCLOAK_REFRESH_MARGIN_S = env_int("KEYCLOAK_REFRESH_MARGIN_S", 15)
+# Renewing the admin's login waits this long for Keycloak (once, no retry): a page must not
+# hang on a Keycloak that accepts connections and never answers (docs/FAULTS.md).
+KEYCLOAK_RENEW_TIMEOUT_S = env_int("KEYCLOAK_RENEW_TIMEOUT_S", 3)
+# After Keycloak failed to answer, stop asking it for this long (the circuit breaker).
+KEYCLOAK_BREAKER_OPEN_S = env_int("KEYCLOAK_BREAKER_OPEN_S", 30)
 
 
 def keycloak_endpoints(internal_url: str, public_url: str, realm: str) -> dict[str, str]:

@@ -7,9 +7,13 @@ Each area of Keycloak's API has its own module with one method per endpoint; `Ga
 gathers them.
 """
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from keycloak import KeycloakOpenIDConnection
+from keycloak.exceptions import KeycloakConnectionError
 
+from .breaker import keycloak_outage_get
 from .errors import mapped_errors
 from .lifespans import LifespanCalls
 from .realms import RealmCalls
@@ -21,9 +25,26 @@ class Gateway(RealmCalls, SessionCalls, RevocationCalls, LifespanCalls):
     """Every Keycloak call tokenadmin makes, acting as one admin or the worker."""
 
 
+class _NotAsking(KeycloakOpenIDConnection):
+    """A connection that does not call Keycloak: the circuit breaker says it is not answering,
+    so every call fails at once as unreachable instead of waiting for its timeout."""
+
+    def raw_get(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise KeycloakConnectionError("not asked: Keycloak has not been answering")
+
+    raw_post = raw_put = raw_delete = raw_get
+
+
 def gateway_for_token(access_token: str, expires_in_s: int) -> Gateway:
-    """A gateway acting as the admin who holds `access_token` (no refresh: the web tier does)."""
-    connection = KeycloakOpenIDConnection(
+    """A gateway acting as the admin who holds `access_token` (no refresh: the web tier does).
+
+    While the circuit breaker is open (keycloak/breaker.py) its calls fail at once.
+    """
+    outage = keycloak_outage_get()
+    connection_class = (
+        _NotAsking if outage is not None and outage.is_open else KeycloakOpenIDConnection
+    )
+    connection = connection_class(
         server_url=settings.KEYCLOAK_URL,
         realm_name=settings.KEYCLOAK_REALM,
         user_realm_name=settings.KEYCLOAK_REALM,
