@@ -158,6 +158,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Redis down must not hold a page: queuing a task gives up within a few seconds (Celery's
+# defaults retry the result store 20 times, 19 s) and the caller says what happens next; work
+# recorded in the database is queued again by the sweeper (docs/FAULTS.md).
+_QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _QUICK_RETRY}
+# Every this many seconds beat runs the sweeper, which queues again the work the database holds
+# as waiting for longer than QUEUE_SWEEP_AFTER_S (a job or a report run whose task was lost).
+QUEUE_SWEEP_EVERY_S = env_int("QUEUE_SWEEP_EVERY_S", 30)
+QUEUE_SWEEP_AFTER_S = env_int("QUEUE_SWEEP_AFTER_S", 60)
 CELERY_TIMEZONE = "UTC"
 
 # --- Keycloak and the admin login -----------------------------------------------------------
@@ -233,6 +246,12 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tokenadmin <tokenadmin@localhost>")
+# A report run being sent belongs to its worker this long; after it the worker is presumed
+# dead and the run is settled (sent again, or marked possibly delivered: docs/FAULTS.md).
+REPORT_SEND_LEASE_S = env_int("REPORT_SEND_LEASE_S", 120)
+# A report the mail server may have received without confirming it is sent once more after
+# this pause (recipients may then get it twice; the run history says so).
+REPORT_UNCONFIRMED_RESEND_AFTER_S = env_int("REPORT_UNCONFIRMED_RESEND_AFTER_S", 1800)
 # Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /reports/mailbox/.
 TOKENADMIN_DEMO_MAILDIR = env_str("TOKENADMIN_DEMO_MAILDIR", "")
 
