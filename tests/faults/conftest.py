@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.services import RedisServer, celery_app_point_at, service_env
+from tests.fixtures.services import (
+    RedisServer,
+    celery_app_point_at,
+    celery_app_urls_set,
+    service_env,
+)
 from tokenadmin.devstack import processes
 from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
 from tokenadmin.devstack.redis import redis_start
@@ -79,11 +84,16 @@ class RedisControl:
 
 @pytest.fixture
 def own_redis(tmp_path, settings):
+    """This test's tasks go to its own Redis; afterwards to wherever they went before."""
+    from tokenadmin.celery import app
+
+    before = {"broker_url": app.conf.broker_url, "result_backend": app.conf.result_backend}
     redis = RedisControl(tmp_path / "redis")
     redis.start()
     celery_app_point_at(redis.server, settings)
     yield redis
     redis.stop()
+    celery_app_urls_set(**before)
 
 
 class Service:
