@@ -114,6 +114,28 @@ def test_a_server_that_dies_after_keeping_the_mail_is_not_retried_blindly(
     assert len(faulty_sink.received()) == 2
 
 
+def test_a_server_that_hangs_up_before_the_content_is_retried_and_sends_exactly_once(
+    kc, faulty_sink, start_worker
+):
+    faulty_sink.start("--drop-on-data")
+    start_worker("worker")
+    run = report_run_request(report=report_create(send_when_empty=True), actor=None)
+
+    expiry_report_send_task.delay(run.pk)
+
+    retrying = wait_for(
+        lambda: run_now(run.pk, state="pending", attempts__gte=2), what="two refused attempts"
+    )
+    assert "SMTPServerDisconnected" in retrying.error and retrying.copies_possible == 0
+    assert faulty_sink.received() == []
+    faulty_sink.stop()
+    faulty_sink.start()
+    sent = wait_for(lambda: run_now(run.pk, state="sent"), what="the retry to get through")
+    assert (sent.copies_possible, sent.delivery_note) == (1, "")
+    time.sleep(2)
+    assert len(faulty_sink.received()) == 1
+
+
 def test_a_worker_killed_after_the_server_kept_the_mail_leaves_it_marked_then_sent_once_more(
     kc, faulty_sink, start_worker, client_as
 ):

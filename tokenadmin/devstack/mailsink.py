@@ -4,6 +4,7 @@ python -m tokenadmin.devstack.mailsink --port 1025 --dir var/mail
 
 Fault options, for the tests of what reports promise when mail misbehaves (docs/FAULTS.md):
 --delay-rcpt-s N stalls before accepting a recipient (before any content: nothing delivered);
+--drop-on-data hangs up when the client says DATA (before any content: nothing delivered);
 --delay-data-s N keeps each mail on receipt, then answers only after N s (slower than the
 client's timeout: the client cannot know); --exit-on-data keeps the mail, then dies without
 answering (a server that committed on receipt and lost the reply).
@@ -21,6 +22,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class MaildirHandler:
@@ -54,6 +56,18 @@ class MaildirHandler:
         if self.delay_data_s:
             await asyncio.sleep(self.delay_data_s)
         return "250 Message accepted for delivery"
+
+
+class DroppingSMTP(SMTP):
+    """Hangs up at DATA, before the client may send any content."""
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self.transport.close()
+
+
+class DroppingController(Controller):
+    def factory(self) -> SMTP:
+        return DroppingSMTP(self.handler, **self.SMTP_kwargs)
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,7 @@ def main() -> None:
     parser.add_argument("--delay-rcpt-s", type=float, default=0)
     parser.add_argument("--delay-data-s", type=float, default=0)
     parser.add_argument("--exit-on-data", action="store_true")
+    parser.add_argument("--drop-on-data", action="store_true")
     args = parser.parse_args()
     handler = MaildirHandler(
         args.dir,
@@ -111,7 +126,8 @@ def main() -> None:
         delay_data_s=args.delay_data_s,
         exit_on_data=args.exit_on_data,
     )
-    controller = Controller(handler, hostname=args.host, port=args.port)
+    controller_class = DroppingController if args.drop_on_data else Controller
+    controller = controller_class(handler, hostname=args.host, port=args.port)
     controller.start()
     print(f"mail sink on {args.host}:{args.port}, keeping mail in {args.dir}", flush=True)
     try:

@@ -34,7 +34,7 @@ class TokenSet:
         )
 
 
-def _openid(*, timeout_s: int, max_retries: int = 1) -> KeycloakOpenID:
+def _openid(*, timeout_s: int, max_retries: int) -> KeycloakOpenID:
     return KeycloakOpenID(
         server_url=settings.KEYCLOAK_URL,
         realm_name=settings.KEYCLOAK_REALM,
