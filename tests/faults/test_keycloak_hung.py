@@ -91,3 +91,19 @@ def test_a_second_request_of_the_same_admin_does_not_wait_for_the_first_s_renewa
     assert BANNER not in response.content.decode()
     renewing.join(timeout=10)
     assert BANNER in timed_get(other_tab, INDEX_PAGE)[0].content.decode()
+
+
+def test_a_live_page_that_times_out_opens_the_breaker_for_the_next_pages(kc, client_as, settings):
+    settings.KEYCLOAK_TIMEOUT_S = 1
+    settings.KEYCLOAK_BREAKER_OPEN_S = 30
+    client = client_as("admin")  # a fresh token: no renewal due
+    kc.fault(path="/admin/realms$", latency_ms=60_000)
+
+    first, first_s = timed_get(client, LIVE_PAGE)
+    again, again_s = timed_get(client, LIVE_PAGE)
+    index, index_s = timed_get(client, INDEX_PAGE)
+
+    assert first.status_code == 503 and first_s < 4  # the timeout, retried once by the client
+    assert again.status_code == 503 and again_s < 0.5
+    assert index.status_code == 200 and index_s < 0.5
+    assert BANNER in index.content.decode()
