@@ -4,6 +4,8 @@ and a real browser (Debian chromium through Playwright)."""
 import os
 from pathlib import Path
 
+import pytest
+
 # Playwright's sync API runs an event loop in the test thread; Django's live_server is safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -17,3 +19,13 @@ pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.browser",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _cache_emptied():
+    """Django's cache holds the Keycloak circuit breaker; no test inherits another's outage."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tokenadmin.settings")
 
@@ -15,5 +16,17 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         # A tick that waits longer than its interval is superseded by the next one.
         "options": {"expires": 290},
+    },
+    # The sweepers: work the database holds as waiting whose task the queue lost (Redis down
+    # when it was queued, a worker killed holding it) is queued again.
+    "revocation-jobs-sweep": {
+        "task": "tokenadmin.revocation.tasks.revocation_jobs_sweep_task",
+        "schedule": float(settings.QUEUE_SWEEP_EVERY_S),
+        "options": {"expires": settings.QUEUE_SWEEP_EVERY_S},
+    },
+    "report-runs-sweep": {
+        "task": "tokenadmin.reports.tasks.report_runs_sweep_task",
+        "schedule": float(settings.QUEUE_SWEEP_EVERY_S),
+        "options": {"expires": settings.QUEUE_SWEEP_EVERY_S},
     },
 }

@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "tokenadmin.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "tokenadmin.core.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "tokenadmin.accounts.middleware.TokenRefreshMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tokenadmin.core.middleware.GatewayErrorMiddleware",
+    "tokenadmin.core.middleware.DatabaseBusyMiddleware",
 ]
 
 WSGI_APPLICATION = "tokenadmin.wsgi.application"
@@ -114,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tokenadmin.accounts.context_processors.admin_rights",
+                "tokenadmin.accounts.context_processors.keycloak_outage",
                 "tokenadmin.core.context_processors.navigation",
             ],
         },
@@ -134,7 +136,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
         "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        # The busy timeout: how long a write waits (SQLite retrying) for another writer's lock
+        # before "database is locked", which pages show as a 503 message (docs/FAULTS.md).
+        "timeout": env_int("DATABASE_BUSY_TIMEOUT_S", 20),
     }
     # A file, not memory, so Celery workers started by the tests see the test database; one
     # per test run (pid), so runs side by side never share it.
@@ -153,6 +157,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Redis down must not hold a page: queuing a task gives up within a few seconds (Celery's
+# defaults retry the result store 20 times, 19 s) and the caller says what happens next; work
+# recorded in the database is queued again by the sweeper (docs/FAULTS.md).
+_QUICK_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _QUICK_RETRY}
+# Every this many seconds beat runs the sweeper, which queues again the work the database holds
+# as waiting for longer than QUEUE_SWEEP_AFTER_S (a job or a report run whose task was lost).
+QUEUE_SWEEP_EVERY_S = env_int("QUEUE_SWEEP_EVERY_S", 30)
+QUEUE_SWEEP_AFTER_S = env_int("QUEUE_SWEEP_AFTER_S", 60)
 CELERY_TIMEZONE = "UTC"
 
 # --- Keycloak and the admin login -----------------------------------------------------------
@@ -181,6 +198,11 @@ if not DEBUG:
 KEYCLOAK_TIMEOUT_S = env_int("KEYCLOAK_TIMEOUT_S", 10)
 # Refresh the admin's access token when less than this is left (master's tokens live 60 s).
 KEYCLOAK_REFRESH_MARGIN_S = env_int("KEYCLOAK_REFRESH_MARGIN_S", 15)
+# Renewing the admin's login waits this long for Keycloak (once, no retry): a page must not
+# hang on a Keycloak that accepts connections and never answers (docs/FAULTS.md).
+KEYCLOAK_RENEW_TIMEOUT_S = env_int("KEYCLOAK_RENEW_TIMEOUT_S", 3)
+# After Keycloak failed to answer, stop asking it for this long (the circuit breaker).
+KEYCLOAK_BREAKER_OPEN_S = env_int("KEYCLOAK_BREAKER_OPEN_S", 30)
 
 
 def keycloak_endpoints(internal_url: str, public_url: str, realm: str) -> dict[str, str]:
@@ -236,6 +258,12 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tokenadmin <tokenadmin@localhost>")
+# A report run being sent belongs to its worker this long; after it the worker is presumed
+# dead and the run is settled (sent again, or marked possibly delivered: docs/FAULTS.md).
+REPORT_SEND_LEASE_S = env_int("REPORT_SEND_LEASE_S", 120)
+# A report the mail server may have received without confirming it is sent once more after
+# this pause (recipients may then get it twice; the run history says so).
+REPORT_UNCONFIRMED_RESEND_AFTER_S = env_int("REPORT_UNCONFIRMED_RESEND_AFTER_S", 1800)
 # Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /demo/mailbox/.
 TOKENADMIN_DEMO_MAILDIR = env_str("TOKENADMIN_DEMO_MAILDIR", "")
 # The demo's own pages (its mailbox) are routed only when the demo runs.

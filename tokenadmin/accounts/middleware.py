@@ -12,10 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
-from tokenadmin.keycloak import KeycloakUnavailable, LoginExpired, Rejected
-from tokenadmin.keycloak.oidc import tokens_refresh
+from tokenadmin.keycloak import LoginExpired, Rejected
 
-from .session_tokens import REFRESH, access_token_seconds_left, tokens_store
+from .renewal import admin_login_renew
+from .session_tokens import REFRESH, access_token_seconds_left
 
 logger = logging.getLogger(__name__)
 
@@ -46,29 +46,35 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
 class TokenRefreshMiddleware:
     """Renew the admin's access token before it expires (master's live only 60 s).
 
-    If the SSO session is gone, the Django login ends too; if Keycloak is down, the request goes
-    on and the page reports Keycloak as unreachable.
+    If the SSO session is gone, the Django login ends too; if Keycloak is down or hung, the
+    request goes on at once (see accounts/renewal.py) and the page says Keycloak is not
+    answering. Views that need no login (/health, the sign-in views) never renew.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if not getattr(view_func, "login_required", True) or (
+            match and match.url_name in OIDC_URL_NAMES
+        ):
+            return None
         session = request.session
-        if (
+        if not (
             request.user.is_authenticated
             and session.get(REFRESH)
             and access_token_seconds_left(session) < settings.KEYCLOAK_REFRESH_MARGIN_S
         ):
-            try:
-                tokens_store(session, tokens_refresh(session[REFRESH]))
-            except (Rejected, LoginExpired):
-                logger.info("Keycloak login of %s ended; signing out", request.user.username)
-                logout(request)
-                messages.info(request, "Your Keycloak session has ended. Please sign in again.")
-                return login_redirect(request)
-            except KeycloakUnavailable:
-                logger.warning(
-                    "Could not renew the login of %s: Keycloak unreachable", request.user.username
-                )
-        return self.get_response(request)
+            return None
+        try:
+            admin_login_renew(session=session)
+        except (Rejected, LoginExpired):
+            logger.info("Keycloak login of %s ended; signing out", request.user.username)
+            logout(request)
+            messages.info(request, "Your Keycloak session has ended. Please sign in again.")
+            return login_redirect(request)
+        return None

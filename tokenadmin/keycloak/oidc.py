@@ -34,13 +34,14 @@ class TokenSet:
         )
 
 
-def _openid() -> KeycloakOpenID:
+def _openid(*, timeout_s: int, max_retries: int) -> KeycloakOpenID:
     return KeycloakOpenID(
         server_url=settings.KEYCLOAK_URL,
         realm_name=settings.KEYCLOAK_REALM,
         client_id=settings.KEYCLOAK_CLIENT_ID,
         client_secret_key=settings.KEYCLOAK_CLIENT_SECRET,
-        timeout=settings.KEYCLOAK_TIMEOUT_S,
+        timeout=timeout_s,
+        max_retries=max_retries,
     )
 
 
@@ -48,10 +49,12 @@ def tokens_refresh(refresh_token: str) -> TokenSet:
     """POST {iss}/protocol/openid-connect/token with grant_type=refresh_token.
 
     Raises Rejected (400 invalid_grant) when the SSO session is gone, KeycloakUnavailable when
-    Keycloak cannot be reached.
+    Keycloak cannot be reached. One try within KEYCLOAK_RENEW_TIMEOUT_S: python-keycloak's
+    default retry would make a hung Keycloak cost the page twice the timeout.
     """
     with mapped_errors("renew your login"):
-        return TokenSet.from_response(_openid().refresh_token(refresh_token))
+        openid = _openid(timeout_s=settings.KEYCLOAK_RENEW_TIMEOUT_S, max_retries=0)
+        return TokenSet.from_response(openid.refresh_token(refresh_token))
 
 
 def unverified_claims(jwt: str) -> dict:

@@ -88,7 +88,14 @@ COUNT_LABELS = {
 
 class ReportRun(models.Model):
     """One schedule slot of one report (or one "send now"). Unique per (report, slot), so a
-    duplicate beat tick or a redelivered task finds the row that exists and sends nothing."""
+    duplicate beat tick or a redelivered task finds the row that exists and sends nothing.
+
+    Delivery (docs/FAULTS.md, "SMTP"): PENDING → SENDING (claimed, under a lease) → SENT. A
+    failure before the message content went out puts it back to PENDING with its next attempt
+    due (exactly once). When the content went out and the server never confirmed (a timeout,
+    a reset, the worker killed), the run is POSSIBLY_DELIVERED: sent once more after a long
+    pause, never more, and the history says so (at most twice, marked).
+    """
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -96,6 +103,7 @@ class ReportRun(models.Model):
         SENT = "sent", "Sent"
         SKIPPED_EMPTY = "skipped_empty", "Nothing to report (not sent)"
         FAILED = "failed", "Failed"
+        POSSIBLY_DELIVERED = "possibly_delivered", "Possibly delivered"
 
     report = models.ForeignKey(ExpiryReport, on_delete=models.CASCADE, related_name="runs")
     # The beat tick this run answers, truncated to the schedule's period; "send now" uses the
@@ -108,11 +116,22 @@ class ReportRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    state = models.CharField(max_length=24, choices=State.choices, default=State.PENDING)
     counts = models.JSONField(default=dict, blank=True)
     recipients = models.JSONField(default=list, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # When a PENDING run's retry, or a POSSIBLY_DELIVERED run's one resend, is due.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A SENDING run belongs to its sender until then; after it, the sender is presumed dead.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # When this attempt handed the message content to the server (None: not yet).
+    content_sent_at = models.DateTimeField(null=True, blank=True)
+    # Attempts that may have delivered the mail (confirmed or not): the copies recipients
+    # may hold. Never more than 2.
+    copies_possible = models.PositiveSmallIntegerField(default=0)
+    # What the history says about delivery ("may have been delivered; sent once more at ...").
+    delivery_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-slot", "-id"]

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
@@ -20,6 +21,7 @@ from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import ledger_entry_create
 from tokenadmin.sessionindex.models import SavedView
 
+from .delivery import DeliveryUncertain, message_deliver
 from .emails import expiry_report_message
 from .models import ExpiryReport, ReportRun
 from .schedule import Schedule, periodic_task_sync, slot_of
@@ -184,42 +186,154 @@ def report_run_request(*, report: ExpiryReport, actor: User | None) -> ReportRun
     )
 
 
-# A send takes seconds; a run SENDING for this long lost its worker (killed mid-send).
-STRANDED_AFTER = timedelta(minutes=10)
-STRANDED_ERROR = "The worker stopped while sending; sent again by the next worker."
+# Failures worth another attempt later: the mail server down, refusing for now, or slow
+# before the message content went out (RETRYABLE above). Attempts are 1, 2, 4 ... 512,
+# 600 s apart, eleven in all.
+MAX_ATTEMPTS = 11
+RETRY_DELAY_MAX_S = 600
+STRANDED_ERROR = "The worker stopped before the message went out; sent again by the next worker."
+RESEND_FAILED = "An earlier attempt may have been delivered; sending it once more failed."
+UNCONFIRMED_KILLED = "The worker stopped after handing the message to the mail server."
+
+
+class RunTakenOver(Exception):
+    """This sender's claim ran out and another attempt owns the run now: send nothing."""
+
+
+def retry_delay_s(attempts: int) -> int:
+    return min(2 ** max(attempts - 1, 0), RETRY_DELAY_MAX_S)
+
+
+def _lease_until(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.REPORT_SEND_LEASE_S)
+
+
+def _unconfirmed_note(*, why: str, copies: int, resend_at: datetime | None) -> str:
+    if resend_at is not None:
+        return (
+            f"{why} It may have been delivered. It will be sent once more at "
+            f"{resend_at:%Y-%m-%d %H:%M} UTC, so recipients may get it twice."
+        )
+    if copies >= 2:
+        return f"{why} It may have been delivered, as may the attempt before: not sent again."
+    return f"{why} It may have been delivered: not sent again."
+
+
+def _possibly_delivered(*, run: ReportRun, why: str, error: str = "") -> bool:
+    """Record an attempt whose content went out unconfirmed; True if this call recorded it.
+
+    The first such attempt gets one resend after REPORT_UNCONFIRMED_RESEND_AFTER_S; the second
+    (copies_possible 2) is final. Recipients never get more than two copies.
+    """
+    now = timezone.now()
+    copies = run.copies_possible + 1
+    resend_at = None
+    if copies < 2:
+        resend_at = now + timedelta(seconds=settings.REPORT_UNCONFIRMED_RESEND_AFTER_S)
+    return bool(
+        ReportRun.objects.filter(
+            pk=run.pk, attempts=run.attempts, state=ReportRun.State.SENDING
+        ).update(
+            state=ReportRun.State.POSSIBLY_DELIVERED,
+            copies_possible=copies,
+            next_attempt_at=resend_at,
+            lease_until=None,
+            finished_at=now,
+            error=error[:ERROR_MAX_CHARS],
+            delivery_note=_unconfirmed_note(why=why, copies=copies, resend_at=resend_at),
+        )
+    )
 
 
 def report_runs_stranded_release(*, now: datetime | None = None) -> list[int]:
-    """Put runs whose worker died mid-send back to PENDING; returns their ids to send again.
+    """Settle the runs whose sender died (SENDING past its lease); returns the ids to send again.
 
-    A worker killed between the SMTP server accepting the mail and the run being marked SENT
-    would make this a second mail; the window is milliseconds, where losing the slot's report
-    for good is the alternative.
+    Before the content went out nothing was delivered: the run goes back to PENDING and is
+    sent once. After it, the server may have the mail: the run is POSSIBLY_DELIVERED.
     """
-    cutoff = (now or timezone.now()) - STRANDED_AFTER
-    stranded = ReportRun.objects.filter(state=ReportRun.State.SENDING, started_at__lt=cutoff)
-    ids = list(stranded.values_list("pk", flat=True))
-    ReportRun.objects.filter(pk__in=ids, state=ReportRun.State.SENDING).update(
-        state=ReportRun.State.PENDING, error=STRANDED_ERROR
+    now = now or timezone.now()
+    lease_over = Q(lease_until__lt=now) | Q(
+        lease_until__isnull=True,
+        started_at__lt=now - timedelta(seconds=settings.REPORT_SEND_LEASE_S),
     )
-    return ids
+    again = []
+    for run in ReportRun.objects.filter(lease_over, state=ReportRun.State.SENDING):
+        if run.content_sent_at is not None:
+            _possibly_delivered(run=run, why=UNCONFIRMED_KILLED)
+            continue
+        released = ReportRun.objects.filter(
+            pk=run.pk, attempts=run.attempts, state=ReportRun.State.SENDING
+        ).update(
+            state=ReportRun.State.PENDING,
+            error=STRANDED_ERROR,
+            next_attempt_at=now,
+            lease_until=None,
+        )
+        if released:
+            again.append(run.pk)
+    return again
+
+
+def report_runs_due(*, now: datetime | None = None, overdue_s: float = 0) -> list[int]:
+    """Runs to queue: PENDING ones due more than `overdue_s` ago (their task lost with Redis
+    or a killed worker), and POSSIBLY_DELIVERED ones whose one resend is due."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=overdue_s)
+    overdue = Q(next_attempt_at__lte=cutoff) | Q(
+        next_attempt_at__isnull=True, created_at__lte=cutoff
+    )
+    pending = Q(state=ReportRun.State.PENDING) & overdue
+    resend = Q(
+        state=ReportRun.State.POSSIBLY_DELIVERED, copies_possible=1, next_attempt_at__lte=now
+    )
+    return list(ReportRun.objects.filter(pending | resend).values_list("pk", flat=True))
+
+
+def _claim(run_id: int, now: datetime) -> int:
+    """PENDING → SENDING, or a POSSIBLY_DELIVERED run whose one resend is due; returns the
+    attempt number that owns the run, 0 when someone else has it or it needs nothing."""
+    claimable = Q(state=ReportRun.State.PENDING) | Q(
+        state=ReportRun.State.POSSIBLY_DELIVERED, copies_possible=1, next_attempt_at__lte=now
+    )
+    with transaction.atomic():
+        claimed = ReportRun.objects.filter(claimable, pk=run_id).update(
+            state=ReportRun.State.SENDING,
+            started_at=now,
+            attempts=F("attempts") + 1,
+            lease_until=_lease_until(now),
+            content_sent_at=None,
+            next_attempt_at=None,
+        )
+        if not claimed:
+            return 0
+        return ReportRun.objects.values_list("attempts", flat=True).get(pk=run_id)
 
 
 def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
     """Build and send one run, once. Returns the state it ended in, or None when another
     worker holds (or already finished) the run.
 
-    On a retryable failure the run goes back to PENDING (with the error and the attempt count,
-    so the history shows "failed, retrying") and the error is re-raised for the task to retry;
-    on the last attempt, or any other error, it ends FAILED.
+    On a retryable failure before the content went out the run goes back to PENDING (with the
+    error, the attempt count and when the next attempt is due, so the history shows "failed,
+    retrying") and the error is re-raised for the task to queue that attempt; on the last
+    attempt, or any other error, it ends FAILED. When the content went out unconfirmed the run
+    ends POSSIBLY_DELIVERED (see _possibly_delivered) and DeliveryUncertain is re-raised.
     """
-    claimed = ReportRun.objects.filter(pk=run_id, state=ReportRun.State.PENDING).update(
-        state=ReportRun.State.SENDING, started_at=timezone.now(), attempts=F("attempts") + 1
-    )
-    if not claimed:
+    attempt = _claim(run_id, timezone.now())
+    if not attempt:
         return None
     run = ReportRun.objects.select_related("report", "report__saved_view").get(pk=run_id)
     report = run.report
+    mine = ReportRun.objects.filter(pk=run_id, attempts=attempt)
+
+    def before_content() -> None:
+        now = timezone.now()
+        still_mine = mine.filter(state=ReportRun.State.SENDING).update(
+            content_sent_at=now, lease_until=_lease_until(now)
+        )
+        if not still_mine:
+            raise RunTakenOver(f"report run {run_id}: attempt {attempt} lost its claim")
+
     try:
         content = expiry_report_build(
             report=report, now=timezone.now(), sso_max_s=realms_sso_max_select(report.report_realms)
@@ -229,19 +343,52 @@ def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
         if content.is_empty and not report.send_when_empty:
             run.state = ReportRun.State.SKIPPED_EMPTY
         else:
-            expiry_report_message(content=content, recipients=run.recipients).send()
+            message_deliver(
+                message=expiry_report_message(content=content, recipients=run.recipients),
+                before_content=before_content,
+            )
             run.state = ReportRun.State.SENT
+    except RunTakenOver:
+        log.warning("report run %s: attempt %s lost its claim; sending nothing", run_id, attempt)
+        return None
+    except DeliveryUncertain as exc:
+        mine.update(counts=run.counts, recipients=run.recipients)
+        run.attempts = attempt
+        _possibly_delivered(run=run, why=f"{exc}.", error=str(exc))
+        raise
     except Exception as exc:
-        retry = isinstance(exc, RETRYABLE) and not final_attempt
-        ReportRun.objects.filter(pk=run_id, state=ReportRun.State.SENDING).update(
+        retry = isinstance(exc, RETRYABLE) and not final_attempt and attempt < MAX_ATTEMPTS
+        now = timezone.now()
+        mine.filter(state=ReportRun.State.SENDING).update(
             state=ReportRun.State.PENDING if retry else ReportRun.State.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS],
             counts=run.counts,
             recipients=run.recipients,
-            finished_at=None if retry else timezone.now(),
+            finished_at=None if retry else now,
+            next_attempt_at=now + timedelta(seconds=retry_delay_s(attempt)) if retry else None,
+            lease_until=None,
+            content_sent_at=None,
+            delivery_note=run.delivery_note if retry or not run.copies_possible else RESEND_FAILED,
         )
         raise
-    run.error = ""
-    run.finished_at = timezone.now()
-    run.save(update_fields=["state", "counts", "recipients", "error", "finished_at"])
+    now = timezone.now()
+    copies = run.copies_possible + (run.state == ReportRun.State.SENT)
+    note = run.delivery_note
+    if run.state == ReportRun.State.SENT and copies >= 2:
+        note = (
+            "Sent again after an attempt the mail server never confirmed: recipients may "
+            "have it twice."
+        )
+    # The verdict stands even if a sweeper meanwhile judged this attempt lost.
+    mine.filter(state__in=[ReportRun.State.SENDING, ReportRun.State.POSSIBLY_DELIVERED]).update(
+        state=run.state,
+        counts=run.counts,
+        recipients=run.recipients,
+        error="",
+        finished_at=now,
+        lease_until=None,
+        copies_possible=copies,
+        delivery_note=note,
+        next_attempt_at=None,
+    )
     return run.state

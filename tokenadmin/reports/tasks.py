@@ -1,18 +1,27 @@
-"""Celery tasks: thin wrappers taking ids; the functions they call are idempotent."""
+"""Celery tasks: thin wrappers taking ids; the functions they call are idempotent.
+
+Retries are kept in the database (ReportRun.next_attempt_at), not only in Celery: a retry
+Celery holds dies with its worker (Redis re-delivers it only after its visibility timeout, an
+hour), so the sweeper and every starting worker queue again what the database says is due.
+"""
 
 import logging
 from datetime import datetime
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .delivery import DeliveryUncertain
+from .models import ReportRun
 from .schedule import TICK_HEADER
 from .services import (
     RETRYABLE,
     report_run_for_tick,
     report_run_send,
+    report_runs_due,
     report_runs_stranded_release,
 )
 
@@ -31,26 +40,52 @@ def expiry_report_scheduled_task(self, report_id: int) -> None:
         transaction.on_commit(lambda: expiry_report_send_task.delay(run.pk))
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=10,
-)
-def expiry_report_send_task(self, run_id: int) -> None:
-    report_run_send(run_id=run_id, final_attempt=self.request.retries >= self.max_retries)
+@shared_task
+def expiry_report_send_task(run_id: int) -> None:
+    """Send one run; a retryable failure queues the next attempt for when the run says."""
+    try:
+        report_run_send(run_id=run_id)
+    except DeliveryUncertain as exc:
+        logger.warning("report run %s possibly delivered: %s", run_id, exc)
+    except RETRYABLE as exc:
+        due = (
+            ReportRun.objects.filter(pk=run_id, state=ReportRun.State.PENDING)
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        logger.warning("report run %s failed (%s); next attempt at %s", run_id, exc, due)
+        if due is not None:
+            expiry_report_send_task.apply_async(args=[run_id], eta=due)
+
+
+def report_runs_queue(*, overdue_s: float) -> list[int]:
+    """Settle the runs whose worker died, then queue every run that is due (see
+    report_runs_due); the claim in report_run_send makes a duplicate send nothing."""
+    again = report_runs_stranded_release()
+    due = sorted(set(again) | set(report_runs_due(overdue_s=overdue_s)))
+    for run_id in due:
+        logger.info("queuing report run %s: it is due and no task has sent it", run_id)
+        expiry_report_send_task.delay(run_id)
+    return due
+
+
+@shared_task
+def report_runs_sweep_task() -> list[int]:
+    """Beat's sweeper: runs whose task was lost (Redis down at "send now", a retry held by a
+    killed worker, a worker killed mid-send) are sent once they are due."""
+    return report_runs_queue(overdue_s=settings.QUEUE_SWEEP_AFTER_S)
 
 
 @worker_ready.connect
 def report_runs_resume(**_kwargs: object) -> None:
-    """A starting worker sends again the runs a killed worker left half-sent: Redis only
-    re-delivers an unacknowledged task after its visibility timeout (an hour by default)."""
+    """A starting worker sends what is due now: Redis only re-delivers an unacknowledged task
+    after its visibility timeout (an hour by default)."""
     try:
-        run_ids = report_runs_stranded_release()
+        report_runs_queue(overdue_s=0)
+        # Retries not due yet: the worker that held them may be the one that died.
+        for run_id, due in ReportRun.objects.filter(
+            state=ReportRun.State.PENDING, next_attempt_at__gt=timezone.now()
+        ).values_list("pk", "next_attempt_at"):
+            expiry_report_send_task.apply_async(args=[run_id], eta=due)
     except Exception:  # the worker must start even if the database is not there yet
-        logger.exception("could not look for report runs stranded by a stopped worker")
-        return
-    for run_id in run_ids:
-        logger.info("sending report run %s again: its worker stopped mid-send", run_id)
-        expiry_report_send_task.delay(run_id)
+        logger.exception("could not look for report runs left unsent by a stopped worker")

@@ -15,6 +15,7 @@ from django_htmx.http import HttpResponseStopPolling
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.accounts.session_tokens import rights_of
+from tokenadmin.core.queue import task_enqueue
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial
 from tokenadmin.sessionindex.models import SavedView
 
@@ -40,6 +41,11 @@ EMAIL_FRAME_CSP = (
 )
 NO_RIGHTS = "Your Keycloak roles do not include view-users on any realm."
 NOT_YOURS = "This report covers a realm whose users you may not view."
+SENDING_NOW = "Sending now; the run appears below."
+QUEUE_UNREACHABLE = (
+    "The run is recorded, but the task queue is unreachable right now: it will be sent by "
+    "itself once the queue is back."
+)
 
 
 def demo_urls_on() -> bool:
@@ -168,8 +174,14 @@ def report_send_now(request: AuthedRequest, pk: int) -> HttpResponse:
     if refused:
         return refused
     run = report_run_request(report=report, actor=request.user)
-    transaction.on_commit(lambda: expiry_report_send_task.delay(run.pk))
-    messages.info(request, "Sending now; the run appears below.")
+
+    def enqueue() -> None:
+        if task_enqueue(expiry_report_send_task, run.pk):
+            messages.info(request, SENDING_NOW)
+        else:
+            messages.warning(request, QUEUE_UNREACHABLE)
+
+    transaction.on_commit(enqueue)
     return redirect("reports:detail", pk=report.pk)
 
 

@@ -1,8 +1,9 @@
 """Reads for the revocation pages: which realms the admin may act on, and recent jobs."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.keycloak import Gateway, GatewayError
@@ -55,3 +56,12 @@ def revocation_jobs_select(*, rights: AdminRights) -> QuerySet[RevocationJob]:
     if not rights.is_superadmin:
         jobs = jobs.filter(realm__in=[r for r in rights.by_realm if rights.can(r, JOB_RIGHT)])
     return jobs
+
+
+def revocation_jobs_waiting(*, older_than: datetime) -> list[int]:
+    """Jobs whose task the queue may have lost: waiting for a worker since before `older_than`
+    (Redis was down when they were queued), or running on a lease that ran out before it (their
+    worker died). Queuing one again is harmless: its lease lets one run work on it at a time."""
+    waiting = Q(state=RevocationJob.State.PENDING, created_at__lt=older_than)
+    orphaned = Q(state=RevocationJob.State.RUNNING, lease_until__lt=older_than)
+    return list(RevocationJob.objects.filter(waiting | orphaned).values_list("pk", flat=True))

@@ -1,13 +1,17 @@
 """Celery tasks: ids in, one call to jobs.py; the job itself is resumable and idempotent."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
+from django.utils import timezone
 
 from tokenadmin.keycloak import KeycloakUnavailable
 
 from .jobs import JobBusy, revocation_job_run, revocation_jobs_unfinished
+from .selectors import revocation_jobs_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +45,15 @@ def revocation_jobs_resume(**_kwargs: object) -> None:
     for job_id in job_ids:
         logger.info("resuming revocation job %s", job_id)
         revocation_job_run_task.delay(job_id)
+
+
+@shared_task
+def revocation_jobs_sweep_task() -> list[int]:
+    """Beat's sweeper: queue again the jobs whose task was lost (see revocation_jobs_waiting),
+    so a job accepted while Redis was down starts once it is back, without a worker restart."""
+    older_than = timezone.now() - timedelta(seconds=settings.QUEUE_SWEEP_AFTER_S)
+    job_ids = revocation_jobs_waiting(older_than=older_than)
+    for job_id in job_ids:
+        logger.info("queuing revocation job %s again: it has waited too long", job_id)
+        revocation_job_run_task.delay(job_id)
+    return job_ids

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -14,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
+from tokenadmin.core.queue import task_enqueue
 from tokenadmin.http import AuthedRequest, forbidden, require_right
 from tokenadmin.keycloak import Gateway, GatewayError
 from tokenadmin.sessionindex.selectors import saved_views_select
@@ -33,6 +35,10 @@ logger = logging.getLogger(__name__)
 # Jobs this small run in the request, as the admin (Keycloak's admin events then name them).
 INLINE_LIMIT = 25
 NO_RIGHTS = "Your Keycloak roles include no admin right on any realm."
+QUEUE_UNREACHABLE = (
+    "The job is recorded, but the task queue is unreachable right now: it will start by "
+    "itself once the queue is back. Nothing has been revoked yet."
+)
 ITEMS_PER_PAGE = 50
 
 
@@ -107,11 +113,11 @@ def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
     )
 
 
-def _enqueue(job: RevocationJob) -> None:
-    try:
-        revocation_job_run_task.delay(job.pk)
-    except Exception:  # the broker is down: the job waits; a starting worker picks it up
-        logger.exception("could not enqueue revocation job %s", job.pk)
+def _enqueue(request: AuthedRequest, job: RevocationJob) -> None:
+    """Queue the job; with the task queue unreachable it stays recorded, and the sweeper queues
+    it again once the queue is back (docs/FAULTS.md)."""
+    if not task_enqueue(revocation_job_run_task, job.pk):
+        messages.warning(request, QUEUE_UNREACHABLE)
 
 
 @never_cache
@@ -151,7 +157,7 @@ def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
     if job.total <= INLINE_LIMIT:
         revocation_job_run(job_id=job.pk, gateway_factory=lambda: admin, workers=1)
     else:
-        transaction.on_commit(lambda: _enqueue(job))
+        transaction.on_commit(lambda: _enqueue(request, job))
     url = reverse("revocation:job", args=[job.pk])
     if request.htmx:
         return HttpResponseClientRedirect(url)
@@ -236,7 +242,7 @@ def job_retry(request: AuthedRequest, job_id: int) -> HttpResponse:
         admin = gateway_for(request)
         revocation_job_run(job_id=job.pk, gateway_factory=lambda: admin, workers=1)
     elif reopened:
-        transaction.on_commit(lambda: _enqueue(job))
+        transaction.on_commit(lambda: _enqueue(request, job))
     url = reverse("revocation:job", args=[job.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
