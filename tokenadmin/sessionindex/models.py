@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
+from django.utils import timezone
 
 # Between the searched fields in search_text: a search term holding it matches nothing (as
 # when each field was searched on its own), so a match never spans two fields.
@@ -105,6 +106,10 @@ class RealmIndex(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.NEVER)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The running refresh's lease: it renews this every few seconds (refresh.HEARTBEAT_S); a
+    # RUNNING refresh whose heartbeat is older than refresh.LEASE_S was cut off (its worker
+    # died), and another may claim the realm. None: claimed, no worker has started it yet.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     # Progress of the running refresh: clients done out of clients to page.
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -117,6 +122,34 @@ class RealmIndex(models.Model):
 
     def __str__(self) -> str:
         return f"{self.realm}: {self.state}"
+
+    def lease_lapsed(self, lease_s: float) -> bool:
+        """RUNNING, but nobody renewed the claim for `lease_s`: cut off, or never started."""
+        if self.state != self.State.RUNNING:
+            return False
+        last = self.heartbeat_at or self.started_at
+        return last is None or (timezone.now() - last).total_seconds() > lease_s
+
+
+class SessionTombstone(models.Model):
+    """A session tokenadmin revoked, and when: a refresh that read Keycloak's page listing it
+    before the revoke must not add it back. Pruned by the first refresh claimed after it."""
+
+    realm = models.CharField(max_length=255)
+    session_id = models.CharField(max_length=64)
+    offline = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["realm", "session_id", "offline"], name="unique_tombstone_per_realm"
+            )
+        ]
+        indexes = [models.Index(fields=["realm", "revoked_at"], name="idx_tomb_realm_revoked")]
+
+    def __str__(self) -> str:
+        return f"{self.realm}/{self.session_id} revoked {self.revoked_at:%Y-%m-%d %H:%M:%S}"
 
 
 class SavedView(models.Model):

@@ -6,6 +6,19 @@ listed under several clients into one row, upserts new and changed rows in batch
 arrive (rows Keycloak reports unchanged are left alone), and at the end drops every row this
 refresh did not see. A Keycloak failure half-way marks the refresh FAILED and deletes nothing:
 an outage never empties the index.
+
+Under faults:
+- **Sessions leaving the lists while they are paged** (expiry, revokes) shift later sessions to
+  lower offsets. Pages overlap by PAGE_OVERLAP sessions, and each page must share a session
+  with the one before; where two do not, the gap is read again from before it (see
+  client_pages_iter). A session alive the whole refresh is never missed.
+- **Revokes during a refresh**: a revoke leaves a tombstone with its time (tombstones.py); a
+  session whose tombstone is newer than the last page that listed it is not written, and a
+  row already written for it goes at the end.
+- **One refresh per realm at a time**, by a lease: the refresh renews RealmIndex.heartbeat_at
+  every HEARTBEAT_S from a thread of its own; a claim succeeds only when no refresh runs or
+  the running one's heartbeat is older than LEASE_S (its worker died). A refresh that finds
+  its claim taken over stops without writing its end (nor dropping rows).
 """
 
 import hashlib
@@ -20,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -37,6 +50,7 @@ from .expiry import (
     session_expiry_predict,
 )
 from .models import SEARCH_SEPARATOR, IndexedSession, RealmIndex, search_text_of
+from .tombstones import session_tombstones_prune, session_tombstones_since
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +63,16 @@ CONCURRENCY = 8
 WRITE_BATCH = 20000
 # Seconds between progress updates of a running refresh (the bar polls about once a second).
 PROGRESS_EVERY_S = 0.5
-# A RUNNING refresh older than this is taken to be dead (its worker was killed).
-STALE_AFTER = timedelta(minutes=15)
+# The running refresh renews its lease this often (seconds), from a thread of its own, so a
+# slow Keycloak call or a long write never makes it look dead...
+HEARTBEAT_S = 2.0
+# ...and a RUNNING refresh whose lease is older than this (about three heartbeats) was cut off:
+# its worker died. Another refresh may then claim the realm.
+LEASE_S = 7.0
+# Sessions each page repeats from the page before: a session leaving the list between two
+# page reads shifts the rest forward, and the overlap keeps consecutive pages linked.
+PAGE_OVERLAP = 10
+PAGE_STEP = PAGE_SIZE - PAGE_OVERLAP
 
 ERROR_NOT_QUEUED = "The refresh could not be queued: the task queue is unreachable."
 ERROR_INTERNAL = "The refresh stopped on an internal error; the previous index is kept."
@@ -89,7 +111,7 @@ class PagePlan:
 
     @property
     def expected_pages(self) -> int:
-        return max(1, math.ceil(self.expected / PAGE_SIZE))
+        return max(1, math.ceil(max(self.expected - PAGE_OVERLAP, 0) / PAGE_STEP))
 
 
 @dataclass(frozen=True)
@@ -98,6 +120,8 @@ class Page:
     offline: bool
     first: int
     sessions: list[KcSession]
+    # When the request for it left: a session revoked after this may still be in it.
+    read_at: datetime = field(default_factory=timezone.now)
 
 
 def page_plans_build(
@@ -119,15 +143,55 @@ def page_plans_build(
     return plans
 
 
+@dataclass
+class _ListPaging:
+    """One list's pages while they arrive: grid page n is read at offset n * PAGE_STEP.
+
+    Pages 0..`linked` are known to leave no gap: each shares a session with the one before
+    (a session alive the whole time keeps its order, so everything alive between two shared
+    sessions is in one of the two pages), or the page before was short (the list ended)."""
+
+    plan: PagePlan
+    # Session ids of grid pages not linked yet (and of the last linked one), by number.
+    ids: dict[int, frozenset[str]] = field(default_factory=dict)
+    full: dict[int, bool] = field(default_factory=dict)
+    linked: int = 0
+    last_requested: int = 0
+    # The list ended (a short page after linked ones): no page beyond is needed.
+    ended: bool = False
+    repairing: bool = False
+
+
+@dataclass
+class _Repair:
+    """Re-reading the gap after grid page `after` of a list, one page at a time: back from
+    where the gap starts until a page shares a session with `anchor` (or reads from offset 0),
+    then forward until a page shares one with the next grid page, or the list ends."""
+
+    paging: _ListPaging
+    after: int
+    anchor: frozenset[str]
+    first: int
+    back: int = PAGE_STEP
+
+
 def client_pages_iter(
-    *, gateway: Gateway, realm: str, plans: Iterable[PagePlan], concurrency: int = CONCURRENCY
+    *,
+    gateway: Gateway,
+    realm: str,
+    plans: Iterable[PagePlan],
+    concurrency: int = CONCURRENCY,
+    on_wait: Callable[[], None] | None = None,
 ) -> Iterator[Page]:
     """Yield the pages of every planned list as they arrive, fetching `concurrency` at once.
 
-    The expected pages of each list are requested up front; a list that turns out longer
-    goes on page by page until Keycloak answers a short page. Each thread acts through its
-    own twin of `gateway` (same account, own HTTP connection). A GatewayError from any page
-    stops everything.
+    The expected pages of each list are requested up front, overlapping by PAGE_OVERLAP; a
+    list that turns out longer goes on page by page until Keycloak answers a short page. Two
+    consecutive pages sharing no session means sessions left the list between their reads
+    and some may have moved past the later page's start: the gap is read again (_Repair).
+    Each thread acts through its own twin of `gateway` (same account, own HTTP connection).
+    A GatewayError from any page stops everything. `on_wait` is called about every second
+    while no page arrives.
     """
     local = threading.local()
 
@@ -135,27 +199,91 @@ def client_pages_iter(
         thread_gateway = getattr(local, "gateway", None)
         if thread_gateway is None:
             thread_gateway = local.gateway = gateway.twin()
+        read_at = timezone.now()
         sessions = thread_gateway.client_sessions_page(
             realm, plan.client_uuid, offline=plan.offline, first=first, max_=PAGE_SIZE
         )
-        return Page(plan.client_uuid, plan.offline, first, sessions)
+        return Page(plan.client_uuid, plan.offline, first, sessions, read_at)
 
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="index-refresh")
-    pending: dict[Future[Page], PagePlan] = {}
-    last_first: dict[PagePlan, int] = {}
+    # What each pending page is: (list, grid page number) or a repair step.
+    pending: dict[Future[Page], tuple[_ListPaging, int] | _Repair] = {}
+
+    def request(paging: _ListPaging, number: int) -> None:
+        paging.last_requested = max(paging.last_requested, number)
+        pending[executor.submit(fetch, paging.plan, number * PAGE_STEP)] = (paging, number)
+
+    def repair_request(repair: _Repair) -> None:
+        pending[executor.submit(fetch, repair.paging.plan, repair.first)] = repair
+
+    def link(paging: _ListPaging) -> None:
+        """Link what can be linked; start a repair where two pages share nothing."""
+        while not paging.ended and not paging.repairing:
+            n = paging.linked
+            if n not in paging.ids:
+                return
+            if not paging.full[n]:
+                paging.ended = True
+                return
+            if n + 1 not in paging.ids:
+                if n + 1 > paging.last_requested:
+                    request(paging, n + 1)
+                return
+            if paging.ids[n] & paging.ids[n + 1]:
+                del paging.ids[n]
+                paging.linked = n + 1
+                continue
+            paging.repairing = True
+            repair_request(_Repair(paging, n, paging.ids[n], n * PAGE_STEP))
+
+    def repaired(repair: _Repair, page: Page) -> None:
+        paging = repair.paging
+        ids = frozenset(session.id for session in page.sessions)
+        if not (ids & repair.anchor) and repair.first > 0:
+            # Everything the anchor page held moved before this offset: look further back.
+            repair.first = max(0, repair.first - repair.back)
+            repair.back *= 2
+            repair_request(repair)
+            return
+        following = paging.ids.get(repair.after + 1, frozenset())
+        if len(page.sessions) < PAGE_SIZE or ids & following:
+            # The gap is read: from the anchor to this page's end, then the next grid page.
+            paging.repairing = False
+            if len(page.sessions) < PAGE_SIZE:
+                paging.ended = True
+            else:
+                del paging.ids[repair.after]
+                paging.linked = repair.after + 1
+                link(paging)
+            return
+        repair.anchor = ids
+        repair.first += len(page.sessions) - PAGE_OVERLAP
+        repair.back = PAGE_STEP
+        repair_request(repair)
+
     try:
         for plan in plans:
+            paging = _ListPaging(plan)
             for number in range(plan.expected_pages):
-                pending[executor.submit(fetch, plan, number * PAGE_SIZE)] = plan
-            last_first[plan] = (plan.expected_pages - 1) * PAGE_SIZE
+                request(paging, number)
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            if not done and on_wait is not None:
+                on_wait()
             for future in done:
-                plan = pending.pop(future)
+                what = pending.pop(future)
                 page = future.result()
-                if len(page.sessions) >= PAGE_SIZE and page.first == last_first[plan]:
-                    last_first[plan] = page.first + PAGE_SIZE
-                    pending[executor.submit(fetch, plan, last_first[plan])] = plan
+                if isinstance(what, _Repair):
+                    repaired(what, page)
+                else:
+                    paging, number = what
+                    if not paging.ended and number >= paging.linked:
+                        paging.ids[number] = frozenset(session.id for session in page.sessions)
+                        paging.full[number] = len(page.sessions) >= PAGE_SIZE
+                        if paging.full[number] and number == paging.last_requested:
+                            # Longer than the statistics said: read on at once.
+                            request(paging, number + 1)
+                        link(paging)
                 yield page
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
@@ -170,6 +298,8 @@ class _Seen:
     last_access_at: datetime
     # The first list's dict until a second list adds clients (then a merged copy).
     clients: dict[str, str]
+    # When the last page listing it was requested (a revoke after that may have removed it).
+    read_at: datetime
     # Offline lists give each client session's own lastAccess.
     client_last_access: dict[str, datetime] | None = None
 
@@ -241,11 +371,14 @@ class _Merger:
         dirty_add = self.dirty.add
         unchanged_possible = self.lifespans_unchanged
         client_uuid = page.client_uuid
+        read_at = page.read_at
         for session in page.sessions:
             key = (session.id, session.offline)
             entry = seen.get(key)
             if entry is None:
-                entry = seen[key] = _Seen(session, session.last_access_at, session.clients)
+                entry = seen[key] = _Seen(
+                    session, session.last_access_at, session.clients, read_at
+                )
                 if session.offline:
                     entry.client_last_access = {client_uuid: session.last_access_at}
                 if unchanged_possible:
@@ -257,25 +390,40 @@ class _Merger:
                     ):
                         continue
             else:
+                # Seen again: under another client, or twice in one list (pages overlap).
+                if read_at > entry.read_at:
+                    entry.read_at = read_at
+                changed = False
                 if session.last_access_at > entry.last_access_at:
                     entry.last_access_at = session.last_access_at
+                    changed = True
                 if not session.clients.items() <= entry.clients.items():
                     entry.clients = {**entry.clients, **session.clients}
+                    changed = True
                 if session.offline:
                     if entry.client_last_access is None:
                         entry.client_last_access = {}
-                    entry.client_last_access[client_uuid] = session.last_access_at
+                    if entry.client_last_access.get(client_uuid) != session.last_access_at:
+                        entry.client_last_access[client_uuid] = session.last_access_at
+                        changed = True
+                if not changed:
+                    continue
             dirty_add(key)
 
-    def take_rows(self) -> "Writes":
+    def take_rows(self, revoked: dict[tuple[str, bool], datetime] | None = None) -> "Writes":
         """What to write for the sessions looked at since the last call: new sessions and
         sessions whose clients changed as whole rows, sessions only used since the last
         refresh (new last access, maybe a new expiry) as a narrow update of their stored row.
-        Sessions equal to their stored row, expiry included, are left alone."""
+        Sessions equal to their stored row, expiry included, are left alone, and so are
+        sessions `revoked` ({key: when}) after the last page listing them was read."""
         writes = Writes()
         adapt = self._adapt_datetime
+        revoked = revoked or {}
         for key in self.dirty:
             entry = self.seen[key]
+            revoked_at = revoked.get(key)
+            if revoked_at is not None and revoked_at >= entry.read_at:
+                continue
             first = entry.first
             stored = self.stored.get(key)
             if stored is not None and stored.clients == entry.clients:
@@ -569,26 +717,95 @@ def _sqlite_cache_kib(kib: int) -> Iterator[None]:
 
 
 # -- the refresh -------------------------------------------------------------------------------
+class RefreshCutOff(Exception):
+    """This refresh's claim is gone: another refresh took the realm over (it found this one's
+    lease lapsed). This one stops without writing its end."""
+
+
 def realm_index_claim(*, realm: str) -> datetime | None:
     """Mark the realm's index RUNNING unless a live refresh holds it.
 
     Returns the claim's stamp (pass it to realm_index_refresh as `claimed_at`), or None when
-    another refresh is already running, so a double click or a beat tick starts nothing twice.
+    another refresh is running (its lease is fresh), so a double click or two beat ticks at
+    once start nothing twice. A RUNNING refresh whose lease lapsed (LEASE_S without a
+    heartbeat: its worker died; or never started by a worker) is taken over.
     """
     RealmIndex.objects.get_or_create(realm=realm)
     stamp = timezone.now()
+    lapsed = stamp - timedelta(seconds=LEASE_S)
     claimed = (
         RealmIndex.objects.filter(realm=realm)
-        .filter(~Q(state=RealmIndex.State.RUNNING) | Q(started_at__lt=stamp - STALE_AFTER))
+        .filter(
+            ~Q(state=RealmIndex.State.RUNNING)
+            | Q(heartbeat_at__lt=lapsed)
+            | Q(heartbeat_at__isnull=True, started_at__lt=lapsed)
+        )
         .update(
             state=RealmIndex.State.RUNNING,
             started_at=stamp,
+            heartbeat_at=None,
             progress_done=0,
             progress_total=0,
             error="",
         )
     )
     return stamp if claimed else None
+
+
+class _Heartbeat:
+    """Renews a refresh's lease (RealmIndex.heartbeat_at) every HEARTBEAT_S while it runs.
+
+    From a thread with its own database connection, so slow Keycloak calls and long writes in
+    the refresh never let the lease lapse. Inside a transaction (a test's), another connection
+    would not see the claim: the refresh then beats itself on its own connection (`tick`).
+    `lost` is set once the claim is found gone.
+    """
+
+    def __init__(self, *, realm: str, stamp: datetime) -> None:
+        self._rows = RealmIndex.objects.filter(
+            realm=realm, started_at=stamp, state=RealmIndex.State.RUNNING
+        )
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._inline = connection.in_atomic_block
+        self._beaten_at = 0.0
+        self._thread: threading.Thread | None = None
+
+    def beat(self) -> None:
+        self._beaten_at = time.monotonic()
+        if not self._rows.update(heartbeat_at=timezone.now()):
+            self.lost.set()
+
+    def tick(self) -> None:
+        """Between steps of the refresh: beat if it is on this connection; raise if lost."""
+        if self._inline and time.monotonic() - self._beaten_at >= HEARTBEAT_S:
+            self.beat()
+        if self.lost.is_set():
+            raise RefreshCutOff
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_S) and not self.lost.is_set():
+                try:
+                    self.beat()
+                except DatabaseError:
+                    # A busy or full database: the next beat tries again; the lease is
+                    # LEASE_S, a few beats.
+                    logger.warning("index refresh heartbeat failed", exc_info=True)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> "_Heartbeat":
+        self.beat()
+        if not self._inline:
+            self._thread = threading.Thread(target=self._run, name="index-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def realm_index_refresh_start(*, realm: str) -> RealmIndex:
@@ -631,19 +848,22 @@ def realm_index_refresh(
     stamp = claimed_at or realm_index_claim(realm=realm)
     if stamp is None:
         return RealmIndex.objects.get(realm=realm)
-    index = RealmIndex.objects.get(realm=realm)
-    if index.state != RealmIndex.State.RUNNING or index.started_at != stamp:
-        return index
     mine = RealmIndex.objects.filter(realm=realm, started_at=stamp)
+    heartbeat = _Heartbeat(realm=realm, stamp=stamp)
     try:
-        with _sqlite_cache_kib(SQLITE_CACHE_KIB):
+        with heartbeat, _sqlite_cache_kib(SQLITE_CACHE_KIB):
+            if heartbeat.lost.is_set():  # the claim lapsed before a worker took it up
+                return RealmIndex.objects.get(realm=realm)
             seen = _refresh(
                 realm=realm,
                 stamp=stamp,
                 progress=mine,
+                heartbeat=heartbeat,
                 gateway_factory=gateway_factory,
                 concurrency=concurrency,
             )
+    except RefreshCutOff:
+        logger.warning("index refresh of %s was taken over by another one; stopped", realm)
     except GatewayError as exc:
         logger.warning("index refresh of %s failed: %s %s", realm, exc.message, exc.detail)
         mine.update(
@@ -664,11 +884,29 @@ def realm_index_refresh(
     return RealmIndex.objects.get(realm=realm)
 
 
+def _revoked_rows_drop(
+    *, realm: str, seen: dict[tuple[str, bool], _Seen], revoked: dict[tuple[str, bool], datetime]
+) -> None:
+    """Drop rows this refresh wrote for sessions revoked after their last page was read (the
+    revoke's own index update may have come before this refresh's write)."""
+    for offline in (False, True):
+        ids = [
+            key[0]
+            for key, at in revoked.items()
+            if key[1] == offline and key in seen and at >= seen[key].read_at
+        ]
+        for start in range(0, len(ids), 500):
+            IndexedSession.objects.filter(
+                realm=realm, offline=offline, session_id__in=ids[start : start + 500]
+            ).delete()
+
+
 def _refresh(
     *,
     realm: str,
     stamp: datetime,
     progress: QuerySet[RealmIndex],
+    heartbeat: _Heartbeat,
     gateway_factory: Callable[[], Gateway],
     concurrency: int,
 ) -> int:
@@ -680,6 +918,7 @@ def _refresh(
     }
     plans = page_plans_build(gateway=gateway, realm=realm, clients=clients)
     total_pages = sum(plan.expected_pages for plan in plans)
+    heartbeat.tick()
     progress.update(progress_total=total_pages)
 
     fingerprint = lifespans_fingerprint(lifespans, overrides)
@@ -699,8 +938,13 @@ def _refresh(
     pages_done = 0
     progress_at = time.monotonic()
     for page in client_pages_iter(
-        gateway=gateway, realm=realm, plans=plans, concurrency=concurrency
+        gateway=gateway,
+        realm=realm,
+        plans=plans,
+        concurrency=concurrency,
+        on_wait=heartbeat.tick,
     ):
+        heartbeat.tick()
         if pages_done == 0:
             # Read what the index holds while the next pages are on their way (nothing of
             # this refresh is written yet).
@@ -709,7 +953,9 @@ def _refresh(
         pages_done += 1
         if len(merger.dirty) >= WRITE_BATCH:
             with transaction.atomic():
-                _rows_write(merger.take_rows())
+                # Inside the write's transaction: a revoke is either in it or after it.
+                revoked = session_tombstones_since(realm=realm, since=stamp)
+                _rows_write(merger.take_rows(revoked))
         if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
             progress_at = time.monotonic()
             progress.update(
@@ -719,22 +965,36 @@ def _refresh(
                 sessions_seen=len(merger.seen),
             )
 
+    heartbeat.tick()
     if pages_done == 0:  # no list to page: every stored row goes
         merger.stored = _stored_rows(realm)
-    writes = merger.take_rows()
     with transaction.atomic():
-        _rows_write(writes)
-        # What is left of the stored rows: the unchanged ones and the ones no list showed.
-        _unseen_drop(stored=merger.stored, seen=merger.seen)
-        progress.update(
+        # The end is written only while the claim holds (a refresh that took over after this
+        # one's lease lapsed owns the realm now); the rest rolls back with it.
+        finished = progress.filter(state=RealmIndex.State.RUNNING).update(
             state=RealmIndex.State.DONE,
             refreshed_at=stamp,
+            heartbeat_at=None,
             progress_done=pages_done,
             progress_total=pages_done,
             sessions_seen=len(merger.seen),
             error="",
             lifespans_fingerprint=fingerprint,
         )
+        if not finished:
+            raise RefreshCutOff
+        revoked = session_tombstones_since(realm=realm, since=stamp)
+        _rows_write(merger.take_rows(revoked))
+        # What is left of the stored rows: the unchanged ones and the ones no list showed.
+        _unseen_drop(stored=merger.stored, seen=merger.seen)
+        _revoked_rows_drop(realm=realm, seen=merger.seen, revoked=revoked)
+        # Every page of a later refresh is read after this one's claim: older tombstones
+        # can no longer bring anything back.
+        session_tombstones_prune(realm=realm, before=stamp)
+        if revoked:
+            progress.update(
+                sessions_seen=IndexedSession.objects.filter(realm=realm).count()
+            )
     return len(merger.seen)
 
 
