@@ -1,14 +1,29 @@
 """The index refresh under faults: sessions expiring between pages, revocations during a
 refresh, refreshes started twice at once, a worker killed mid-refresh."""
 
-import pytest
+import os
+import signal
+import threading
+import time
+from contextlib import contextmanager
 
+import pytest
+from django.db import connection
+
+from tests.fixtures.services import celery_worker_running
+from tests.revocation import conftest as revocation_fixtures
+from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
+from tokenadmin.revocation.jobs import revocation_job_run
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
-from tokenadmin.sessionindex.refresh import realm_index_refresh
+from tokenadmin.sessionindex.refresh import LEASE_S, realm_index_claim, realm_index_refresh
+from tokenadmin.sessionindex.tasks import realm_index_refresh_task
 
 pytestmark = pytest.mark.django_db
 
 SESSION_LISTS = r"/clients/[^/]+/(user|offline)-sessions$"
+# The cast acting against the emulator with their own tokens (a fixture of tests/revocation).
+acting_as = revocation_fixtures.acting_as
+HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/sessions/mlflow/"}
 
 
 def keycloak_sessions(kc, realm: str) -> set[tuple[str, bool]]:
@@ -38,9 +53,163 @@ def test_sessions_alive_the_whole_refresh_are_indexed_while_others_expire_betwee
     kc.clear_faults()
     after = keycloak_sessions(kc, "mlflow")
     assert index.state == RealmIndex.State.DONE
-    assert 500 < len(before - after)  # the churn was real
+    assert len(before - after) > 500  # the churn was real
     missing = after - indexed("mlflow")
     print(f"{len(before)} before, {len(after)} alive all along, {len(missing)} missing")
     assert not missing
     # And nothing that Keycloak never held.
     assert indexed("mlflow") <= before
+
+
+def wait_until(condition, timeout_s: float, what: str) -> float:
+    """Wait for `condition`; returns the seconds it took."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout_s, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def realm_index() -> RealmIndex:
+    return RealmIndex.objects.filter(realm="mlflow").first() or RealmIndex(realm="mlflow")
+
+
+@contextmanager
+def refresh_in_background():
+    """realm_index_refresh of mlflow in a thread (its own database connection), as a worker
+    runs it: the heartbeat beats from a thread of its own."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["index"] = realm_index_refresh(realm="mlflow")
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield outcome
+    finally:
+        thread.join(timeout=120)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_that_runs_longer_than_its_lease_is_never_doubled(kc):
+    kc.seed(realm="mlflow", users=100, sessions=1500)
+    # A slow Keycloak: three rounds of pages at 4 s each, longer than the lease.
+    kc.fault(path=SESSION_LISTS, method="GET", latency_ms=4000)
+
+    with refresh_in_background() as outcome:
+        wait_until(lambda: realm_index().heartbeat_at is not None, 10, "the refresh to start")
+        started = time.monotonic()
+        while "index" not in outcome:
+            if realm_index_claim(realm="mlflow") is not None:
+                # Only once it is over: the refresh wrote its end before this claim.
+                assert realm_index().refreshed_at is not None
+                break
+            refused_for_s = time.monotonic() - started
+            time.sleep(0.5)
+    kc.clear_faults()
+
+    print(f"claims refused for {refused_for_s:.1f} s beside the running refresh")
+    assert refused_for_s > 1.5 * LEASE_S
+    assert realm_index().refreshed_at is not None
+    assert indexed("mlflow") == keycloak_sessions(kc, "mlflow")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_whose_worker_is_killed_is_cut_off_within_seconds_and_run_again(
+    kc, celery_worker, redis_server, emulator, mail_sink, tmp_path, settings, client_as
+):
+    kc.seed(realm="mlflow", users=200, sessions=4000)
+    kc.fault(path=SESSION_LISTS, method="GET", latency_ms=150)
+    client = client_as("viewer")
+    realm_index_refresh_task.delay("mlflow")
+    wait_until(lambda: realm_index().progress_done >= 5, 30, "the refresh to get going")
+
+    os.killpg(celery_worker.process.pid, signal.SIGKILL)
+    celery_worker.process.wait()
+    killed = realm_index()
+    assert killed.state == RealmIndex.State.RUNNING
+    assert killed.progress_done < killed.progress_total
+    lapsed_after_s = wait_until(lambda: realm_index().lease_lapsed, 3 * LEASE_S, "the lapse")
+    print(
+        f"killed at {killed.progress_done} of {killed.progress_total} pages, "
+        f"lease lapsed {lapsed_after_s:.1f} s later"
+    )
+
+    # The page stops polling and says what happened.
+    response = client.get("/sessions/mlflow/index/progress", headers=HTMX)
+    assert response.status_code == 286
+    page = response.content.decode()
+    assert "The last refresh was cut off at" in page
+    assert 'hx-trigger="every 1s"' not in page
+    # A beat tick (or "refresh now") takes the realm over at once.
+    assert realm_index_claim(realm="mlflow") is not None
+    RealmIndex.objects.filter(realm="mlflow").update(started_at=killed.started_at)  # undo
+    kc.clear_faults()
+
+    # The restarted worker runs the refresh again by itself.
+    with celery_worker_running(
+        redis=redis_server,
+        emulator_url=emulator.base_url,
+        mail_port=mail_sink.port,
+        log_path=tmp_path / "worker-2.log",
+        name="restarted",
+        settings=settings,
+    ):
+        took_s = wait_until(
+            lambda: realm_index().state == RealmIndex.State.DONE, 60, "the refresh to run again"
+        )
+    print(f"done again {took_s:.1f} s after the worker restarted")
+    assert indexed("mlflow") == keycloak_sessions(kc, "mlflow")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_refreshes_fired_at_once_run_one_at_a_time(kc, celery_worker):
+    kc.seed(realm="mlflow", users=200, sessions=3000)
+    # Slow pages: the first refresh runs for several seconds, the second starts beside it.
+    kc.fault(path=SESSION_LISTS, method="GET", latency_ms=1500)
+
+    first = realm_index_refresh_task.delay("mlflow")
+    second = realm_index_refresh_task.delay("mlflow")
+
+    states = sorted([first.get(timeout=60), second.get(timeout=60)])
+    kc.clear_faults()
+    assert states == [RealmIndex.State.DONE, RealmIndex.State.RUNNING], celery_worker.log()
+    assert celery_worker.log().count("index refresh of mlflow: ") == 1
+    assert indexed("mlflow") == keycloak_sessions(kc, "mlflow")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sessions_revoked_while_a_refresh_runs_are_not_brought_back(kc, acting_as):
+    kc.seed(realm="mlflow", users=200, sessions=3000, clients=["mlflow"])
+    operator = acting_as("operator")
+    recipe = Recipe(kind=Kind.CLIENT, client_id="mlflow", include_offline=True)
+    plan = revocation_plan_build(
+        admin=operator.gateway, realm="mlflow", recipe=recipe, own_session_id=operator.session_id
+    )
+    job = revocation_job_create(plan=plan, actor=operator.user, reason="leaked")
+    revoked = set(job.items.values_list("session_id", "offline"))
+    # Slow pages (five rounds of 1.5 s): the job runs between the refresh's reads and its end.
+    kc.fault(path=SESSION_LISTS, method="GET", latency_ms=1500)
+
+    with refresh_in_background() as outcome:
+        # Half of the lists read: the job revokes what the refresh has already read.
+        wait_until(
+            lambda: realm_index().progress_done * 2 >= realm_index().progress_total > 0,
+            30,
+            "the refresh to read half its pages",
+        )
+        revocation_job_run(job_id=job.pk)
+        assert realm_index().state == RealmIndex.State.RUNNING  # the refresh is not over
+    kc.clear_faults()
+
+    job.refresh_from_db()
+    assert job.is_done
+    assert outcome["index"].state == RealmIndex.State.DONE
+    back = indexed("mlflow") & revoked
+    print(f"{len(revoked)} revoked during the refresh, {len(back)} back in the index")
+    assert not back
+    assert indexed("mlflow") == keycloak_sessions(kc, "mlflow")

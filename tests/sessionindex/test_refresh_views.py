@@ -127,3 +127,32 @@ def test_refresh_now_only_answers_post(kc, client_as):
 
     assert response.status_code == 405
     assert not RealmIndex.objects.filter(realm="mlflow").exists()
+
+
+def test_a_first_refresh_that_failed_half_way_shows_its_rows_as_partial(kc, client_as, monkeypatch):
+    kc.seed(realm="mlflow", users=50, sessions=1500, offline_ratio=0.3)
+    client = client_as("viewer")
+    # Rows go in as pages arrive (every 200 here); the offline lists fail after the online ones.
+    monkeypatch.setattr("tokenadmin.sessionindex.refresh.WRITE_BATCH", 200)
+    kc.fault(path=r"/offline-sessions$", status=503, latency_ms=1500)
+
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.FAILED and index.refreshed_at is None
+    rows = IndexedSession.objects.filter(realm="mlflow").count()
+    assert rows >= 800
+    page = client.get("/sessions/mlflow/").content.decode()
+    assert "Not indexed yet" not in page
+    assert (
+        "Partly indexed, the last refresh failed: Keycloak is unreachable or failing while "
+        f"trying to list the sessions of a client of mlflow. · {rows:,} sessions read so far "
+        "(partial counts)" in page
+    )
+    assert 'data-testid="summary-partial"' in page
+    assert "partial: no refresh of mlflow has completed" in page
+
+    kc.clear_faults()
+    realm_index_refresh(realm="mlflow")
+
+    page = client.get("/sessions/mlflow/").content.decode()
+    assert "Partly indexed" not in page and "partial" not in page

@@ -93,6 +93,12 @@ class IndexedSession(models.Model):
         return max(self.seen_at, refreshed_at) if refreshed_at else self.seen_at
 
 
+# A running refresh renews its lease (RealmIndex.heartbeat_at) this often, in seconds...
+REFRESH_HEARTBEAT_S = 2.0
+# ...and one whose lease is older than this (about three beats) was cut off: its worker died.
+REFRESH_LEASE_S = 7.0
+
+
 class RealmIndex(models.Model):
     """How fresh a realm's index is, and the refresh running now, if any."""
 
@@ -123,12 +129,25 @@ class RealmIndex(models.Model):
     def __str__(self) -> str:
         return f"{self.realm}: {self.state}"
 
-    def lease_lapsed(self, lease_s: float) -> bool:
-        """RUNNING, but nobody renewed the claim for `lease_s`: cut off, or never started."""
+    @property
+    def lease_lapsed(self) -> bool:
+        """RUNNING, but nobody renewed the claim for REFRESH_LEASE_S: the refresh was cut off
+        (heartbeat_at set: its worker died) or no worker ever started it."""
         if self.state != self.State.RUNNING:
             return False
         last = self.heartbeat_at or self.started_at
-        return last is None or (timezone.now() - last).total_seconds() > lease_s
+        return last is not None and (timezone.now() - last).total_seconds() > REFRESH_LEASE_S
+
+    @property
+    def is_refreshing(self) -> bool:
+        """A refresh runs now (claimed, lease fresh)."""
+        return self.state == self.State.RUNNING and not self.lease_lapsed
+
+    @property
+    def is_partial(self) -> bool:
+        """The index holds rows, but no refresh of the realm has completed: a first refresh
+        failed or was cut off half-way (or still runs), so its counts are partial."""
+        return self.refreshed_at is None and self.sessions_seen > 0
 
 
 class SessionTombstone(models.Model):

@@ -49,7 +49,14 @@ from .expiry import (
     SessionTimes,
     session_expiry_predict,
 )
-from .models import SEARCH_SEPARATOR, IndexedSession, RealmIndex, search_text_of
+from .models import (
+    REFRESH_HEARTBEAT_S,
+    REFRESH_LEASE_S,
+    SEARCH_SEPARATOR,
+    IndexedSession,
+    RealmIndex,
+    search_text_of,
+)
 from .tombstones import session_tombstones_prune, session_tombstones_since
 
 logger = logging.getLogger(__name__)
@@ -64,11 +71,11 @@ WRITE_BATCH = 20000
 # Seconds between progress updates of a running refresh (the bar polls about once a second).
 PROGRESS_EVERY_S = 0.5
 # The running refresh renews its lease this often (seconds), from a thread of its own, so a
-# slow Keycloak call or a long write never makes it look dead...
-HEARTBEAT_S = 2.0
-# ...and a RUNNING refresh whose lease is older than this (about three heartbeats) was cut off:
-# its worker died. Another refresh may then claim the realm.
-LEASE_S = 7.0
+# slow Keycloak call or a long write never makes it look dead; a RUNNING refresh whose lease
+# is older than LEASE_S (about three heartbeats) was cut off: its worker died. Another refresh
+# may then claim the realm.
+HEARTBEAT_S = REFRESH_HEARTBEAT_S
+LEASE_S = REFRESH_LEASE_S
 # Sessions each page repeats from the page before: a session leaving the list between two
 # page reads shifts the rest forward, and the overlap keeps consecutive pages linked.
 PAGE_OVERLAP = 10
@@ -376,9 +383,7 @@ class _Merger:
             key = (session.id, session.offline)
             entry = seen.get(key)
             if entry is None:
-                entry = seen[key] = _Seen(
-                    session, session.last_access_at, session.clients, read_at
-                )
+                entry = seen[key] = _Seen(session, session.last_access_at, session.clients, read_at)
                 if session.offline:
                     entry.client_last_access = {client_uuid: session.last_access_at}
                 if unchanged_possible:
@@ -992,9 +997,7 @@ def _refresh(
         # can no longer bring anything back.
         session_tombstones_prune(realm=realm, before=stamp)
         if revoked:
-            progress.update(
-                sessions_seen=IndexedSession.objects.filter(realm=realm).count()
-            )
+            progress.update(sessions_seen=IndexedSession.objects.filter(realm=realm).count())
     return len(merger.seen)
 
 
