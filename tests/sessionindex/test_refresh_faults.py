@@ -10,8 +10,9 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from tests.fixtures.services import celery_worker_running
+from tests.fixtures.services import celery_app_point_at, celery_worker_running
 from tests.revocation import conftest as revocation_fixtures
+from tokenadmin.celery import app as celery_app
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import revocation_job_run
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
@@ -167,18 +168,30 @@ def test_a_refresh_whose_worker_is_killed_is_cut_off_within_seconds_and_run_agai
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_refreshes_fired_at_once_run_one_at_a_time(kc, celery_worker):
+def test_two_refreshes_fired_at_once_run_one_at_a_time(
+    kc, redis_server, emulator, tmp_path, settings
+):
     kc.seed(realm="mlflow", users=200, sessions=3000)
     # Slow pages: the first refresh runs for several seconds, the second starts beside it.
     kc.fault(path=SESSION_LISTS, method="GET", latency_ms=1500)
+    celery_app_point_at(redis_server, settings)
+    celery_app.control.purge()  # no task an earlier test left in the queue
 
-    first = realm_index_refresh_task.delay("mlflow")
-    second = realm_index_refresh_task.delay("mlflow")
-
-    states = sorted([first.get(timeout=60), second.get(timeout=60)])
+    with celery_worker_running(
+        redis=redis_server,
+        emulator_url=emulator.base_url,
+        mail_port=None,
+        log_path=tmp_path / "worker.log",
+        name="beats",
+        settings=settings,
+    ) as worker:
+        first = realm_index_refresh_task.delay("mlflow")
+        second = realm_index_refresh_task.delay("mlflow")
+        states = sorted([first.get(timeout=60), second.get(timeout=60)])
     kc.clear_faults()
-    assert states == [RealmIndex.State.DONE, RealmIndex.State.RUNNING], celery_worker.log()
-    assert celery_worker.log().count("index refresh of mlflow: ") == 1
+
+    assert states == [RealmIndex.State.DONE, RealmIndex.State.RUNNING], worker.log()
+    assert worker.log().count("index refresh of mlflow: ") == 1
     assert indexed("mlflow") == keycloak_sessions(kc, "mlflow")
 
 
