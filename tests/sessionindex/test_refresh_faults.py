@@ -15,8 +15,9 @@ from tests.revocation import conftest as revocation_fixtures
 from tokenadmin.celery import app as celery_app
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import revocation_job_run
+from tokenadmin.sessionindex.lease import LEASE_S
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
-from tokenadmin.sessionindex.refresh import LEASE_S, realm_index_claim, realm_index_refresh
+from tokenadmin.sessionindex.refresh import realm_index_claim, realm_index_refresh
 from tokenadmin.sessionindex.tasks import realm_index_refresh_task
 
 pytestmark = pytest.mark.django_db

@@ -9,37 +9,33 @@ an outage never empties the index.
 
 Under faults:
 - **Sessions leaving the lists while they are paged** (expiry, revokes) shift later sessions to
-  lower offsets. Pages overlap by PAGE_OVERLAP sessions, and each page must share a session
-  with the one before; where two do not, the gap is read again from before it (see
-  client_pages_iter). A session alive the whole refresh is never missed.
+  lower offsets. Pages overlap, and each page must share a session with the one before;
+  where two do not, the gap is read again from before it (paging.py). A session alive the
+  whole refresh is never missed.
 - **Revokes during a refresh**: a revoke leaves a tombstone with its time (tombstones.py); a
   session whose tombstone is newer than the last page that listed it is not written, and a
   row already written for it goes at the end.
-- **One refresh per realm at a time**, by a lease: the refresh renews RealmIndex.heartbeat_at
-  every HEARTBEAT_S from a thread of its own; a claim succeeds only when no refresh runs or
-  the running one's heartbeat is older than LEASE_S (its worker died). A refresh that finds
-  its claim taken over stops without writing its end (nor dropping rows).
+- **One refresh per realm at a time**, by a lease (lease.py): the refresh renews
+  RealmIndex.heartbeat_at every HEARTBEAT_S from a thread of its own; a claim succeeds only
+  when no refresh runs or the running one's heartbeat is older than LEASE_S (its worker
+  died). A refresh that finds its claim taken over stops without writing its end (nor
+  dropping rows).
 """
 
 import hashlib
 import json
 import logging
-import math
-import threading
 import time
-from collections.abc import Callable, Container, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from django.db import DatabaseError, connection, transaction
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db import connection, transaction
+from django.db.models import QuerySet
 
-from tokenadmin.keycloak import Forbidden, Gateway, GatewayError, gateway_for_worker
-from tokenadmin.keycloak.sessions import PAGE_SIZE
-from tokenadmin.keycloak.types import KcClient, KcSession
+from tokenadmin.keycloak import Gateway, GatewayError, gateway_for_worker
+from tokenadmin.keycloak.types import KcSession
 
 from .expiry import (
     NO_OVERRIDES,
@@ -49,20 +45,18 @@ from .expiry import (
     SessionTimes,
     session_expiry_predict,
 )
+from .lease import Heartbeat, RefreshCutOff, realm_index_claim
 from .models import (
-    REFRESH_HEARTBEAT_S,
-    REFRESH_LEASE_S,
     SEARCH_SEPARATOR,
     IndexedSession,
     RealmIndex,
     search_text_of,
 )
+from .paging import CONCURRENCY, Page, client_pages_iter, page_plans_build
 from .tombstones import session_tombstones_prune, session_tombstones_since
 
 logger = logging.getLogger(__name__)
 
-# Threads paging Keycloak at once: enough to hide latency, few enough not to load Keycloak.
-CONCURRENCY = 8
 # Rows per write transaction: big enough to be cheap (each commit writes every index page the
 # batch touched, and sessions land all over each index: 5,000-row batches wrote 100,000 rows
 # in 4.2 s, 20,000-row ones in 3.0 s), small enough not to hold the write lock for long (web
@@ -70,16 +64,6 @@ CONCURRENCY = 8
 WRITE_BATCH = 20000
 # Seconds between progress updates of a running refresh (the bar polls about once a second).
 PROGRESS_EVERY_S = 0.5
-# The running refresh renews its lease this often (seconds), from a thread of its own, so a
-# slow Keycloak call or a long write never makes it look dead; a RUNNING refresh whose lease
-# is older than LEASE_S (about three heartbeats) was cut off: its worker died. Another refresh
-# may then claim the realm.
-HEARTBEAT_S = REFRESH_HEARTBEAT_S
-LEASE_S = REFRESH_LEASE_S
-# Sessions each page repeats from the page before: a session leaving the list between two
-# page reads shifts the rest forward, and the overlap keeps consecutive pages linked.
-PAGE_OVERLAP = 10
-PAGE_STEP = PAGE_SIZE - PAGE_OVERLAP
 
 ERROR_NOT_QUEUED = "The refresh could not be queued: the task queue is unreachable."
 ERROR_INTERNAL = "The refresh stopped on an internal error; the previous index is kept."
@@ -105,195 +89,6 @@ _UPDATE_FIELDS = ("last_access_at", "clients", "client_ids_text", "expires_at", 
 # SQLite page cache while a refresh writes (KiB, negative per SQLite's convention): the
 # table's eight B-trees at 100,000 rows fit, so upserts do not re-read pages.
 SQLITE_CACHE_KIB = 131072
-
-
-# -- paging ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PagePlan:
-    """One client session list to page through, with how many sessions it should hold."""
-
-    client_uuid: str
-    offline: bool
-    expected: int = 0
-
-    @property
-    def expected_pages(self) -> int:
-        return max(1, math.ceil(max(self.expected - PAGE_OVERLAP, 0) / PAGE_STEP))
-
-
-@dataclass(frozen=True)
-class Page:
-    client_uuid: str
-    offline: bool
-    first: int
-    sessions: list[KcSession]
-    # When the request for it left: a session revoked after this may still be in it.
-    read_at: datetime = field(default_factory=timezone.now)
-
-
-def page_plans_build(
-    *, gateway: Gateway, realm: str, clients: Iterable[KcClient]
-) -> list[PagePlan]:
-    """Every client's online and offline list, sized by client-session-stats when the caller
-    may read them (view-realm); sizes only spread the work, paging goes on until a short page."""
-    try:
-        stats = {row.client_uuid: row for row in gateway.client_session_stats(realm)}
-    except Forbidden:
-        stats = {}
-    plans = []
-    for client in clients:
-        row = stats.get(client.uuid)
-        plans.append(PagePlan(client.uuid, False, row.active if row else 0))
-        plans.append(PagePlan(client.uuid, True, row.offline if row else 0))
-    # Biggest lists first, so the pool is never left waiting on one long tail.
-    plans.sort(key=lambda plan: plan.expected, reverse=True)
-    return plans
-
-
-@dataclass
-class _ListPaging:
-    """One list's pages while they arrive: grid page n is read at offset n * PAGE_STEP.
-
-    Pages 0..`linked` are known to leave no gap: each shares a session with the one before
-    (a session alive the whole time keeps its order, so everything alive between two shared
-    sessions is in one of the two pages), or the page before was short (the list ended)."""
-
-    plan: PagePlan
-    # Session ids of grid pages not linked yet (and of the last linked one), by number.
-    ids: dict[int, frozenset[str]] = field(default_factory=dict)
-    full: dict[int, bool] = field(default_factory=dict)
-    linked: int = 0
-    last_requested: int = 0
-    # The list ended (a short page after linked ones): no page beyond is needed.
-    ended: bool = False
-    repairing: bool = False
-
-
-@dataclass
-class _Repair:
-    """Re-reading the gap after grid page `after` of a list, one page at a time: back from
-    where the gap starts until a page shares a session with `anchor` (or reads from offset 0),
-    then forward until a page shares one with the next grid page, or the list ends."""
-
-    paging: _ListPaging
-    after: int
-    anchor: frozenset[str]
-    first: int
-    back: int = PAGE_STEP
-
-
-def client_pages_iter(
-    *,
-    gateway: Gateway,
-    realm: str,
-    plans: Iterable[PagePlan],
-    concurrency: int = CONCURRENCY,
-    on_wait: Callable[[], None] | None = None,
-) -> Iterator[Page]:
-    """Yield the pages of every planned list as they arrive, fetching `concurrency` at once.
-
-    The expected pages of each list are requested up front, overlapping by PAGE_OVERLAP; a
-    list that turns out longer goes on page by page until Keycloak answers a short page. Two
-    consecutive pages sharing no session means sessions left the list between their reads
-    and some may have moved past the later page's start: the gap is read again (_Repair).
-    Each thread acts through its own twin of `gateway` (same account, own HTTP connection).
-    A GatewayError from any page stops everything. `on_wait` is called about every second
-    while no page arrives.
-    """
-    local = threading.local()
-
-    def fetch(plan: PagePlan, first: int) -> Page:
-        thread_gateway = getattr(local, "gateway", None)
-        if thread_gateway is None:
-            thread_gateway = local.gateway = gateway.twin()
-        read_at = timezone.now()
-        sessions = thread_gateway.client_sessions_page(
-            realm, plan.client_uuid, offline=plan.offline, first=first, max_=PAGE_SIZE
-        )
-        return Page(plan.client_uuid, plan.offline, first, sessions, read_at)
-
-    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="index-refresh")
-    # What each pending page is: (list, grid page number) or a repair step.
-    pending: dict[Future[Page], tuple[_ListPaging, int] | _Repair] = {}
-
-    def request(paging: _ListPaging, number: int) -> None:
-        paging.last_requested = max(paging.last_requested, number)
-        pending[executor.submit(fetch, paging.plan, number * PAGE_STEP)] = (paging, number)
-
-    def repair_request(repair: _Repair) -> None:
-        pending[executor.submit(fetch, repair.paging.plan, repair.first)] = repair
-
-    def link(paging: _ListPaging) -> None:
-        """Link what can be linked; start a repair where two pages share nothing."""
-        while not paging.ended and not paging.repairing:
-            n = paging.linked
-            if n not in paging.ids:
-                return
-            if not paging.full[n]:
-                paging.ended = True
-                return
-            if n + 1 not in paging.ids:
-                if n + 1 > paging.last_requested:
-                    request(paging, n + 1)
-                return
-            if paging.ids[n] & paging.ids[n + 1]:
-                del paging.ids[n]
-                paging.linked = n + 1
-                continue
-            paging.repairing = True
-            repair_request(_Repair(paging, n, paging.ids[n], n * PAGE_STEP))
-
-    def repaired(repair: _Repair, page: Page) -> None:
-        paging = repair.paging
-        ids = frozenset(session.id for session in page.sessions)
-        if not (ids & repair.anchor) and repair.first > 0:
-            # Everything the anchor page held moved before this offset: look further back.
-            repair.first = max(0, repair.first - repair.back)
-            repair.back *= 2
-            repair_request(repair)
-            return
-        following = paging.ids.get(repair.after + 1, frozenset())
-        if len(page.sessions) < PAGE_SIZE or ids & following:
-            # The gap is read: from the anchor to this page's end, then the next grid page.
-            paging.repairing = False
-            if len(page.sessions) < PAGE_SIZE:
-                paging.ended = True
-            else:
-                del paging.ids[repair.after]
-                paging.linked = repair.after + 1
-                link(paging)
-            return
-        repair.anchor = ids
-        repair.first += len(page.sessions) - PAGE_OVERLAP
-        repair.back = PAGE_STEP
-        repair_request(repair)
-
-    try:
-        for plan in plans:
-            paging = _ListPaging(plan)
-            for number in range(plan.expected_pages):
-                request(paging, number)
-        while pending:
-            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-            if not done and on_wait is not None:
-                on_wait()
-            for future in done:
-                what = pending.pop(future)
-                page = future.result()
-                if isinstance(what, _Repair):
-                    repaired(what, page)
-                else:
-                    paging, number = what
-                    if not paging.ended and number >= paging.linked:
-                        paging.ids[number] = frozenset(session.id for session in page.sessions)
-                        paging.full[number] = len(page.sessions) >= PAGE_SIZE
-                        if paging.full[number] and number == paging.last_requested:
-                            # Longer than the statistics said: read on at once.
-                            request(paging, number + 1)
-                        link(paging)
-                yield page
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 # -- merging -----------------------------------------------------------------------------------
@@ -722,97 +517,6 @@ def _sqlite_cache_kib(kib: int) -> Iterator[None]:
 
 
 # -- the refresh -------------------------------------------------------------------------------
-class RefreshCutOff(Exception):
-    """This refresh's claim is gone: another refresh took the realm over (it found this one's
-    lease lapsed). This one stops without writing its end."""
-
-
-def realm_index_claim(*, realm: str) -> datetime | None:
-    """Mark the realm's index RUNNING unless a live refresh holds it.
-
-    Returns the claim's stamp (pass it to realm_index_refresh as `claimed_at`), or None when
-    another refresh is running (its lease is fresh), so a double click or two beat ticks at
-    once start nothing twice. A RUNNING refresh whose lease lapsed (LEASE_S without a
-    heartbeat: its worker died; or never started by a worker) is taken over.
-    """
-    RealmIndex.objects.get_or_create(realm=realm)
-    stamp = timezone.now()
-    lapsed = stamp - timedelta(seconds=LEASE_S)
-    claimed = (
-        RealmIndex.objects.filter(realm=realm)
-        .filter(
-            ~Q(state=RealmIndex.State.RUNNING)
-            | Q(heartbeat_at__lt=lapsed)
-            | Q(heartbeat_at__isnull=True, started_at__lt=lapsed)
-        )
-        .update(
-            state=RealmIndex.State.RUNNING,
-            started_at=stamp,
-            heartbeat_at=None,
-            progress_done=0,
-            progress_total=0,
-            error="",
-        )
-    )
-    return stamp if claimed else None
-
-
-class _Heartbeat:
-    """Renews a refresh's lease (RealmIndex.heartbeat_at) every HEARTBEAT_S while it runs.
-
-    From a thread with its own database connection, so slow Keycloak calls and long writes in
-    the refresh never let the lease lapse. Inside a transaction (a test's), another connection
-    would not see the claim: the refresh then beats itself on its own connection (`tick`).
-    `lost` is set once the claim is found gone.
-    """
-
-    def __init__(self, *, realm: str, stamp: datetime) -> None:
-        self._rows = RealmIndex.objects.filter(
-            realm=realm, started_at=stamp, state=RealmIndex.State.RUNNING
-        )
-        self.lost = threading.Event()
-        self._stop = threading.Event()
-        self._inline = connection.in_atomic_block
-        self._beaten_at = 0.0
-        self._thread: threading.Thread | None = None
-
-    def beat(self) -> None:
-        self._beaten_at = time.monotonic()
-        if not self._rows.update(heartbeat_at=timezone.now()):
-            self.lost.set()
-
-    def tick(self) -> None:
-        """Between steps of the refresh: beat if it is on this connection; raise if lost."""
-        if self._inline and time.monotonic() - self._beaten_at >= HEARTBEAT_S:
-            self.beat()
-        if self.lost.is_set():
-            raise RefreshCutOff
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(HEARTBEAT_S) and not self.lost.is_set():
-                try:
-                    self.beat()
-                except DatabaseError:
-                    # A busy or full database: the next beat tries again; the lease is
-                    # LEASE_S, a few beats.
-                    logger.warning("index refresh heartbeat failed", exc_info=True)
-        finally:
-            connection.close()
-
-    def __enter__(self) -> "_Heartbeat":
-        self.beat()
-        if not self._inline:
-            self._thread = threading.Thread(target=self._run, name="index-heartbeat", daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-
 def realm_index_refresh_start(*, realm: str) -> RealmIndex:
     """Claim the realm and queue its refresh on the worker ("refresh now").
 
@@ -854,7 +558,7 @@ def realm_index_refresh(
     if stamp is None:
         return RealmIndex.objects.get(realm=realm)
     mine = RealmIndex.objects.filter(realm=realm, started_at=stamp)
-    heartbeat = _Heartbeat(realm=realm, stamp=stamp)
+    heartbeat = Heartbeat(realm=realm, stamp=stamp)
     try:
         with heartbeat, _sqlite_cache_kib(SQLITE_CACHE_KIB):
             if heartbeat.lost.is_set():  # the claim lapsed before a worker took it up
@@ -911,7 +615,7 @@ def _refresh(
     realm: str,
     stamp: datetime,
     progress: QuerySet[RealmIndex],
-    heartbeat: _Heartbeat,
+    heartbeat: Heartbeat,
     gateway_factory: Callable[[], Gateway],
     concurrency: int,
 ) -> int:
