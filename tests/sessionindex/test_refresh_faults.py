@@ -15,6 +15,7 @@ from tests.revocation import conftest as revocation_fixtures
 from tokenadmin.celery import app as celery_app
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import revocation_job_run
+from tokenadmin.revocation.services import realm_sign_out
 from tokenadmin.sessionindex.lease import LEASE_S
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 from tokenadmin.sessionindex.refresh import realm_index_claim, realm_index_refresh
@@ -227,3 +228,27 @@ def test_sessions_revoked_while_a_refresh_runs_are_not_brought_back(kc, acting_a
     print(f"{len(revoked)} revoked during the refresh, {len(back)} back in the index")
     assert not back
     assert indexed("mlflow") == keycloak_sessions(kc, "mlflow")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_everyone_signed_out_while_a_refresh_runs_is_not_brought_back(kc, acting_as):
+    kc.seed(realm="mlflow", users=200, sessions=3000, offline_ratio=0.3)
+    admin = acting_as("admin")
+    kc.fault(path=SESSION_LISTS, method="GET", latency_ms=1500)
+
+    with refresh_in_background() as outcome:
+        wait_until(
+            lambda: realm_index().progress_done * 2 >= realm_index().progress_total > 0,
+            30,
+            "the refresh to read half its pages",
+        )
+        realm_sign_out(admin=admin.gateway, realm="mlflow", actor=admin.user, reason="breach")
+        assert realm_index().state == RealmIndex.State.RUNNING  # the refresh is not over
+    kc.clear_faults()
+
+    assert outcome["index"].state == RealmIndex.State.DONE
+    back = IndexedSession.objects.filter(realm="mlflow", offline=False).count()
+    print(f"{back} online sessions back in the index after logout-all")
+    assert back == 0
+    assert indexed("mlflow") == keycloak_sessions(kc, "mlflow")
+    assert IndexedSession.objects.filter(realm="mlflow", offline=True).count() > 500

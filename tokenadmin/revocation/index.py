@@ -3,7 +3,9 @@ Keycloak no longer holds (the next refresh would drop it too, minutes later)."""
 
 from collections.abc import Iterable
 
-from tokenadmin.sessionindex.models import IndexedSession
+from django.utils import timezone
+
+from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 from tokenadmin.sessionindex.tombstones import session_tombstones_add
 
 
@@ -34,6 +36,10 @@ def indexed_user_sessions_forget(*, realm: str, user_id: str) -> int:
 
 
 def indexed_realm_sessions_forget(*, realm: str) -> int:
-    """logout-all: every online row of the realm goes."""
+    """logout-all: every online row of the realm goes, and the realm's index remembers when
+    (one mark instead of a tombstone per session), so a refresh running meanwhile does not
+    bring them back."""
+    RealmIndex.objects.get_or_create(realm=realm)
+    RealmIndex.objects.filter(realm=realm).update(online_revoked_at=timezone.now())
     deleted, _ = IndexedSession.objects.filter(realm=realm, offline=False).delete()
     return deleted

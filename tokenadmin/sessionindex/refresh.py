@@ -210,19 +210,17 @@ class _Merger:
                     continue
             dirty_add(key)
 
-    def take_rows(self, revoked: dict[tuple[str, bool], datetime] | None = None) -> "Writes":
+    def take_rows(self, revoked: "_Revoked | None" = None) -> "Writes":
         """What to write for the sessions looked at since the last call: new sessions and
         sessions whose clients changed as whole rows, sessions only used since the last
         refresh (new last access, maybe a new expiry) as a narrow update of their stored row.
         Sessions equal to their stored row, expiry included, are left alone, and so are
-        sessions `revoked` ({key: when}) after the last page listing them was read."""
+        sessions `revoked` after the last page listing them was read."""
         writes = Writes()
         adapt = self._adapt_datetime
-        revoked = revoked or {}
         for key in self.dirty:
             entry = self.seen[key]
-            revoked_at = revoked.get(key)
-            if revoked_at is not None and revoked_at >= entry.read_at:
+            if revoked is not None and revoked.hides(key, entry):
                 continue
             first = entry.first
             stored = self.stored.get(key)
@@ -593,16 +591,50 @@ def realm_index_refresh(
     return RealmIndex.objects.get(realm=realm)
 
 
+@dataclass(frozen=True)
+class _Revoked:
+    """What revokes since this refresh's claim took out of Keycloak: sessions by key (their
+    tombstones) and, after a logout-all at `online_at`, every online session started before."""
+
+    sessions: dict[tuple[str, bool], datetime]
+    online_at: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sessions) or self.online_at is not None
+
+    def hides(self, key: tuple[str, bool], entry: _Seen) -> bool:
+        """Whether the revoke came after the last page listing the session was read."""
+        at = self.sessions.get(key)
+        if at is not None and at >= entry.read_at:
+            return True
+        online_at = self.online_at
+        return (
+            online_at is not None
+            and not key[1]
+            and online_at >= entry.read_at
+            and entry.first.started_at < online_at
+        )
+
+
+def _revoked_since(*, realm: str, stamp: datetime) -> _Revoked:
+    online_at = (
+        RealmIndex.objects.filter(realm=realm, online_revoked_at__gte=stamp)
+        .values_list("online_revoked_at", flat=True)
+        .first()
+    )
+    return _Revoked(session_tombstones_since(realm=realm, since=stamp), online_at)
+
+
 def _revoked_rows_drop(
-    *, realm: str, seen: dict[tuple[str, bool], _Seen], revoked: dict[tuple[str, bool], datetime]
+    *, realm: str, seen: dict[tuple[str, bool], _Seen], revoked: _Revoked
 ) -> None:
     """Drop rows this refresh wrote for sessions revoked after their last page was read (the
     revoke's own index update may have come before this refresh's write)."""
+    if not revoked:
+        return
     for offline in (False, True):
         ids = [
-            key[0]
-            for key, at in revoked.items()
-            if key[1] == offline and key in seen and at >= seen[key].read_at
+            key[0] for key, entry in seen.items() if key[1] == offline and revoked.hides(key, entry)
         ]
         for start in range(0, len(ids), 500):
             IndexedSession.objects.filter(
@@ -663,8 +695,7 @@ def _refresh(
         if len(merger.dirty) >= WRITE_BATCH:
             with transaction.atomic():
                 # Inside the write's transaction: a revoke is either in it or after it.
-                revoked = session_tombstones_since(realm=realm, since=stamp)
-                _rows_write(merger.take_rows(revoked))
+                _rows_write(merger.take_rows(_revoked_since(realm=realm, stamp=stamp)))
         if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
             progress_at = time.monotonic()
             progress.update(
@@ -692,7 +723,7 @@ def _refresh(
         )
         if not finished:
             raise RefreshCutOff
-        revoked = session_tombstones_since(realm=realm, since=stamp)
+        revoked = _revoked_since(realm=realm, stamp=stamp)
         _rows_write(merger.take_rows(revoked))
         # What is left of the stored rows: the unchanged ones and the ones no list showed.
         _unseen_drop(stored=merger.stored, seen=merger.seen)
