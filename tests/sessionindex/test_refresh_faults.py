@@ -126,7 +126,7 @@ def test_a_refresh_whose_worker_is_killed_is_cut_off_within_seconds_and_run_agai
     kc, celery_worker, redis_server, emulator, mail_sink, tmp_path, settings, client_as
 ):
     kc.seed(realm="mlflow", users=200, sessions=4000)
-    kc.fault(path=SESSION_LISTS, method="GET", latency_ms=150)
+    kc.fault(path=SESSION_LISTS, method="GET", latency_ms=400)
     client = client_as("viewer")
     realm_index_refresh_task.delay("mlflow")
     wait_until(lambda: realm_index().progress_done >= 5, 30, "the refresh to get going")
