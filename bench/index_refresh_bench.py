@@ -109,7 +109,7 @@ def django_setup(base_url: str) -> None:
 def paging_run(concurrency: int) -> tuple[float, int]:
     """Just the HTTP side of a refresh: log in, list clients, plan, page everything."""
     from tokenadmin.keycloak import gateway_for_worker
-    from tokenadmin.sessionindex.refresh import client_pages_iter, page_plans_build
+    from tokenadmin.sessionindex.paging import client_pages_iter, page_plans_build
 
     started = time.perf_counter()
     gateway = gateway_for_worker()

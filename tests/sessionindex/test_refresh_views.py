@@ -3,6 +3,10 @@
 import json
 import re
 import time
+from datetime import timedelta
+
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 from tokenadmin.sessionindex.refresh import realm_index_claim, realm_index_refresh
@@ -127,3 +131,74 @@ def test_refresh_now_only_answers_post(kc, client_as):
 
     assert response.status_code == 405
     assert not RealmIndex.objects.filter(realm="mlflow").exists()
+
+
+def test_a_first_refresh_that_failed_half_way_shows_its_rows_as_partial(kc, client_as, monkeypatch):
+    kc.seed(realm="mlflow", users=50, sessions=1500, offline_ratio=0.3)
+    client = client_as("viewer")
+    # Rows go in as pages arrive (every 200 here); the offline lists fail after the online ones.
+    monkeypatch.setattr("tokenadmin.sessionindex.refresh.WRITE_BATCH", 200)
+    kc.fault(path=r"/offline-sessions$", status=503, latency_ms=1500)
+
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.FAILED and index.refreshed_at is None
+    rows = IndexedSession.objects.filter(realm="mlflow").count()
+    assert rows >= 800
+    page = client.get("/sessions/mlflow/").content.decode()
+    assert "Not indexed yet" not in page
+    assert (
+        "Partly indexed, the last refresh failed: Keycloak is unreachable or failing while "
+        f"trying to list the sessions of a client of mlflow. · {rows:,} sessions read so far "
+        "(partial counts)" in page
+    )
+    assert 'data-testid="summary-partial"' in page
+    assert "partial: no refresh of mlflow has completed" in page
+
+    kc.clear_faults()
+    realm_index_refresh(realm="mlflow")
+
+    page = client.get("/sessions/mlflow/").content.decode()
+    assert "Partly indexed" not in page and "partial" not in page
+
+
+def test_a_cut_off_refresh_stops_the_polling_says_when_the_next_runs_and_refresh_now_takes_over(
+    kc, client_as
+):
+    client = client_as("viewer")
+    beat_every = IntervalSchedule.objects.create(every=300, period=IntervalSchedule.SECONDS)
+    last_beat = timezone.now() - timedelta(seconds=60)
+    PeriodicTask.objects.create(
+        name="session-index-refresh-all",
+        task="tokenadmin.sessionindex.tasks.realm_index_refresh_all_task",
+        interval=beat_every,
+        last_run_at=last_beat,
+    )
+    # A refresh whose worker died 30 s ago, 65 pages into 313.
+    died_at = timezone.now() - timedelta(seconds=30)
+    RealmIndex.objects.create(
+        realm="mlflow",
+        state=RealmIndex.State.RUNNING,
+        started_at=died_at - timedelta(seconds=20),
+        heartbeat_at=died_at,
+        progress_done=65,
+        progress_total=313,
+    )
+
+    response = client.get(PROGRESS_URL.format(realm="mlflow"), headers=HTMX)
+
+    assert response.status_code == 286
+    page = response.content.decode()
+    assert 'hx-trigger="every 1s"' not in page
+    next_at = timezone.localtime(last_beat + timedelta(seconds=300))
+    assert (
+        f"The last refresh was cut off at {timezone.localtime(died_at):%H:%M:%S} after 65 of "
+        f"313 pages: its worker stopped." in page
+    )
+    assert f"The next scheduled refresh runs at {next_at:%H:%M}." in page
+
+    response = client.post(REFRESH_URL.format(realm="mlflow"), headers=HTMX)
+
+    index = RealmIndex.objects.get(realm="mlflow")
+    assert index.is_refreshing and index.started_at > died_at
+    assert 'data-state="running"' in response.content.decode()

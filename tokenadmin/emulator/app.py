@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import unquote
@@ -57,6 +58,18 @@ class Emulator:
         self.store = build_store(self.config)
         self.faults.items.clear()
 
+    def _sessions_expire(self, path: str, count: int) -> None:
+        """End `count` random live sessions of the realm in `path` (/admin/realms/<realm>/...),
+        as expiry would: sessions leaving the lists while a client pages through them."""
+        match = re.match(r"/admin/realms/([^/]+)/", path)
+        realm = self.store.realm(match.group(1)) if match else None
+        if realm is None:
+            return
+        sessions = realm.sessions
+        live = [*sessions.online.by_id.values(), *sessions.offline.by_id.values()]
+        for us in self.faults.rng.sample(live, min(count, len(live))):
+            sessions.remove(us)
+
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while True:
@@ -76,6 +89,8 @@ class Emulator:
         if not path.startswith("/_emulator/"):
             fault = self.faults.pick(method, path)
             if fault is not None:
+                if fault.expire_sessions:
+                    self._sessions_expire(path, fault.expire_sessions)
                 if fault.latency_ms:
                     await asyncio.sleep(fault.latency_ms / 1000)
                 if fault.reset_connection:

@@ -57,6 +57,8 @@ class Fault:
     error_rate: float
     reset_connection: bool
     times: int | None
+    # Sessions of the path's realm to end (as if they expired) before the request is served.
+    expire_sessions: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method != method:
@@ -99,6 +101,9 @@ def fault_add(ctx: Ctx) -> Response:
     times = body.get("times")
     if times is not None and (not isinstance(times, int) or times < 1):
         raise HttpError(400, {"error": "times must be a positive integer"})
+    expire = body.get("expire_sessions", 0)
+    if not isinstance(expire, int) or isinstance(expire, bool) or expire < 0:
+        raise HttpError(400, {"error": "expire_sessions must be a non-negative integer"})
     fault = Fault(
         id=new_id(),
         path=pattern,
@@ -108,6 +113,7 @@ def fault_add(ctx: Ctx) -> Response:
         error_rate=rate,
         reset_connection=bool(body.get("reset_connection", False)),
         times=times,
+        expire_sessions=expire,
     )
     _emulator(ctx).faults.items.append(fault)
     return json_response({"id": fault.id, "faults": len(_emulator(ctx).faults.items)}, 201)
@@ -133,6 +139,7 @@ def faults_list(ctx: Ctx) -> Response:
                 "error_rate": f.error_rate,
                 "reset_connection": f.reset_connection,
                 "times": f.times,
+                "expire_sessions": f.expire_sessions,
             }
             for f in items
         ]

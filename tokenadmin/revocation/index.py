@@ -3,14 +3,20 @@ Keycloak no longer holds (the next refresh would drop it too, minutes later)."""
 
 from collections.abc import Iterable
 
-from tokenadmin.sessionindex.models import IndexedSession
+from django.utils import timezone
+
+from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
+from tokenadmin.sessionindex.tombstones import session_tombstones_add
 
 
 def indexed_sessions_forget(*, realm: str, session_ids: Iterable[str], offline: bool) -> int:
-    """Drop these sessions' index rows; an offline revoke takes its online twin along."""
+    """Drop these sessions' index rows; an offline revoke takes its online twin along. Each
+    leaves a tombstone, so a refresh that read it before the revoke does not add it back."""
     ids = list(session_ids)
     if not ids:
         return 0
+    kinds = (False, True) if offline else (False,)
+    session_tombstones_add(realm=realm, keys=[(sid, kind) for sid in ids for kind in kinds])
     rows = IndexedSession.objects.filter(realm=realm, session_id__in=ids)
     if not offline:
         rows = rows.filter(offline=False)
@@ -19,12 +25,21 @@ def indexed_sessions_forget(*, realm: str, session_ids: Iterable[str], offline: 
 
 
 def indexed_user_sessions_forget(*, realm: str, user_id: str) -> int:
-    """A user signed out everywhere: their online rows go (offline ones stay listed, stale)."""
-    deleted, _ = IndexedSession.objects.filter(realm=realm, user_id=user_id, offline=False).delete()
+    """A user signed out everywhere: their online rows go (offline ones stay listed, stale),
+    each leaving a tombstone."""
+    rows = IndexedSession.objects.filter(realm=realm, user_id=user_id, offline=False)
+    session_tombstones_add(
+        realm=realm, keys=[(sid, False) for sid in rows.values_list("session_id", flat=True)]
+    )
+    deleted, _ = rows.delete()
     return deleted
 
 
 def indexed_realm_sessions_forget(*, realm: str) -> int:
-    """logout-all: every online row of the realm goes."""
+    """logout-all: every online row of the realm goes, and the realm's index remembers when
+    (one mark instead of a tombstone per session), so a refresh running meanwhile does not
+    bring them back."""
+    RealmIndex.objects.get_or_create(realm=realm)
+    RealmIndex.objects.filter(realm=realm).update(online_revoked_at=timezone.now())
     deleted, _ = IndexedSession.objects.filter(realm=realm, offline=False).delete()
     return deleted

@@ -1,7 +1,14 @@
 """Running a bulk revocation job: resumable, bounded, retrying only what may succeed later.
 
-- **Exactly once per item.** An item is finished by `filter(state=PENDING).update(...)`, so it is
-  counted once even if two runs overlap; a 404 on delete means "already gone".
+- **Exactly once per item, counted exactly.** An item is finished by
+  `filter(state=PENDING).update(...)`, so it is counted once even if two runs overlap. Items go
+  in batches: a batch's items are recorded as sent (`sent_at`) before any DELETE of it leaves,
+  and its outcomes are recorded before the next batch is sent. A 404 means "already gone",
+  unless this job sent a DELETE for the session before (a run killed before recording it, or
+  an earlier try without an answer): then this job revoked it.
+- **Stops when it cannot record.** If the database refuses a write (disk full...), the run
+  sends no further batch, marks the job STOPPED with the reason, and the task tries again later;
+  what it sent is marked sent, so the resumed run counts it as revoked.
 - **Resumable.** Only pending items are worked on. A run holds a short lease on the job and
   renews it as it records results; if its worker dies, the next run (the re-delivered task, or
   the one a restarting worker enqueues) takes over once the lease lapses.
@@ -21,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -49,6 +56,13 @@ BACKOFF_MAX_S = 3.0
 LEASE_S = 4
 FLUSH_EVERY_S = 0.5
 FLUSH_EVERY_ITEMS = 250
+# Items marked sent, then sent, then recorded, before the next batch.
+BATCH = 250
+
+ERROR_CANNOT_RECORD = (
+    "Stopped: the job's results could not be recorded ({reason}). Nothing more is sent "
+    "until it can record again; it resumes on its own (every minute, and when a worker starts)."
+)
 
 Done = RevocationItem.State
 
@@ -109,16 +123,20 @@ def _backoff_s(attempt: int) -> float:
 
 
 def _revoke_one(
-    deleter: SessionDeleter, realm: str, pk: int, session_id: str, offline: bool
+    deleter: SessionDeleter, realm: str, pk: int, session_id: str, offline: bool, sent_before: bool
 ) -> ItemResult:
-    """Delete one session, retrying transient failures; never raises."""
+    """Delete one session, retrying transient failures; never raises.
+
+    A 404 after a DELETE this job sent earlier (`sent_before`: by a run that died before
+    recording the answer; or a try here that got no answer) is this job's revoke."""
     last_error = ""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             deleter.delete(realm, session_id, offline=offline)
             return ItemResult(pk, Done.DONE, attempt)
         except NotFound:
-            return ItemResult(pk, Done.ALREADY_GONE, attempt)
+            revoked_by_us = sent_before or attempt > 1
+            return ItemResult(pk, Done.DONE if revoked_by_us else Done.ALREADY_GONE, attempt)
         except KeycloakUnavailable as exc:
             last_error = f"{exc.title} ({_status_of(exc)}) {exc.detail}".strip()
         except GatewayError as exc:
@@ -144,6 +162,7 @@ def _lease_take(job_id: int, run_id: str) -> RevocationJob | None:
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=run_id))
         .update(
             state=RevocationJob.State.RUNNING,
+            stopped_reason="",
             lease_owner=run_id,
             lease_until=now + timedelta(seconds=LEASE_S),
             started_at=Coalesce(F("started_at"), now),
@@ -244,6 +263,34 @@ def _finish(job: RevocationJob, run_id: str) -> RevocationJob:
     return job
 
 
+def _sent_mark(job: RevocationJob, run_id: str, pks: list[int]) -> bool:
+    """Record that DELETEs for these items are about to leave, and renew the lease, before
+    they leave; False if the lease was lost (send nothing)."""
+    now = timezone.now()
+    with transaction.atomic():
+        renewed = RevocationJob.objects.filter(pk=job.pk, lease_owner=run_id).update(
+            lease_until=now + timedelta(seconds=LEASE_S)
+        )
+        if renewed:
+            RevocationItem.objects.filter(pk__in=pks, sent_at__isnull=True).update(sent_at=now)
+    return bool(renewed)
+
+
+def _stop(job: RevocationJob, run_id: str, reason: str) -> None:
+    """Mark the job STOPPED with why; if even that cannot be written, its lease lapses and
+    the job page says no worker is running it (RevocationJob.is_stalled)."""
+    try:
+        RevocationJob.objects.filter(pk=job.pk, lease_owner=run_id).update(
+            state=RevocationJob.State.STOPPED,
+            stopped_reason=ERROR_CANNOT_RECORD.format(reason=reason),
+            lease_owner="",
+            lease_until=None,
+        )
+    except DatabaseError:
+        logger.exception("job %s: could not record that it stopped", job.pk)
+    job.refresh_from_db()
+
+
 def revocation_job_run(
     *,
     job_id: int,
@@ -252,7 +299,11 @@ def revocation_job_run(
 ) -> RevocationJob | None:
     """Work through a job's pending items; returns the job (None if it was already done).
 
-    Raises JobBusy while another live run holds the job.
+    Batch by batch: mark the batch sent, send its DELETEs with a few threads, record every
+    outcome (flushing as they come, which also renews the lease), then the next batch. A
+    database error while marking or recording stops the run after the batch in flight (its
+    DELETEs are marked sent, so they count as this job's either way): the job is STOPPED with
+    the reason. Raises JobBusy while another live run holds the job.
     """
     run_id = uuid.uuid4().hex
     # Signed in before taking the lease: if Keycloak is down, the task retries, holding nothing.
@@ -264,22 +315,16 @@ def revocation_job_run(
     pending = list(
         job.items.filter(state=Done.PENDING)
         .order_by("pk")
-        .values_list("pk", "session_id", "offline")
+        .values_list("pk", "session_id", "offline", "sent_at")
     )
     work: queue.SimpleQueue = queue.SimpleQueue()
-    for item in pending:
-        work.put(item)
     done: queue.SimpleQueue = queue.SimpleQueue()
-    stop = threading.Event()
 
     def worker() -> None:
-        # Each thread takes the next item until none is left (or the run must stop).
-        while not stop.is_set():
-            try:
-                pk, session_id, offline = work.get_nowait()
-            except queue.Empty:
-                return
-            done.put(_revoke_one(deleter, job.realm, pk, session_id, offline))
+        # Each thread takes the next item until it is told to stop (None).
+        while (item := work.get()) is not None:
+            pk, session_id, offline, sent_at = item
+            done.put(_revoke_one(deleter, job.realm, pk, session_id, offline, sent_at is not None))
 
     threads = [
         threading.Thread(target=worker, name=f"revoke-{n}", daemon=True)
@@ -287,31 +332,66 @@ def revocation_job_run(
     ]
     for thread in threads:
         thread.start()
-    results: list[ItemResult] = []
-    last_flush = time.monotonic()
     lease_held = True
-    while any(thread.is_alive() for thread in threads) or not done.empty():
-        try:
-            results.append(done.get(timeout=FLUSH_EVERY_S))
-            while len(results) < FLUSH_EVERY_ITEMS:
-                results.append(done.get_nowait())
-        except queue.Empty:
-            pass
-        if len(results) >= FLUSH_EVERY_ITEMS or time.monotonic() - last_flush >= FLUSH_EVERY_S:
-            if not _flush(job, run_id, results) and lease_held:
-                lease_held = False
-                stop.set()
-                logger.warning("job %s: lease taken over by another run; stopping", job.pk)
-            last_flush = time.monotonic()
-    for thread in threads:
-        thread.join()
-    while not done.empty():
-        results.append(done.get_nowait())
-    _flush(job, run_id, results)
-    deleter.close()
+    cannot_record = ""
+    try:
+        for start in range(0, len(pending), BATCH):
+            batch = pending[start : start + BATCH]
+            try:
+                lease_held = _sent_mark(job, run_id, [pk for pk, _, _, sent in batch if not sent])
+            except DatabaseError as exc:
+                cannot_record = str(exc)
+                break
+            if not lease_held:
+                break
+            for item in batch:
+                work.put(item)
+            cannot_record, lease_held = _batch_collect(job, run_id, done, len(batch))
+            if cannot_record or not lease_held:
+                break
+    finally:
+        for _ in threads:
+            work.put(None)
+        for thread in threads:
+            thread.join()
+        deleter.close()
+    if cannot_record:
+        logger.error("job %s: cannot record results, stopping: %s", job.pk, cannot_record)
+        _stop(job, run_id, cannot_record)
+        return job
     if not lease_held:
+        logger.warning("job %s: lease taken over by another run; stopping", job.pk)
         return job
     return _finish(job, run_id)
+
+
+def _batch_collect(
+    job: RevocationJob, run_id: str, done: queue.SimpleQueue, expected: int
+) -> tuple[str, bool]:
+    """Wait for a batch's `expected` outcomes, recording them every FLUSH_EVERY_S (which
+    renews the lease while Keycloak is slow). Returns (why recording failed or "", lease held).
+    After a failed write the batch is still waited for, not recorded: its DELETEs are out."""
+    results: list[ItemResult] = []
+    last_flush = time.monotonic()
+    cannot_record = ""
+    lease_held = True
+    while expected:
+        try:
+            results.append(done.get(timeout=FLUSH_EVERY_S))
+            expected -= 1
+            while expected and len(results) < FLUSH_EVERY_ITEMS:
+                results.append(done.get_nowait())
+                expected -= 1
+        except queue.Empty:
+            pass
+        due = time.monotonic() - last_flush >= FLUSH_EVERY_S
+        if not cannot_record and (due or not expected or len(results) >= FLUSH_EVERY_ITEMS):
+            try:
+                lease_held = _flush(job, run_id, results) and lease_held
+            except DatabaseError as exc:
+                cannot_record = str(exc)
+            last_flush = time.monotonic()
+    return cannot_record, lease_held
 
 
 def revocation_jobs_unfinished() -> list[int]:

@@ -6,12 +6,16 @@ worker left half-way continues where it stopped: nothing skipped, nothing counte
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class RevocationJob(models.Model):
     class State(models.TextChoices):
         PENDING = "pending", "Waiting for a worker"
         RUNNING = "running", "Running"
+        # It could not record its results (database or disk full...): it sends nothing more
+        # until a worker resumes it; `stopped_reason` says why.
+        STOPPED = "stopped", "Stopped"
         DONE = "done", "Finished"
 
     realm = models.CharField(max_length=255, db_index=True)
@@ -39,6 +43,8 @@ class RevocationJob(models.Model):
     # The run that owns the job now and until when; another run may take over after that.
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Why the job stopped (state STOPPED), for the job page; cleared when a run takes it over.
+    stopped_reason = models.TextField(blank=True)
     ledger_entry = models.ForeignKey(
         "ledger.LedgerEntry", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -52,6 +58,16 @@ class RevocationJob(models.Model):
     @property
     def is_done(self) -> bool:
         return self.state == self.State.DONE
+
+    @property
+    def is_stalled(self) -> bool:
+        """RUNNING, but no run has renewed its lease: its worker died or cannot write (it
+        could not even record that it stopped)."""
+        return (
+            self.state == self.State.RUNNING
+            and self.lease_until is not None
+            and self.lease_until < timezone.now()
+        )
 
 
 class RevocationItem(models.Model):
@@ -72,6 +88,9 @@ class RevocationItem(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     last_access_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    # When this job first sent a DELETE for the session, recorded before sending: a 404 on a
+    # later try (after a crash) means this job revoked it, not that it was already gone.
+    sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -11,7 +11,11 @@ from django.utils import timezone
 from tokenadmin.keycloak import KeycloakUnavailable
 
 from .jobs import JobBusy, revocation_job_run, revocation_jobs_unfinished
+from .models import RevocationJob
 from .selectors import revocation_jobs_waiting
+
+# Seconds before a job that stopped (it could not record its results) tries again.
+STOPPED_RETRY_S = 60
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +30,13 @@ logger = logging.getLogger(__name__)
 )
 def revocation_job_run_task(self, job_id: int) -> None:
     try:
-        revocation_job_run(job_id=job_id)
+        job = revocation_job_run(job_id=job_id)
     except JobBusy as busy:
         # Another run holds the lease; if its worker died, the lease lapses and we take over.
         raise self.retry(countdown=busy.retry_in_s, max_retries=100) from None
+    if job is not None and job.state == RevocationJob.State.STOPPED:
+        # It could not record its results (disk full...): try again once space may be back.
+        raise self.retry(countdown=STOPPED_RETRY_S, max_retries=60)
 
 
 @worker_ready.connect

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
+from django.utils import timezone
 
 # Between the searched fields in search_text: a search term holding it matches nothing (as
 # when each field was searched on its own), so a match never spans two fields.
@@ -92,6 +93,12 @@ class IndexedSession(models.Model):
         return max(self.seen_at, refreshed_at) if refreshed_at else self.seen_at
 
 
+# A running refresh renews its lease (RealmIndex.heartbeat_at) this often, in seconds...
+REFRESH_HEARTBEAT_S = 2.0
+# ...and one whose lease is older than this (about three beats) was cut off: its worker died.
+REFRESH_LEASE_S = 7.0
+
+
 class RealmIndex(models.Model):
     """How fresh a realm's index is, and the refresh running now, if any."""
 
@@ -105,6 +112,13 @@ class RealmIndex(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.NEVER)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # The running refresh's lease: it renews this every few seconds (refresh.HEARTBEAT_S); a
+    # RUNNING refresh whose heartbeat is older than refresh.LEASE_S was cut off (its worker
+    # died), and another may claim the realm. None: claimed, no worker has started it yet.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When everyone's online sessions were signed out (logout-all): a refresh leaves out an
+    # online session that started before this if the page listing it was read before it.
+    online_revoked_at = models.DateTimeField(null=True, blank=True)
     # Progress of the running refresh: clients done out of clients to page.
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -117,6 +131,47 @@ class RealmIndex(models.Model):
 
     def __str__(self) -> str:
         return f"{self.realm}: {self.state}"
+
+    @property
+    def lease_lapsed(self) -> bool:
+        """RUNNING, but nobody renewed the claim for REFRESH_LEASE_S: the refresh was cut off
+        (heartbeat_at set: its worker died) or no worker ever started it."""
+        if self.state != self.State.RUNNING:
+            return False
+        last = self.heartbeat_at or self.started_at
+        return last is not None and (timezone.now() - last).total_seconds() > REFRESH_LEASE_S
+
+    @property
+    def is_refreshing(self) -> bool:
+        """A refresh runs now (claimed, lease fresh)."""
+        return self.state == self.State.RUNNING and not self.lease_lapsed
+
+    @property
+    def is_partial(self) -> bool:
+        """The index holds rows, but no refresh of the realm has completed: a first refresh
+        failed or was cut off half-way (or still runs), so its counts are partial."""
+        return self.refreshed_at is None and self.sessions_seen > 0
+
+
+class SessionTombstone(models.Model):
+    """A session tokenadmin revoked, and when: a refresh that read Keycloak's page listing it
+    before the revoke must not add it back. Pruned by the first refresh claimed after it."""
+
+    realm = models.CharField(max_length=255)
+    session_id = models.CharField(max_length=64)
+    offline = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["realm", "session_id", "offline"], name="unique_tombstone_per_realm"
+            )
+        ]
+        indexes = [models.Index(fields=["realm", "revoked_at"], name="idx_tomb_realm_revoked")]
+
+    def __str__(self) -> str:
+        return f"{self.realm}/{self.session_id} revoked {self.revoked_at:%Y-%m-%d %H:%M:%S}"
 
 
 class SavedView(models.Model):

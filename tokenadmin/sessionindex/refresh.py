@@ -6,27 +6,36 @@ listed under several clients into one row, upserts new and changed rows in batch
 arrive (rows Keycloak reports unchanged are left alone), and at the end drops every row this
 refresh did not see. A Keycloak failure half-way marks the refresh FAILED and deletes nothing:
 an outage never empties the index.
+
+Under faults:
+- **Sessions leaving the lists while they are paged** (expiry, revokes) shift later sessions to
+  lower offsets. Pages overlap, and each page must share a session with the one before;
+  where two do not, the gap is read again from before it (paging.py). A session alive the
+  whole refresh is never missed.
+- **Revokes during a refresh**: a revoke leaves a tombstone with its time (tombstones.py); a
+  session whose tombstone is newer than the last page that listed it is not written, and a
+  row already written for it goes at the end.
+- **One refresh per realm at a time**, by a lease (lease.py): the refresh renews
+  RealmIndex.heartbeat_at every HEARTBEAT_S from a thread of its own; a claim succeeds only
+  when no refresh runs or the running one's heartbeat is older than LEASE_S (its worker
+  died). A refresh that finds its claim taken over stops without writing its end (nor
+  dropping rows).
 """
 
 import hashlib
 import json
 import logging
-import math
-import threading
 import time
-from collections.abc import Callable, Container, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 
-from tokenadmin.keycloak import Forbidden, Gateway, GatewayError, gateway_for_worker
-from tokenadmin.keycloak.sessions import PAGE_SIZE
-from tokenadmin.keycloak.types import KcClient, KcSession
+from tokenadmin.keycloak import Gateway, GatewayError, gateway_for_worker
+from tokenadmin.keycloak.types import KcSession
 
 from .expiry import (
     NO_OVERRIDES,
@@ -36,12 +45,18 @@ from .expiry import (
     SessionTimes,
     session_expiry_predict,
 )
-from .models import SEARCH_SEPARATOR, IndexedSession, RealmIndex, search_text_of
+from .lease import Heartbeat, RefreshCutOff, realm_index_claim
+from .models import (
+    SEARCH_SEPARATOR,
+    IndexedSession,
+    RealmIndex,
+    search_text_of,
+)
+from .paging import CONCURRENCY, Page, client_pages_iter, page_plans_build
+from .tombstones import session_tombstones_prune, session_tombstones_since
 
 logger = logging.getLogger(__name__)
 
-# Threads paging Keycloak at once: enough to hide latency, few enough not to load Keycloak.
-CONCURRENCY = 8
 # Rows per write transaction: big enough to be cheap (each commit writes every index page the
 # batch touched, and sessions land all over each index: 5,000-row batches wrote 100,000 rows
 # in 4.2 s, 20,000-row ones in 3.0 s), small enough not to hold the write lock for long (web
@@ -49,8 +64,6 @@ CONCURRENCY = 8
 WRITE_BATCH = 20000
 # Seconds between progress updates of a running refresh (the bar polls about once a second).
 PROGRESS_EVERY_S = 0.5
-# A RUNNING refresh older than this is taken to be dead (its worker was killed).
-STALE_AFTER = timedelta(minutes=15)
 
 ERROR_NOT_QUEUED = "The refresh could not be queued: the task queue is unreachable."
 ERROR_INTERNAL = "The refresh stopped on an internal error; the previous index is kept."
@@ -78,89 +91,6 @@ _UPDATE_FIELDS = ("last_access_at", "clients", "client_ids_text", "expires_at", 
 SQLITE_CACHE_KIB = 131072
 
 
-# -- paging ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PagePlan:
-    """One client session list to page through, with how many sessions it should hold."""
-
-    client_uuid: str
-    offline: bool
-    expected: int = 0
-
-    @property
-    def expected_pages(self) -> int:
-        return max(1, math.ceil(self.expected / PAGE_SIZE))
-
-
-@dataclass(frozen=True)
-class Page:
-    client_uuid: str
-    offline: bool
-    first: int
-    sessions: list[KcSession]
-
-
-def page_plans_build(
-    *, gateway: Gateway, realm: str, clients: Iterable[KcClient]
-) -> list[PagePlan]:
-    """Every client's online and offline list, sized by client-session-stats when the caller
-    may read them (view-realm); sizes only spread the work, paging goes on until a short page."""
-    try:
-        stats = {row.client_uuid: row for row in gateway.client_session_stats(realm)}
-    except Forbidden:
-        stats = {}
-    plans = []
-    for client in clients:
-        row = stats.get(client.uuid)
-        plans.append(PagePlan(client.uuid, False, row.active if row else 0))
-        plans.append(PagePlan(client.uuid, True, row.offline if row else 0))
-    # Biggest lists first, so the pool is never left waiting on one long tail.
-    plans.sort(key=lambda plan: plan.expected, reverse=True)
-    return plans
-
-
-def client_pages_iter(
-    *, gateway: Gateway, realm: str, plans: Iterable[PagePlan], concurrency: int = CONCURRENCY
-) -> Iterator[Page]:
-    """Yield the pages of every planned list as they arrive, fetching `concurrency` at once.
-
-    The expected pages of each list are requested up front; a list that turns out longer
-    goes on page by page until Keycloak answers a short page. Each thread acts through its
-    own twin of `gateway` (same account, own HTTP connection). A GatewayError from any page
-    stops everything.
-    """
-    local = threading.local()
-
-    def fetch(plan: PagePlan, first: int) -> Page:
-        thread_gateway = getattr(local, "gateway", None)
-        if thread_gateway is None:
-            thread_gateway = local.gateway = gateway.twin()
-        sessions = thread_gateway.client_sessions_page(
-            realm, plan.client_uuid, offline=plan.offline, first=first, max_=PAGE_SIZE
-        )
-        return Page(plan.client_uuid, plan.offline, first, sessions)
-
-    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="index-refresh")
-    pending: dict[Future[Page], PagePlan] = {}
-    last_first: dict[PagePlan, int] = {}
-    try:
-        for plan in plans:
-            for number in range(plan.expected_pages):
-                pending[executor.submit(fetch, plan, number * PAGE_SIZE)] = plan
-            last_first[plan] = (plan.expected_pages - 1) * PAGE_SIZE
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                plan = pending.pop(future)
-                page = future.result()
-                if len(page.sessions) >= PAGE_SIZE and page.first == last_first[plan]:
-                    last_first[plan] = page.first + PAGE_SIZE
-                    pending[executor.submit(fetch, plan, last_first[plan])] = plan
-                yield page
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
 # -- merging -----------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Seen:
@@ -170,6 +100,8 @@ class _Seen:
     last_access_at: datetime
     # The first list's dict until a second list adds clients (then a merged copy).
     clients: dict[str, str]
+    # When the last page listing it was requested (a revoke after that may have removed it).
+    read_at: datetime
     # Offline lists give each client session's own lastAccess.
     client_last_access: dict[str, datetime] | None = None
 
@@ -241,11 +173,12 @@ class _Merger:
         dirty_add = self.dirty.add
         unchanged_possible = self.lifespans_unchanged
         client_uuid = page.client_uuid
+        read_at = page.read_at
         for session in page.sessions:
             key = (session.id, session.offline)
             entry = seen.get(key)
             if entry is None:
-                entry = seen[key] = _Seen(session, session.last_access_at, session.clients)
+                entry = seen[key] = _Seen(session, session.last_access_at, session.clients, read_at)
                 if session.offline:
                     entry.client_last_access = {client_uuid: session.last_access_at}
                 if unchanged_possible:
@@ -257,25 +190,38 @@ class _Merger:
                     ):
                         continue
             else:
+                # Seen again: under another client, or twice in one list (pages overlap).
+                if read_at > entry.read_at:
+                    entry.read_at = read_at
+                changed = False
                 if session.last_access_at > entry.last_access_at:
                     entry.last_access_at = session.last_access_at
+                    changed = True
                 if not session.clients.items() <= entry.clients.items():
                     entry.clients = {**entry.clients, **session.clients}
+                    changed = True
                 if session.offline:
                     if entry.client_last_access is None:
                         entry.client_last_access = {}
-                    entry.client_last_access[client_uuid] = session.last_access_at
+                    if entry.client_last_access.get(client_uuid) != session.last_access_at:
+                        entry.client_last_access[client_uuid] = session.last_access_at
+                        changed = True
+                if not changed:
+                    continue
             dirty_add(key)
 
-    def take_rows(self) -> "Writes":
+    def take_rows(self, revoked: "_Revoked | None" = None) -> "Writes":
         """What to write for the sessions looked at since the last call: new sessions and
         sessions whose clients changed as whole rows, sessions only used since the last
         refresh (new last access, maybe a new expiry) as a narrow update of their stored row.
-        Sessions equal to their stored row, expiry included, are left alone."""
+        Sessions equal to their stored row, expiry included, are left alone, and so are
+        sessions `revoked` after the last page listing them was read."""
         writes = Writes()
         adapt = self._adapt_datetime
         for key in self.dirty:
             entry = self.seen[key]
+            if revoked is not None and revoked.hides(key, entry):
+                continue
             first = entry.first
             stored = self.stored.get(key)
             if stored is not None and stored.clients == entry.clients:
@@ -569,28 +515,6 @@ def _sqlite_cache_kib(kib: int) -> Iterator[None]:
 
 
 # -- the refresh -------------------------------------------------------------------------------
-def realm_index_claim(*, realm: str) -> datetime | None:
-    """Mark the realm's index RUNNING unless a live refresh holds it.
-
-    Returns the claim's stamp (pass it to realm_index_refresh as `claimed_at`), or None when
-    another refresh is already running, so a double click or a beat tick starts nothing twice.
-    """
-    RealmIndex.objects.get_or_create(realm=realm)
-    stamp = timezone.now()
-    claimed = (
-        RealmIndex.objects.filter(realm=realm)
-        .filter(~Q(state=RealmIndex.State.RUNNING) | Q(started_at__lt=stamp - STALE_AFTER))
-        .update(
-            state=RealmIndex.State.RUNNING,
-            started_at=stamp,
-            progress_done=0,
-            progress_total=0,
-            error="",
-        )
-    )
-    return stamp if claimed else None
-
-
 def realm_index_refresh_start(*, realm: str) -> RealmIndex:
     """Claim the realm and queue its refresh on the worker ("refresh now").
 
@@ -631,19 +555,22 @@ def realm_index_refresh(
     stamp = claimed_at or realm_index_claim(realm=realm)
     if stamp is None:
         return RealmIndex.objects.get(realm=realm)
-    index = RealmIndex.objects.get(realm=realm)
-    if index.state != RealmIndex.State.RUNNING or index.started_at != stamp:
-        return index
     mine = RealmIndex.objects.filter(realm=realm, started_at=stamp)
+    heartbeat = Heartbeat(realm=realm, stamp=stamp)
     try:
-        with _sqlite_cache_kib(SQLITE_CACHE_KIB):
+        with heartbeat, _sqlite_cache_kib(SQLITE_CACHE_KIB):
+            if heartbeat.lost.is_set():  # the claim lapsed before a worker took it up
+                return RealmIndex.objects.get(realm=realm)
             seen = _refresh(
                 realm=realm,
                 stamp=stamp,
                 progress=mine,
+                heartbeat=heartbeat,
                 gateway_factory=gateway_factory,
                 concurrency=concurrency,
             )
+    except RefreshCutOff:
+        logger.warning("index refresh of %s was taken over by another one; stopped", realm)
     except GatewayError as exc:
         logger.warning("index refresh of %s failed: %s %s", realm, exc.message, exc.detail)
         mine.update(
@@ -664,11 +591,63 @@ def realm_index_refresh(
     return RealmIndex.objects.get(realm=realm)
 
 
+@dataclass(frozen=True)
+class _Revoked:
+    """What revokes since this refresh's claim took out of Keycloak: sessions by key (their
+    tombstones) and, after a logout-all at `online_at`, every online session started before."""
+
+    sessions: dict[tuple[str, bool], datetime]
+    online_at: datetime | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.sessions) or self.online_at is not None
+
+    def hides(self, key: tuple[str, bool], entry: _Seen) -> bool:
+        """Whether the revoke came after the last page listing the session was read."""
+        at = self.sessions.get(key)
+        if at is not None and at >= entry.read_at:
+            return True
+        online_at = self.online_at
+        return (
+            online_at is not None
+            and not key[1]
+            and online_at >= entry.read_at
+            and entry.first.started_at < online_at
+        )
+
+
+def _revoked_since(*, realm: str, stamp: datetime) -> _Revoked:
+    online_at = (
+        RealmIndex.objects.filter(realm=realm, online_revoked_at__gte=stamp)
+        .values_list("online_revoked_at", flat=True)
+        .first()
+    )
+    return _Revoked(session_tombstones_since(realm=realm, since=stamp), online_at)
+
+
+def _revoked_rows_drop(
+    *, realm: str, seen: dict[tuple[str, bool], _Seen], revoked: _Revoked
+) -> None:
+    """Drop rows this refresh wrote for sessions revoked after their last page was read (the
+    revoke's own index update may have come before this refresh's write)."""
+    if not revoked:
+        return
+    for offline in (False, True):
+        ids = [
+            key[0] for key, entry in seen.items() if key[1] == offline and revoked.hides(key, entry)
+        ]
+        for start in range(0, len(ids), 500):
+            IndexedSession.objects.filter(
+                realm=realm, offline=offline, session_id__in=ids[start : start + 500]
+            ).delete()
+
+
 def _refresh(
     *,
     realm: str,
     stamp: datetime,
     progress: QuerySet[RealmIndex],
+    heartbeat: Heartbeat,
     gateway_factory: Callable[[], Gateway],
     concurrency: int,
 ) -> int:
@@ -680,6 +659,7 @@ def _refresh(
     }
     plans = page_plans_build(gateway=gateway, realm=realm, clients=clients)
     total_pages = sum(plan.expected_pages for plan in plans)
+    heartbeat.tick()
     progress.update(progress_total=total_pages)
 
     fingerprint = lifespans_fingerprint(lifespans, overrides)
@@ -699,8 +679,13 @@ def _refresh(
     pages_done = 0
     progress_at = time.monotonic()
     for page in client_pages_iter(
-        gateway=gateway, realm=realm, plans=plans, concurrency=concurrency
+        gateway=gateway,
+        realm=realm,
+        plans=plans,
+        concurrency=concurrency,
+        on_wait=heartbeat.tick,
     ):
+        heartbeat.tick()
         if pages_done == 0:
             # Read what the index holds while the next pages are on their way (nothing of
             # this refresh is written yet).
@@ -709,7 +694,8 @@ def _refresh(
         pages_done += 1
         if len(merger.dirty) >= WRITE_BATCH:
             with transaction.atomic():
-                _rows_write(merger.take_rows())
+                # Inside the write's transaction: a revoke is either in it or after it.
+                _rows_write(merger.take_rows(_revoked_since(realm=realm, stamp=stamp)))
         if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
             progress_at = time.monotonic()
             progress.update(
@@ -719,22 +705,34 @@ def _refresh(
                 sessions_seen=len(merger.seen),
             )
 
+    heartbeat.tick()
     if pages_done == 0:  # no list to page: every stored row goes
         merger.stored = _stored_rows(realm)
-    writes = merger.take_rows()
     with transaction.atomic():
-        _rows_write(writes)
-        # What is left of the stored rows: the unchanged ones and the ones no list showed.
-        _unseen_drop(stored=merger.stored, seen=merger.seen)
-        progress.update(
+        # The end is written only while the claim holds (a refresh that took over after this
+        # one's lease lapsed owns the realm now); the rest rolls back with it.
+        finished = progress.filter(state=RealmIndex.State.RUNNING).update(
             state=RealmIndex.State.DONE,
             refreshed_at=stamp,
+            heartbeat_at=None,
             progress_done=pages_done,
             progress_total=pages_done,
             sessions_seen=len(merger.seen),
             error="",
             lifespans_fingerprint=fingerprint,
         )
+        if not finished:
+            raise RefreshCutOff
+        revoked = _revoked_since(realm=realm, stamp=stamp)
+        _rows_write(merger.take_rows(revoked))
+        # What is left of the stored rows: the unchanged ones and the ones no list showed.
+        _unseen_drop(stored=merger.stored, seen=merger.seen)
+        _revoked_rows_drop(realm=realm, seen=merger.seen, revoked=revoked)
+        # Every page of a later refresh is read after this one's claim: older tombstones
+        # can no longer bring anything back.
+        session_tombstones_prune(realm=realm, before=stamp)
+        if revoked:
+            progress.update(sessions_seen=IndexedSession.objects.filter(realm=realm).count())
     return len(merger.seen)
 
 

@@ -10,9 +10,18 @@ from tokenadmin.http import AuthedRequest, require_right
 
 from .models import RealmIndex
 from .refresh import realm_index_refresh_start
-from .selectors_refresh import realm_index_get
+from .selectors_refresh import index_refresh_next_at, realm_index_get
 
 FRESHNESS_TEMPLATE = "sessionindex/partials/freshness.html"
+
+
+def freshness_context(*, realm: str, index: RealmIndex | None) -> dict[str, object]:
+    """What the freshness partial shows: the realm's index, and when the schedule refreshes it
+    next if its last refresh was cut off."""
+    context: dict[str, object] = {"realm": realm, "realm_index": index}
+    if index is not None and index.lease_lapsed:
+        context["next_refresh_at"] = index_refresh_next_at()
+    return context
 
 
 @require_POST
@@ -23,17 +32,17 @@ def refresh_now(request: AuthedRequest, realm: str) -> HttpResponse:
     index = realm_index_refresh_start(realm=realm)
     if not request.htmx:
         return redirect("sessions:realm", realm=realm)
-    return render(request, FRESHNESS_TEMPLATE, {"realm": realm, "realm_index": index})
+    return render(request, FRESHNESS_TEMPLATE, freshness_context(realm=realm, index=index))
 
 
 @require_GET
 @require_right("view-users")
 def refresh_progress(request: AuthedRequest, realm: str) -> HttpResponse:
-    """Polled every second while a refresh runs; once it is over, stop polling (286) and tell
-    the page its sessions changed."""
+    """Polled every second while a refresh runs; once it is over (or was cut off: its lease
+    lapsed), stop polling (286) and tell the page its sessions changed."""
     index = realm_index_get(realm=realm)
-    context = {"realm": realm, "realm_index": index}
-    if index is not None and index.state == RealmIndex.State.RUNNING:
+    context = freshness_context(realm=realm, index=index)
+    if index is not None and index.is_refreshing:
         return render(request, FRESHNESS_TEMPLATE, context)
     response = HttpResponseStopPolling(render_to_string(FRESHNESS_TEMPLATE, context, request))
     return trigger_client_event(response, "sessions-changed")

@@ -25,6 +25,7 @@ from .forms import (
     query_with,
 )
 from .models import SavedView
+from .refresh_views import freshness_context
 from .rows_html import session_rows_html
 from .selectors import (
     SessionPage,
@@ -127,7 +128,8 @@ def _results_context(
         "last_query": query_with(params, page=page.num_pages),
         "can_view_clients": can_view_clients,
         "can_revoke": can_revoke,
-        "realm_index": realm_index_get(realm=realm),
+        # The realm's index, and when the next scheduled refresh runs if the last was cut off.
+        **freshness_context(realm=realm, index=realm_index_get(realm=realm)),
         # The table rows, built in Python (rows_html.py): the template engine spent most of
         # an htmx answer on them.
         "rows_html": session_rows_html(

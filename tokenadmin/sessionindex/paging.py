@@ -1,0 +1,217 @@
+"""Paging through a realm's client session lists with a few threads, losing no session that
+stays alive while the lists change.
+
+Keycloak pages by offset; a session leaving a list between two page reads (expiry, a revoke)
+shifts the later sessions to lower offsets, so one could fall between two pages. Pages overlap
+by PAGE_OVERLAP sessions and must be linked: consecutive pages share a session (sessions alive
+the whole time keep their order, so everything alive between two shared sessions is in one of
+the two pages). Where two pages share nothing, the gap is read again (_Repair).
+"""
+
+import math
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from tokenadmin.keycloak import Forbidden, Gateway
+from tokenadmin.keycloak.sessions import PAGE_SIZE
+from tokenadmin.keycloak.types import KcClient, KcSession
+
+# Threads paging Keycloak at once: enough to hide latency, few enough not to load Keycloak.
+CONCURRENCY = 8
+# Sessions each page repeats from the page before: a session leaving the list between two
+# page reads shifts the rest forward, and the overlap keeps consecutive pages linked.
+PAGE_OVERLAP = 10
+PAGE_STEP = PAGE_SIZE - PAGE_OVERLAP
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """One client session list to page through, with how many sessions it should hold."""
+
+    client_uuid: str
+    offline: bool
+    expected: int = 0
+
+    @property
+    def expected_pages(self) -> int:
+        return max(1, math.ceil(max(self.expected - PAGE_OVERLAP, 0) / PAGE_STEP))
+
+
+@dataclass(frozen=True)
+class Page:
+    client_uuid: str
+    offline: bool
+    first: int
+    sessions: list[KcSession]
+    # When the request for it left: a session revoked after this may still be in it.
+    read_at: datetime = field(default_factory=timezone.now)
+
+
+def page_plans_build(
+    *, gateway: Gateway, realm: str, clients: Iterable[KcClient]
+) -> list[PagePlan]:
+    """Every client's online and offline list, sized by client-session-stats when the caller
+    may read them (view-realm); sizes only spread the work, paging goes on until a short page."""
+    try:
+        stats = {row.client_uuid: row for row in gateway.client_session_stats(realm)}
+    except Forbidden:
+        stats = {}
+    plans = []
+    for client in clients:
+        row = stats.get(client.uuid)
+        plans.append(PagePlan(client.uuid, False, row.active if row else 0))
+        plans.append(PagePlan(client.uuid, True, row.offline if row else 0))
+    # Biggest lists first, so the pool is never left waiting on one long tail.
+    plans.sort(key=lambda plan: plan.expected, reverse=True)
+    return plans
+
+
+@dataclass
+class _ListPaging:
+    """One list's pages while they arrive: grid page n is read at offset n * PAGE_STEP.
+
+    Pages 0..`linked` are known to leave no gap: each shares a session with the one before
+    (a session alive the whole time keeps its order, so everything alive between two shared
+    sessions is in one of the two pages), or the page before was short (the list ended)."""
+
+    plan: PagePlan
+    # Session ids of grid pages not linked yet (and of the last linked one), by number.
+    ids: dict[int, frozenset[str]] = field(default_factory=dict)
+    full: dict[int, bool] = field(default_factory=dict)
+    linked: int = 0
+    last_requested: int = 0
+    # The list ended (a short page after linked ones): no page beyond is needed.
+    ended: bool = False
+    repairing: bool = False
+
+
+@dataclass
+class _Repair:
+    """Re-reading the gap after grid page `after` of a list, one page at a time: back from
+    where the gap starts until a page shares a session with `anchor` (or reads from offset 0),
+    then forward until a page shares one with the next grid page, or the list ends."""
+
+    paging: _ListPaging
+    after: int
+    anchor: frozenset[str]
+    first: int
+    back: int = PAGE_STEP
+
+
+def client_pages_iter(
+    *,
+    gateway: Gateway,
+    realm: str,
+    plans: Iterable[PagePlan],
+    concurrency: int = CONCURRENCY,
+    on_wait: Callable[[], None] | None = None,
+) -> Iterator[Page]:
+    """Yield the pages of every planned list as they arrive, fetching `concurrency` at once.
+
+    The expected pages of each list are requested up front, overlapping by PAGE_OVERLAP; a
+    list that turns out longer goes on page by page until Keycloak answers a short page. Two
+    consecutive pages sharing no session means sessions left the list between their reads
+    and some may have moved past the later page's start: the gap is read again (_Repair).
+    Each thread acts through its own twin of `gateway` (same account, own HTTP connection).
+    A GatewayError from any page stops everything. `on_wait` is called about every second
+    while no page arrives.
+    """
+    local = threading.local()
+
+    def fetch(plan: PagePlan, first: int) -> Page:
+        thread_gateway = getattr(local, "gateway", None)
+        if thread_gateway is None:
+            thread_gateway = local.gateway = gateway.twin()
+        read_at = timezone.now()
+        sessions = thread_gateway.client_sessions_page(
+            realm, plan.client_uuid, offline=plan.offline, first=first, max_=PAGE_SIZE
+        )
+        return Page(plan.client_uuid, plan.offline, first, sessions, read_at)
+
+    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="index-refresh")
+    # What each pending page is: (list, grid page number) or a repair step.
+    pending: dict[Future[Page], tuple[_ListPaging, int] | _Repair] = {}
+
+    def request(paging: _ListPaging, number: int) -> None:
+        paging.last_requested = max(paging.last_requested, number)
+        pending[executor.submit(fetch, paging.plan, number * PAGE_STEP)] = (paging, number)
+
+    def repair_request(repair: _Repair) -> None:
+        pending[executor.submit(fetch, repair.paging.plan, repair.first)] = repair
+
+    def link(paging: _ListPaging) -> None:
+        """Link what can be linked; start a repair where two pages share nothing."""
+        while not paging.ended and not paging.repairing:
+            n = paging.linked
+            if n not in paging.ids:
+                return
+            if not paging.full[n]:
+                paging.ended = True
+                return
+            if n + 1 not in paging.ids:
+                if n + 1 > paging.last_requested:
+                    request(paging, n + 1)
+                return
+            if paging.ids[n] & paging.ids[n + 1]:
+                del paging.ids[n]
+                paging.linked = n + 1
+                continue
+            paging.repairing = True
+            repair_request(_Repair(paging, n, paging.ids[n], n * PAGE_STEP))
+
+    def repaired(repair: _Repair, page: Page) -> None:
+        paging = repair.paging
+        ids = frozenset(session.id for session in page.sessions)
+        if not (ids & repair.anchor) and repair.first > 0:
+            # Everything the anchor page held moved before this offset: look further back.
+            repair.first = max(0, repair.first - repair.back)
+            repair.back *= 2
+            repair_request(repair)
+            return
+        following = paging.ids.get(repair.after + 1, frozenset())
+        if len(page.sessions) < PAGE_SIZE or ids & following:
+            # The gap is read: from the anchor to this page's end, then the next grid page.
+            paging.repairing = False
+            if len(page.sessions) < PAGE_SIZE:
+                paging.ended = True
+            else:
+                del paging.ids[repair.after]
+                paging.linked = repair.after + 1
+                link(paging)
+            return
+        repair.anchor = ids
+        repair.first += len(page.sessions) - PAGE_OVERLAP
+        repair.back = PAGE_STEP
+        repair_request(repair)
+
+    try:
+        for plan in plans:
+            paging = _ListPaging(plan)
+            for number in range(plan.expected_pages):
+                request(paging, number)
+        while pending:
+            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            if not done and on_wait is not None:
+                on_wait()
+            for future in done:
+                what = pending.pop(future)
+                page = future.result()
+                if isinstance(what, _Repair):
+                    repaired(what, page)
+                else:
+                    paging, number = what
+                    if not paging.ended and number >= paging.linked:
+                        paging.ids[number] = frozenset(session.id for session in page.sessions)
+                        paging.full[number] = len(page.sessions) >= PAGE_SIZE
+                        if paging.full[number] and number == paging.last_requested:
+                            # Longer than the statistics said: read on at once.
+                            request(paging, number + 1)
+                        link(paging)
+                yield page
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
