@@ -15,7 +15,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # KCADM is overridable so tests can run this script against a stand-in that records calls.
 KCADM="${KCADM:-/opt/keycloak/bin/kcadm.sh}"
-CONFIG=/tmp/kcadm.config
+# KCADM_CONFIG too, so runs side by side (tests) keep their kcadm logins apart.
+CONFIG="${KCADM_CONFIG:-/tmp/kcadm.config}"
 # The client JSON files use these ${NAME} placeholders, the same syntax Keycloak's realm import
 # resolves; nothing else in them is touched.
 PLACEHOLDERS=(TOKENADMIN_BASE_URL TOKENADMIN_CLIENT_SECRET TOKENADMIN_WORKER_CLIENT_SECRET)
