@@ -19,6 +19,7 @@ import requests
 
 from tests.docker.stack import BOOTSTRAP_DIR, REALM_FILE, render_placeholders
 from tests.fixtures.real_keycloak import RealKeycloak
+from tests.fixtures.services import celery_worker_running
 from tokenadmin.devstack.keycloak import distribution_prepare
 from tokenadmin.settings import content_security_policy, keycloak_endpoints
 
@@ -198,3 +199,19 @@ def dashboard_uses_real_keycloak(realkc, settings):
     settings.KEYCLOAK_CLIENT_SECRET = settings.OIDC_RP_CLIENT_SECRET = realkc.secrets.client
     settings.KEYCLOAK_WORKER_CLIENT_SECRET = realkc.secrets.worker
     return realkc
+
+
+@pytest.fixture
+def realkc_worker(realkc, redis_server, transactional_db, settings, monkeypatch, tmp_path):
+    """A real Celery worker on real Keycloak, signing in as the bootstrapped tokenadmin-worker."""
+    # The worker process reads its secret from the environment (processes.start passes ours on).
+    monkeypatch.setenv("KEYCLOAK_WORKER_CLIENT_SECRET", realkc.secrets.worker)
+    with celery_worker_running(
+        redis=redis_server,
+        emulator_url=realkc.keycloak.base_url,
+        mail_port=None,
+        log_path=tmp_path / "worker.log",
+        name="realkc",
+        settings=settings,
+    ) as worker:
+        yield worker
