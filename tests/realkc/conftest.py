@@ -25,6 +25,9 @@ from tokenadmin.settings import content_security_policy, keycloak_endpoints
 
 BOOTSTRAP_SCRIPT = BOOTSTRAP_DIR / "bootstrap-master.sh"
 BOOTSTRAP_TIMEOUT_S = 300  # a dozen kcadm.sh runs, each a JVM start: slow on a busy machine
+# pytest-timeout counts session fixtures in the first test that needs them: Keycloak's boot
+# (up to 4 min on a busy machine) and the bootstrap come on top of the test itself.
+REALKC_TIMEOUT_S = 900
 ADMIN_USERNAME = "tokenadmin-admin"
 ADMIN_PASSWORD = "tokenadmin-admin-password"
 REALM_USER = "mlflow_user"
@@ -100,8 +103,11 @@ class RealkcStack:
         assert answer.status_code == 201, answer.text
         return answer.headers["Location"].rsplit("/", 1)[1]
 
-    def sessions_make(self, realm: str, username: str, password: str, count: int) -> list[str]:
-        """`count` real sessions: one password grant each to the realm's client."""
+    def sessions_make(
+        self, realm: str, username: str, password: str, count: int, *, offline: bool = False
+    ) -> list[str]:
+        """`count` real sessions: one password grant each to the realm's client; offline ones
+        if `offline` (Keycloak 26.7 then lists no online session for the grant)."""
 
         def login(_: int) -> str:
             answer = requests.post(
@@ -112,7 +118,7 @@ class RealkcStack:
                     "client_secret": REALM_CLIENT_SECRET,
                     "username": username,
                     "password": password,
-                    "scope": "openid",
+                    "scope": "openid offline_access" if offline else "openid",
                 },
                 timeout=60,
             )

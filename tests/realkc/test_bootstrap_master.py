@@ -6,6 +6,7 @@ import base64
 import json
 import re
 
+import pytest
 import requests
 from playwright.sync_api import expect
 
@@ -17,9 +18,12 @@ from .conftest import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
     BOOTSTRAP_DIR,
+    REALKC_TIMEOUT_S,
     REALM_USER,
     REALM_USER_PASSWORD,
 )
+
+pytestmark = pytest.mark.timeout(REALKC_TIMEOUT_S)
 
 # What the README promises the worker; view-users and view-clients are composites that bring
 # query-users, query-groups and query-clients with them.
@@ -65,6 +69,8 @@ def test_a_second_run_changes_nothing_and_keeps_the_admins_password(realkc):
     assert "updated client tokenadmin in master" in result.stdout
     assert "updated client tokenadmin-worker in master" in result.stdout
     assert "created" not in result.stdout
+    # kcadm kept its login where KCADM_CONFIG said, not in a /tmp file other runs share.
+    assert realkc.kcadm_config.exists()
 
     assert len(_clients_named(realkc, "tokenadmin")) == 1
     (worker,) = _clients_named(realkc, "tokenadmin-worker")

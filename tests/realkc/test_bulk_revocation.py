@@ -5,6 +5,7 @@ a bystander keeps theirs, and the job and its ledger entry count exactly."""
 import time
 import uuid
 
+import pytest
 import requests
 
 from tokenadmin.accounts.models import User
@@ -17,7 +18,9 @@ from tokenadmin.revocation.tasks import revocation_job_run_task
 from tokenadmin.sessionindex.models import RealmIndex
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 
-from .conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from .conftest import ADMIN_PASSWORD, ADMIN_USERNAME, REALKC_TIMEOUT_S
+
+pytestmark = pytest.mark.timeout(REALKC_TIMEOUT_S)
 
 SESSIONS = 200
 
