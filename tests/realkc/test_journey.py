@@ -103,3 +103,34 @@ def test_an_admin_signs_in_refreshes_revokes_edits_a_lifespan_and_signs_out(
     page.get_by_role("link", name="Sign in with Keycloak").click()
     expect(page.locator("input[name=username]")).to_be_visible()
     assert csp_violations == [], csp_violations[:3]
+
+
+def test_an_admin_whose_keycloak_session_ended_is_asked_to_sign_in_again(
+    realkc, page, live_server, settings
+):
+    # Renew the admin's access token on every request instead of near its end.
+    settings.KEYCLOAK_REFRESH_MARGIN_S = 24 * 3600
+    login_through_keycloak(page, live_server.url, ADMIN_USERNAME, ADMIN_PASSWORD)
+    page.reload()  # a refresh with real Keycloak's refresh token keeps the admin in
+    expect(page.get_by_test_id("signed-in-as")).to_contain_text(ADMIN_USERNAME)
+
+    # Keycloak ends the dashboard's SSO session (as "sign out everywhere" would).
+    admin_id = realkc.user_id("master", ADMIN_USERNAME)
+    sessions = realkc.keycloak.admin_api(
+        "GET", f"/admin/realms/master/users/{admin_id}/sessions"
+    ).json()
+    dashboard = [s["id"] for s in sessions if "tokenadmin" in s["clients"].values()]
+    assert len(dashboard) == 1
+    ended = realkc.keycloak.admin_api("DELETE", f"/admin/realms/master/sessions/{dashboard[0]}")
+    assert ended.status_code == 204, ended.text
+
+    # The refresh gets 400 invalid_grant: the dashboard signs the admin out and sends them to
+    # Keycloak's login page, which leads back in.
+    page.reload()
+    expect(page.locator("input[name=username]")).to_be_visible()
+    look(page, "session-ended-login")
+    page.fill("input[name=username]", ADMIN_USERNAME)
+    page.fill("input[name=password]", ADMIN_PASSWORD)
+    page.click("[type=submit]")
+    expect(page).to_have_url(re.compile(r"/realms/$"))
+    expect(page.get_by_test_id("signed-in-as")).to_contain_text(ADMIN_USERNAME)
