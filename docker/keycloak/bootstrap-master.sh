@@ -13,9 +13,11 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# KCADM is overridable so tests can run this script against a stand-in that records calls.
+# KCADM is overridable so tests can run this script with the distribution's kcadm.sh outside
+# the image (tests/realkc) or a stand-in that records calls (tests/docker); KCADM_CONFIG too,
+# so runs side by side keep their kcadm logins apart.
 KCADM="${KCADM:-/opt/keycloak/bin/kcadm.sh}"
-CONFIG=/tmp/kcadm.config
+CONFIG="${KCADM_CONFIG:-/tmp/kcadm.config}"
 # The client JSON files use these ${NAME} placeholders, the same syntax Keycloak's realm import
 # resolves; nothing else in them is touched.
 PLACEHOLDERS=(TOKENADMIN_BASE_URL TOKENADMIN_CLIENT_SECRET TOKENADMIN_WORKER_CLIENT_SECRET)

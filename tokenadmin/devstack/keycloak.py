@@ -272,28 +272,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     def stop(_signum: int, _frame: object) -> None:
-        processes.stop(process, timeout_s=30)
+        # Only unwind: stopping Keycloak in here would wait on the Popen that process.wait()
+        # below is blocked in, whose lock is not reentrant, and hang for ever.
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     base_url = f"http://{args.host}:{args.port}"
     try:
-        boot_s = wait_until_ready(process, base_url=base_url)
-    except KeycloakSetupError as exc:
+        try:
+            boot_s = wait_until_ready(process, base_url=base_url)
+        except KeycloakSetupError as exc:
+            processes.stop(process, timeout_s=30)
+            log_tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
+            print(f"error: {exc}; its log ({log_path}) ends:\n{log_tail}", file=sys.stderr)
+            return 1
+        print(
+            f"Keycloak {KEYCLOAK_VERSION} ready on {base_url} in {boot_s:.1f} s, "
+            f"{resident_memory_mb(process.pid):.0f} MB resident; log {log_path}",
+            file=sys.stderr,
+            flush=True,
+        )
+        process.wait()
+        print(f"Keycloak exited with {process.returncode}", file=sys.stderr)
+        return process.returncode or 0
+    finally:
         processes.stop(process, timeout_s=30)
-        log_tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
-        print(f"error: {exc}; its log ({log_path}) ends:\n{log_tail}", file=sys.stderr)
-        return 1
-    print(
-        f"Keycloak {KEYCLOAK_VERSION} ready on {base_url} in {boot_s:.1f} s, "
-        f"{resident_memory_mb(process.pid):.0f} MB resident; log {log_path}",
-        file=sys.stderr,
-        flush=True,
-    )
-    process.wait()
-    print(f"Keycloak exited with {process.returncode}", file=sys.stderr)
-    return process.returncode or 0
 
 
 if __name__ == "__main__":
