@@ -1,0 +1,60 @@
+"""The emulator against real Keycloak: each scenario runs on both and must observe the same.
+
+A scenario (tests/parity/scenarios.py) makes a realm of its own on each server, makes the calls
+tokenadmin makes and returns a normalised observation. Differences listed in differences.py are
+taken out of the comparison (and printed in the parity table); any other difference fails.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .differences import DIFFERENCES
+from .scenarios import SCENARIOS, Target
+from .table import TABLE_PATH, scenario_rows
+
+pytestmark = pytest.mark.real_keycloak
+
+
+def _compared(name: str, observation: dict) -> dict:
+    return {k: v for k, v in observation.items() if k not in DIFFERENCES.get(name, {})}
+
+
+def _diff(emulator: dict, real: dict) -> str:
+    lines = []
+    for key in sorted(set(emulator) | set(real)):
+        mine, theirs = emulator.get(key, "<absent>"), real.get(key, "<absent>")
+        if mine != theirs:
+            lines.append(f"{key}:\n  emulator: {json.dumps(mine)}\n  keycloak: {json.dumps(theirs)}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_emulator_observes_what_keycloak_does(
+    name, emulator, real_keycloak, realm_name_unique, parity_results
+):
+    scenario = SCENARIOS[name]
+    real = scenario(Target(real_keycloak.base_url), realm_name_unique)
+    emulated = scenario(Target(emulator.base_url), realm_name_unique)
+    parity_results[name] = {"emulator": emulated, "real": real}
+    differing = _diff(_compared(name, emulated), _compared(name, real))
+    assert not differing, f"{name}: the emulator differs from Keycloak\n{differing}"
+
+
+def test_documented_differences_name_real_scenarios():
+    assert set(DIFFERENCES) <= set(SCENARIOS)
+    assert all(reason.strip() for keys in DIFFERENCES.values() for reason in keys.values())
+
+
+def test_committed_table_covers_every_scenario():
+    """docs/keycloak-parity.md has one row per scenario, each the same or a documented difference.
+
+    Regenerate it with `make parity-table` after adding a scenario.
+    """
+    text = Path(TABLE_PATH).read_text()
+    rows = scenario_rows(text)
+    assert set(rows) == set(SCENARIOS), "regenerate docs/keycloak-parity.md (make parity-table)"
+    for name, verdict in rows.items():
+        expected = "same" if not DIFFERENCES.get(name) else "documented difference"
+        assert verdict == expected, f"{name}: the table says {verdict!r}, expected {expected!r}"
