@@ -108,6 +108,7 @@ class Target:
     def token(self, realm: str, client_id: str, **form: Any) -> requests.Response:
         """POST the token endpoint; `grant_type` defaults to password."""
         data = {"grant_type": "password", "client_id": client_id, **form}
+        data = {k: v for k, v in data.items() if v is not None}
         return requests.post(self.oidc_url(realm, "token"), data=data, timeout=TIMEOUT_S)
 
 
@@ -301,6 +302,8 @@ def realm_representation(t: Target, realm: str) -> dict[str, Any]:
     realm_make(t, realm, users=())
     rep = _ok(t.admin("GET", f"/{realm}"), 200).json()
     return {
+        "keys": sorted(rep),
+        "attributes": rep.get("attributes"),
         "kinds": kinds(rep, REALM_FIELDS + ("id", "attributes")),
         "values": {f: rep.get(f) for f in REALM_FIELDS if f not in ("realm",)},
     }
@@ -320,6 +323,7 @@ def realm_update_read_modify_write(t: Target, realm: str) -> dict[str, Any]:
     later = _ok(t.admin("GET", f"/{realm}"), 200).json()
     return {
         "full put": answer(put),
+        "attributes after full put": after.get("attributes"),
         "changed by full put": changed,
         "values": {
             k: after.get(k)
@@ -358,6 +362,16 @@ def client_list(t: Target, realm: str) -> dict[str, Any]:
         "kinds": kinds(one, CLIENT_FIELDS),
         "app": {k: one.get(k) for k in ("enabled", "publicClient", "bearerOnly")},
         "search by clientId": [c["clientId"] for c in by_client_id],
+        "app keys": sorted(one),
+        "per client (frontchannelLogout, realm_client, webOrigins)": sorted(
+            (
+                c["clientId"],
+                c.get("frontchannelLogout"),
+                c.get("attributes", {}).get("realm_client", "absent"),
+                c.get("webOrigins"),
+            )
+            for c in listed
+        ),
         "builtin name of account": next(
             (c.get("name") for c in listed if c["clientId"] == "account"), "absent"
         ),
@@ -582,6 +596,7 @@ def realm_logout_all(t: Target, realm: str) -> dict[str, Any]:
     login(t, realm, "bob", client="spa")
     offline = login(t, realm, "bob", offline=True)
     before = _ok(t.admin("GET", f"/{realm}"), 200).json()["notBefore"]
+    time.sleep(1.1)  # tokens issued a second before the new not-before (it has 1 s steps)
     out = t.admin("POST", f"/{realm}/logout-all")
     after = _ok(t.admin("GET", f"/{realm}"), 200).json()["notBefore"]
     counts = {
@@ -697,6 +712,8 @@ def admin_events(t: Target, realm: str) -> dict[str, Any]:
     ).json()
     every = _ok(t.admin("GET", f"/{realm}/admin-events"), 200).json()
     master_id = _ok(t.admin("GET", "/master"), 200).json()["id"]
+    found = t.admin("GET", "/master/clients", params={"clientId": "admin-cli"})
+    admin_cli = _ok(found, 200).json()[0]["id"]
     first = updates[0] if updates else {}
     auth = first.get("authDetails", {})
     represented = json.loads(first["representation"]) if "representation" in first else {}
@@ -707,7 +724,7 @@ def admin_events(t: Target, realm: str) -> dict[str, Any]:
         "event keys": sorted(first),
         "authDetails keys": sorted(auth),
         "auth realm is master": auth.get("realmId") == master_id,
-        "auth client": auth.get("clientId"),
+        "auth client is master's admin-cli": auth.get("clientId") == admin_cli,
         "time": epoch_ms_now(first.get("time")),
         "resourcePath": first.get("resourcePath"),
         "representation kind": kind(first.get("representation")),
@@ -716,7 +733,7 @@ def admin_events(t: Target, realm: str) -> dict[str, Any]:
             (
                 e.get("resourceType"),
                 e.get("operationType"),
-                re.sub(r"[0-9a-f-]{36}", "<id>", e.get("resourcePath", "")),
+                re.sub(r"/[^/]+", "/<id>", e.get("resourcePath", ""), count=1),
             )
             for e in every
         ),
@@ -802,7 +819,8 @@ def password_grant_errors(t: Target, realm: str) -> dict[str, Any]:
             t.token(realm, "app", username="alice", password="alice-pw", client_secret="x")
         ),
         "unknown client": answer(t.token(realm, "nope", username="alice", password="alice-pw")),
-        "no grant type": answer(t.token(realm, "app", grant_type="", **app)),
+        "no grant type": answer(t.token(realm, "app", grant_type=None, **app)),
+        "empty grant type": answer(t.token(realm, "app", grant_type="", **app)),
         "bad grant type": answer(t.token(realm, "app", grant_type="magic", **app)),
         "success keys": sorted(login(t, realm, "alice")),
     }
@@ -850,8 +868,18 @@ def _login_page(t: Target, realm: str, client_id: str, **extra: str) -> tuple[An
         "nonce": "nonce-456",
         **extra,
     }
-    page = session.get(t.oidc_url(realm, "auth"), params=params, timeout=TIMEOUT_S)
+    page = session.get(
+        t.oidc_url(realm, "auth"), params=params, allow_redirects=False, timeout=TIMEOUT_S
+    )
+    _cookies_over_http(session)
     return session, page
+
+
+def _cookies_over_http(session: requests.Session) -> None:
+    """Keycloak marks its login cookies Secure; a browser sends them to 127.0.0.1 over http
+    (a secure context), requests does not unless told."""
+    for cookie in session.cookies:
+        cookie.secure = False
 
 
 def _form_action(page: requests.Response) -> str:
@@ -869,6 +897,7 @@ def _code_login(
         allow_redirects=False,
         timeout=TIMEOUT_S,
     )
+    _cookies_over_http(session)
     return session, posted
 
 
@@ -930,7 +959,11 @@ def oidc_code_pkce(t: Target, realm: str) -> dict[str, Any]:
         "client forcing PKCE, no challenge": {
             "status": no_pkce.status_code,
             "location query": sorted(
-                parse_qs(urlsplit(no_pkce.headers.get("Location", "")).query).items()
+                parse_qs(
+                    urlsplit(no_pkce.headers.get("Location", "")).query.replace(
+                        requests.utils.quote(t.base_url, safe=""), "BASE"
+                    )
+                ).items()
             )
             if "Location" in no_pkce.headers
             else None,
