@@ -1,4 +1,4 @@
-"""Parity results gathered over the run; PARITY_TABLE=1 writes docs/keycloak-parity.md at the end."""
+"""Parity results of the run; PARITY_TABLE=1 writes docs/keycloak-parity.md at its end."""
 
 import os
 

@@ -94,7 +94,9 @@ class Target:
             self._token_until = time.monotonic() + body["expires_in"] - 15
         return self._token
 
-    def admin(self, method: str, path: str, token: str | None = None, **kw: Any) -> requests.Response:
+    def admin(
+        self, method: str, path: str, token: str | None = None, **kw: Any
+    ) -> requests.Response:
         """An admin REST call; `path` is under /admin/realms/."""
         headers = kw.pop("headers", {})
         if token != "":
@@ -304,7 +306,7 @@ def realm_representation(t: Target, realm: str) -> dict[str, Any]:
     return {
         "keys": sorted(rep),
         "attributes": rep.get("attributes"),
-        "kinds": kinds(rep, REALM_FIELDS + ("id", "attributes")),
+        "kinds": kinds(rep, (*REALM_FIELDS, "id", "attributes")),
         "values": {f: rep.get(f) for f in REALM_FIELDS if f not in ("realm",)},
     }
 
@@ -351,7 +353,7 @@ def realm_update_refused(t: Target, realm: str) -> dict[str, Any]:
     return {"accessCodeLifespanLogin 0": answer(zero), "unknown field status": unknown.status_code}
 
 
-# -- admin REST: clients -----------------------------------------------------------------------------
+# -- admin REST: clients ---------------------------------------------------------------------
 def client_list(t: Target, realm: str) -> dict[str, Any]:
     ids = realm_make(t, realm, users=())
     listed = _ok(t.admin("GET", f"/{realm}/clients"), 200).json()
@@ -441,9 +443,8 @@ def sessions_by_client_paging(t: Target, realm: str) -> dict[str, Any]:
         "online pages cover every session once": sorted(flat) == sorted(set(made) | set(offline))
         or sorted(flat) == sorted(made),
         "online sessions listed": len(online_all),
-        "offline logins also listed online": sorted(set(offline) & set(online_all)) == sorted(
-            offline
-        ),
+        "offline logins also listed online": sorted(set(offline) & set(online_all))
+        == sorted(offline),
         "pages follow the unpaged order": flat == online_all,
         "offline page sizes (max=2; first 0,2,3)": [len(p) for p in offline_pages],
         "offline pages cover every offline session once": sorted(flat_offline)
@@ -688,7 +689,9 @@ def groups_and_members(t: Target, realm: str) -> dict[str, Any]:
         },
         "member page sizes (max=2; first 0,2,3)": page_sizes,
         "members": all_members,
-        "member kinds": kinds(member, ("id", "username", "email", "firstName", "lastName", "enabled")),
+        "member kinds": kinds(
+            member, ("id", "username", "email", "firstName", "lastName", "enabled")
+        ),
         "unknown group": answer(t.admin("GET", f"/{realm}/groups/nope")),
         "members of unknown group": answer(t.admin("GET", f"/{realm}/groups/nope/members")),
     }
@@ -719,8 +722,9 @@ def admin_events(t: Target, realm: str) -> dict[str, Any]:
     represented = json.loads(first["representation"]) if "representation" in first else {}
     return {
         "update events": len(updates),
-        "newest first": [json.loads(e.get("representation", "{}")).get("accessTokenLifespan")
-                         for e in updates],
+        "newest first": [
+            json.loads(e.get("representation", "{}")).get("accessTokenLifespan") for e in updates
+        ],
         "event keys": sorted(first),
         "authDetails keys": sorted(auth),
         "auth realm is master": auth.get("realmId") == master_id,
@@ -748,15 +752,17 @@ def role_checks(t: Target, realm: str) -> dict[str, Any]:
     mgmt = clients.json()[0]["id"]
     role = _ok(t.admin("GET", f"/{realm}/clients/{mgmt}/roles/view-users"), 200).json()
     _ok(
-        t.admin("POST", f"/{realm}/users/{ids['viewer']}/role-mappings/clients/{mgmt}", json=[role]),
+        t.admin(
+            "POST", f"/{realm}/users/{ids['viewer']}/role-mappings/clients/{mgmt}", json=[role]
+        ),
         204,
     )
-    viewer = _ok(
-        t.token(realm, "admin-cli", username="viewer", password="viewer-pw"), 200
-    ).json()["access_token"]
-    nobody = _ok(
-        t.token(realm, "admin-cli", username="nobody", password="nobody-pw"), 200
-    ).json()["access_token"]
+    viewer = _ok(t.token(realm, "admin-cli", username="viewer", password="viewer-pw"), 200).json()[
+        "access_token"
+    ]
+    nobody = _ok(t.token(realm, "admin-cli", username="nobody", password="nobody-pw"), 200).json()[
+        "access_token"
+    ]
     realm_rep = t.admin("GET", f"/{realm}", token=viewer)
     return {
         "no token": answer(t.admin("GET", f"/{realm}/users", token="")),
@@ -808,7 +814,7 @@ def error_bodies(t: Target, realm: str) -> dict[str, Any]:
     }
 
 
-# -- OIDC -------------------------------------------------------------------------------------------
+# -- OIDC ------------------------------------------------------------------------------------
 def password_grant_errors(t: Target, realm: str) -> dict[str, Any]:
     realm_make(t, realm)
     app = {"client_secret": APP_SECRET}
@@ -904,8 +910,10 @@ def _code_login(
 def oidc_login_page(t: Target, realm: str) -> dict[str, Any]:
     realm_make(t, realm)
     _, page = _login_page(t, realm, "app")
-    fields = sorted(set(re.findall(r'<input[^>]*name="([^"]+)"', page.text)) & {
-        "username", "password", "credentialId"})
+    fields = sorted(
+        set(re.findall(r'<input[^>]*name="([^"]+)"', page.text))
+        & {"username", "password", "credentialId"}
+    )
     action = urlsplit(_form_action(page))
     _, wrong = _code_login(t, realm, "app", "alice", "wrong")
     _, bad_redirect = _login_page(t, realm, "app", redirect_uri="http://evil.example/cb")
@@ -921,7 +929,10 @@ def oidc_login_page(t: Target, realm: str) -> dict[str, Any]:
             "shows the form again": bool(_form_action(wrong)),
             "says": "Invalid username or password." in wrong.text,
         },
-        "bad redirect_uri": {"status": bad_redirect.status_code, "redirects": "Location" in bad_redirect.headers},
+        "bad redirect_uri": {
+            "status": bad_redirect.status_code,
+            "redirects": "Location" in bad_redirect.headers,
+        },
         "unknown client": {"status": unknown_client.status_code},
     }
 
@@ -994,9 +1005,8 @@ def oidc_id_token_claims(t: Target, realm: str) -> dict[str, Any]:
     issuer = f"{t.base_url}/realms/{realm}"
     jwks = requests.get(t.oidc_url(realm, "certs"), timeout=30).json()
     return {
-        "id header": {k: id_header.get(k) for k in ("alg", "typ")} | {
-            "kid in jwks": id_header.get("kid") in [k["kid"] for k in jwks["keys"]]
-        },
+        "id header": {k: id_header.get(k) for k in ("alg", "typ")}
+        | {"kid in jwks": id_header.get("kid") in [k["kid"] for k in jwks["keys"]]},
         "access header": {k: access_header.get(k) for k in ("alg", "typ")},
         "id claims": sorted(id_claims),
         "id values": {
@@ -1052,7 +1062,9 @@ def oidc_refresh(t: Target, realm: str) -> dict[str, Any]:
         "same sid claim": new_claims.get("sid") == old_claims.get("sid"),
         "old token still works (no rotation)": old_again.status_code,
         "garbage": answer(refresh(t, realm, "garbage")),
-        "missing": answer(t.token(realm, "app", grant_type="refresh_token", client_secret=APP_SECRET)),
+        "missing": answer(
+            t.token(realm, "app", grant_type="refresh_token", client_secret=APP_SECRET)
+        ),
         "other client": answer(
             t.token(realm, "spa", grant_type="refresh_token", refresh_token=body["refresh_token"])
         ),
@@ -1082,7 +1094,11 @@ def oidc_end_session(t: Target, realm: str) -> dict[str, Any]:
     _, again = _code_tokens(t, realm)
     unregistered = requests.get(
         t.oidc_url(realm, "logout"),
-        params={**params, "id_token_hint": again["id_token"], "post_logout_redirect_uri": "http://evil.example/"},
+        params={
+            **params,
+            "id_token_hint": again["id_token"],
+            "post_logout_redirect_uri": "http://evil.example/",
+        },
         allow_redirects=False,
         timeout=30,
     )

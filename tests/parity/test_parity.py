@@ -26,7 +26,9 @@ def _diff(emulator: dict, real: dict) -> str:
     for key in sorted(set(emulator) | set(real)):
         mine, theirs = emulator.get(key, "<absent>"), real.get(key, "<absent>")
         if mine != theirs:
-            lines.append(f"{key}:\n  emulator: {json.dumps(mine)}\n  keycloak: {json.dumps(theirs)}")
+            lines.append(
+                f"{key}:\n  emulator: {json.dumps(mine)}\n  keycloak: {json.dumps(theirs)}"
+            )
     return "\n".join(lines)
 
 

@@ -121,7 +121,10 @@ def builtin_client(
     )
     # Keycloak flags the clients that serve the realm itself (broker, realm-management).
     realm_client = client_id in ("broker", "realm-management")
-    client.rep["attributes"] = {**client.rep["attributes"], "realm_client": str(realm_client).lower()}
+    client.rep["attributes"] = {
+        **client.rep["attributes"],
+        "realm_client": str(realm_client).lower(),
+    }
     if base:
         client.rep["baseUrl"] = base
         client.rep["redirectUris"] = [base + "*"]
