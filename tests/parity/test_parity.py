@@ -6,13 +6,14 @@ taken out of the comparison (and printed in the parity table); any other differe
 """
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from .differences import DIFFERENCES
 from .scenarios import SCENARIOS, Target
-from .table import TABLE_PATH, scenario_rows
+from .table import TABLE_PATH, scenario_rows, table_write
 
 pytestmark = pytest.mark.real_keycloak
 
@@ -49,14 +50,15 @@ def test_documented_differences_name_real_scenarios():
     assert all(reason.strip() for keys in DIFFERENCES.values() for reason in keys.values())
 
 
-def test_committed_table_covers_every_scenario():
+def test_committed_table_covers_every_scenario(parity_results):
     """docs/keycloak-parity.md has one row per scenario, each the same or a documented difference.
 
-    Regenerate it with `make parity-table` after adding a scenario.
+    `PARITY_TABLE=1 pytest tests/parity` rewrites it from this run first (this test runs last).
     """
-    text = Path(TABLE_PATH).read_text()
-    rows = scenario_rows(text)
-    assert set(rows) == set(SCENARIOS), "regenerate docs/keycloak-parity.md (make parity-table)"
+    if os.environ.get("PARITY_TABLE") == "1":
+        assert table_write(parity_results), "run every scenario to write the table"
+    rows = scenario_rows(Path(TABLE_PATH).read_text())
+    assert set(rows) == set(SCENARIOS), "regenerate it: PARITY_TABLE=1 pytest tests/parity"
     for name, verdict in rows.items():
         expected = "same" if not DIFFERENCES.get(name) else "documented difference"
         assert verdict == expected, f"{name}: the table says {verdict!r}, expected {expected!r}"

@@ -127,6 +127,7 @@ REALM_DEFAULTS: dict[str, Any] = {
     },
     # Present in 26.7.3's realm representation (tests/parity realm_representation).
     "clientPolicies": {"policies": []},
+    "passwordPolicy": None,  # kept and sent back when set; the emulator does not apply it
     "clientProfiles": {"profiles": []},
     "maxSecondaryAuthFailures": 0,
     "scimApiEnabled": False,
