@@ -292,6 +292,7 @@ def session_rep_shape(rep: dict, ids: dict[str, str]) -> dict[str, Any]:
 
 # -- admin REST: realms ----------------------------------------------------------------------------
 def realm_list(t: Target, realm: str) -> dict[str, Any]:
+    """GET /admin/realms as master admin: the new realm is listed once, with its fields' types."""
     realm_make(t, realm, users=())
     listed = _ok(t.admin("GET", ""), 200).json()
     mine = [r for r in listed if r.get("realm") == realm]
@@ -304,6 +305,7 @@ def realm_list(t: Target, realm: str) -> dict[str, Any]:
 
 
 def realm_representation(t: Target, realm: str) -> dict[str, Any]:
+    """GET /admin/realms/{realm}: every key, the attributes, the lifespan defaults and types."""
     realm_make(t, realm, users=())
     rep = _ok(t.admin("GET", f"/{realm}"), 200).json()
     return {
@@ -315,6 +317,7 @@ def realm_representation(t: Target, realm: str) -> dict[str, Any]:
 
 
 def realm_update_read_modify_write(t: Target, realm: str) -> dict[str, Any]:
+    """GET, change lifespans, PUT the whole realm; then a partial PUT keeps other fields."""
     realm_make(t, realm, users=())
     before = _ok(t.admin("GET", f"/{realm}"), 200).json()
     rep = dict(before)
@@ -349,6 +352,7 @@ def realm_update_read_modify_write(t: Target, realm: str) -> dict[str, Any]:
 
 
 def realm_update_refused(t: Target, realm: str) -> dict[str, Any]:
+    """PUT realm with accessCodeLifespanLogin 0 (400 body) and with an unknown field."""
     realm_make(t, realm, users=())
     rep = _ok(t.admin("GET", f"/{realm}"), 200).json()
     zero = t.admin("PUT", f"/{realm}", json={**rep, "accessCodeLifespanLogin": 0})
@@ -358,6 +362,7 @@ def realm_update_refused(t: Target, realm: str) -> dict[str, Any]:
 
 # -- admin REST: clients ---------------------------------------------------------------------
 def client_list(t: Target, realm: str) -> dict[str, Any]:
+    """GET clients, clients?clientId=, clients/{uuid}: built-in clients, fields, web origins."""
     ids = realm_make(t, realm, users=())
     listed = _ok(t.admin("GET", f"/{realm}/clients"), 200).json()
     by_client_id = _ok(t.admin("GET", f"/{realm}/clients", params={"clientId": "app"}), 200).json()
@@ -384,6 +389,8 @@ def client_list(t: Target, realm: str) -> dict[str, Any]:
 
 
 def client_attribute_override(t: Target, realm: str) -> dict[str, Any]:
+    """Client attribute overrides (access.token.lifespan, client.session.idle.timeout): set,
+    effect on grants, cleared."""
     ids = realm_make(t, realm)
     path = f"/{realm}/clients/{ids['app']}"
     rep = _ok(t.admin("GET", path), 200).json()
@@ -420,6 +427,8 @@ def client_attribute_override(t: Target, realm: str) -> dict[str, Any]:
 
 # -- admin REST: sessions ------------------------------------------------------------------------
 def sessions_by_client_paging(t: Target, realm: str) -> dict[str, Any]:
+    """clients/{uuid}/user-sessions and offline-sessions paged with first/max=2 at the
+    boundaries; counts; client-session-stats."""
     ids = realm_make(t, realm, users=("alice", "bob"))
     made = [login(t, realm, u)["session_state"] for u in ("alice", "bob", "alice", "bob", "alice")]
     offline = [login(t, realm, "bob", offline=True)["session_state"] for _ in range(3)]
@@ -507,6 +516,7 @@ def users_search(t: Target, realm: str) -> dict[str, Any]:
 
 
 def user_sessions(t: Target, realm: str) -> dict[str, Any]:
+    """GET users/{id}/sessions after two logins on two clients: the UserSessionRepresentation."""
     ids = realm_make(t, realm)
     grants = [login(t, realm, "alice"), login(t, realm, "alice", client="spa")]
     listed = _ok(t.admin("GET", f"/{realm}/users/{ids['alice']}/sessions"), 200).json()
@@ -521,6 +531,8 @@ def user_sessions(t: Target, realm: str) -> dict[str, Any]:
 
 
 def offline_sessions(t: Target, realm: str) -> dict[str, Any]:
+    """A direct grant with offline_access: users/{id}/offline-sessions/{uuid}, the refresh
+    token, no online twin."""
     ids = realm_make(t, realm)
     grant = login(t, realm, "alice", offline=True)
     _, refresh_claims = jwt_parts(grant["refresh_token"])
@@ -544,6 +556,7 @@ def offline_sessions(t: Target, realm: str) -> dict[str, Any]:
 
 
 def consents_and_revocation(t: Target, realm: str) -> dict[str, Any]:
+    """GET users/{id}/consents, DELETE consents/{clientId}: what goes, which refreshes work."""
     ids = realm_make(t, realm)
     user = ids["alice"]
     online = login(t, realm, "alice")
@@ -582,6 +595,7 @@ def consents_and_revocation(t: Target, realm: str) -> dict[str, Any]:
 
 
 def session_delete(t: Target, realm: str) -> dict[str, Any]:
+    """DELETE sessions/{id} (online, then ?isOffline=true): what is left, refreshes, 404s."""
     ids = realm_make(t, realm)
     user = ids["alice"]
     first = login(t, realm, "alice")
@@ -612,6 +626,7 @@ def session_delete(t: Target, realm: str) -> dict[str, Any]:
 
 
 def user_logout(t: Target, realm: str) -> dict[str, Any]:
+    """POST users/{id}/logout: online sessions end, offline stay listed but stale."""
     ids = realm_make(t, realm, users=("alice", "bob"))
     user = ids["alice"]
     online = login(t, realm, "alice")
@@ -634,6 +649,7 @@ def user_logout(t: Target, realm: str) -> dict[str, Any]:
 
 
 def realm_logout_all(t: Target, realm: str) -> dict[str, Any]:
+    """POST logout-all: reply, realm notBefore, online and offline sessions after, refreshes."""
     ids = realm_make(t, realm, users=("alice", "bob"))
     online = login(t, realm, "alice")
     login(t, realm, "bob", client="spa")
@@ -660,6 +676,7 @@ def realm_logout_all(t: Target, realm: str) -> dict[str, Any]:
 
 
 def not_before_and_push(t: Target, realm: str) -> dict[str, Any]:
+    """Realm and client notBefore by read-modify-write PUT, push-revocation for both."""
     ids = realm_make(t, realm)
     early = login(t, realm, "alice")
     realm_rep = _ok(t.admin("GET", f"/{realm}"), 200).json()
@@ -694,6 +711,7 @@ def not_before_and_push(t: Target, realm: str) -> dict[str, Any]:
 
 # -- admin REST: groups and events -----------------------------------------------------------------
 def groups_and_members(t: Target, realm: str) -> dict[str, Any]:
+    """groups?search= (subgroups), groups/{id}, members paged with first/max."""
     users = ("alice", "bob", "carol")
     ids = realm_make(t, realm, users=users)
     staff = _ok(t.admin("POST", f"/{realm}/groups", json={"name": "staff"}), 201)
@@ -740,6 +758,8 @@ def groups_and_members(t: Target, realm: str) -> dict[str, Any]:
 
 
 def admin_events(t: Target, realm: str) -> dict[str, Any]:
+    """admin-events?resourceTypes=REALM&operationTypes=UPDATE: fields, order, units; all events'
+    types."""
     ids = realm_make(t, realm)
     rep = _ok(t.admin("GET", f"/{realm}"), 200).json()
     _ok(t.admin("PUT", f"/{realm}", json={**rep, "accessTokenLifespan": 400}), 204)
@@ -846,6 +866,7 @@ def _ended_session_answer(t: Target, realm: str, user_id: str) -> dict[str, Any]
 
 # -- error bodies ---------------------------------------------------------------------------------
 def error_bodies(t: Target, realm: str) -> dict[str, Any]:
+    """404 and 409 bodies of the admin calls tokenadmin makes."""
     ids = realm_make(t, realm)
     user = ids["alice"]
     dup_user = {"username": "alice", "enabled": True, "email": "other@example.org"}
@@ -866,6 +887,7 @@ def error_bodies(t: Target, realm: str) -> dict[str, Any]:
 
 # -- OIDC ------------------------------------------------------------------------------------
 def password_grant_errors(t: Target, realm: str) -> dict[str, Any]:
+    """Token endpoint errors of the password grant (wrong password: 400 on 26.7.3)."""
     realm_make(t, realm)
     app = {"client_secret": APP_SECRET}
     return {
@@ -883,6 +905,7 @@ def password_grant_errors(t: Target, realm: str) -> dict[str, Any]:
 
 
 def oidc_discovery(t: Target, realm: str) -> dict[str, Any]:
+    """The discovery document (keys, endpoints, PKCE methods) and the JWKS."""
     realm_make(t, realm, users=())
     issuer = f"{t.base_url}/realms/{realm}"
     found = _ok(requests.get(f"{issuer}/.well-known/openid-configuration", timeout=30), 200)
@@ -958,6 +981,8 @@ def _code_login(
 
 
 def oidc_login_page(t: Target, realm: str) -> dict[str, Any]:
+    """The authorization endpoint's login page: form, its action, wrong password, bad redirect,
+    unknown client."""
     realm_make(t, realm)
     _, page = _login_page(t, realm, "app")
     fields = sorted(
@@ -988,6 +1013,8 @@ def oidc_login_page(t: Target, realm: str) -> dict[str, Any]:
 
 
 def oidc_code_pkce(t: Target, realm: str) -> dict[str, Any]:
+    """Code flow with PKCE S256 on a public client: redirect, wrong/missing verifier, exchange,
+    reuse."""
     realm_make(t, realm)
     verifier, challenge = _pkce()
     pkce = {"code_challenge": challenge, "code_challenge_method": "S256"}
@@ -1047,6 +1074,7 @@ def _code_tokens(t: Target, realm: str) -> tuple[requests.Session, dict[str, Any
 
 
 def oidc_id_token_claims(t: Target, realm: str) -> dict[str, Any]:
+    """Tokens from a code exchange: ID, access and refresh claims, headers, reply keys."""
     ids = realm_make(t, realm)
     _, tokens = _code_tokens(t, realm)
     id_header, id_claims = jwt_parts(tokens["id_token"])
@@ -1097,6 +1125,7 @@ def oidc_id_token_claims(t: Target, realm: str) -> dict[str, Any]:
 
 
 def oidc_refresh(t: Target, realm: str) -> dict[str, Any]:
+    """Refresh grant: reply, no rotation by default, bad-token errors, userinfo."""
     realm_make(t, realm)
     _, tokens = _code_tokens(t, realm)
     renewed = refresh(t, realm, tokens["refresh_token"])
@@ -1129,6 +1158,8 @@ def oidc_refresh(t: Target, realm: str) -> dict[str, Any]:
 
 
 def oidc_end_session(t: Target, realm: str) -> dict[str, Any]:
+    """Browser end-session with id_token_hint and post_logout_redirect_uri; unregistered URI; no
+    hint."""
     ids = realm_make(t, realm)
     session, tokens = _code_tokens(t, realm)
     params = {

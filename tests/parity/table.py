@@ -75,10 +75,10 @@ def table_render(results: dict[str, dict]) -> str:
     lines += [f"- {note}" for note in VERSION_NOTES]
     lines += ["", "## What each scenario observed (on Keycloak)", ""]
     for name in SCENARIOS:
-        doc = (SCENARIOS[name].__doc__ or "").strip().splitlines()
+        doc = " ".join((SCENARIOS[name].__doc__ or "").split("\n\n")[0].split())
         lines += [f"### `{name}`", ""]
         if doc:
-            lines += [doc[0], ""]
+            lines += [doc, ""]
         lines += ["```json", json.dumps(results[name]["real"], indent=1, sort_keys=True), "```", ""]
     return "\n".join(lines)
 
