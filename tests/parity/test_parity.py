@@ -42,8 +42,14 @@ def _diff(emulator: dict, real: dict) -> str:
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_emulator_observes_what_keycloak_does(
-    name, emulator, real_keycloak, realm_name_unique, parity_results
+    name, kc, real_keycloak, realm_name_unique, parity_results
 ):
+    # `kc` is the shared emulator reset to its seed: no clock moves or faults of earlier tests.
+    emulator = kc
+    # Our Keycloak must still be running: another one answering on its port would be a lie.
+    assert real_keycloak.process.poll() is None, (
+        f"real Keycloak exited:\n{real_keycloak.log()[-2000:]}"
+    )
     scenario = SCENARIOS[name]
     realm = realm_name_unique
     real = _anonymous(scenario(Target(real_keycloak.base_url), realm), real_keycloak, realm)
