@@ -108,9 +108,28 @@ def test_deleting_a_session_removes_it_and_answers_404_afterwards(kc):
     assert (again.status_code, again.json()) == (404, {"error": "Sesssion not found"})
 
 
-def test_deleting_an_offline_session_drops_its_online_twin(kc):
+def test_an_offline_direct_grant_leaves_only_the_offline_session(kc):
     oid = kc.openid("master", "api-client", "api-client-secret")
     tokens = oid.token("wallaroo_user", "wallaroo_user", scope="openid offline_access")
+    admin = realm_admin(kc)
+    user_id = admin.get_user_id("wallaroo_user")
+    # 26.7.3 keeps no online twin of it (tests/parity offline_sessions).
+    assert tokens["session_state"] not in [s["id"] for s in admin.get_sessions(user_id)]
+    cu = admin.get_client_id("api-client")
+    assert tokens["session_state"] in [
+        s["id"] for s in raw(admin, f"users/{user_id}/offline-sessions/{cu}")
+    ]
+
+
+def test_deleting_an_offline_session_drops_its_online_twin(kc):
+    # A browser login asking for offline_access keeps its online SSO session as well.
+    made = kc.create_session(
+        realm="master", username="wallaroo_user", clients=["api-client"], offline=True
+    )
+    kc.create_session(
+        realm="master", username="wallaroo_user", clients=["api-client"], id=made["id"]
+    )
+    tokens = {"session_state": made["id"]}
     admin = realm_admin(kc)
     user_id = admin.get_user_id("wallaroo_user")
     assert tokens["session_state"] in [s["id"] for s in admin.get_sessions(user_id)]
@@ -125,7 +144,7 @@ def test_deleting_an_offline_session_drops_its_online_twin(kc):
     ]
 
 
-def test_logout_all_removes_online_sessions_keeps_offline_and_sets_not_before(kc):
+def test_logout_all_removes_online_and_offline_sessions_and_sets_not_before(kc):
     admin = realm_admin(kc)
     response = admin.connection.raw_post("admin/realms/master/logout-all", data="")
     assert (response.status_code, response.json()) == (200, {})
@@ -134,7 +153,8 @@ def test_logout_all_removes_online_sessions_keeps_offline_and_sets_not_before(kc
         "admin"
     ]
     cu = admin.get_client_id("api-client")
-    assert raw(admin, f"clients/{cu}/offline-session-count") == {"count": 2}
+    # 26.7.3 ends offline sessions too (tests/parity realm_logout_all).
+    assert raw(admin, f"clients/{cu}/offline-session-count") == {"count": 0}
     assert admin.get_realm("master")["notBefore"] > 0
 
 

@@ -42,6 +42,8 @@ def realms_list(ctx: Ctx) -> Response:
         full = ctx.auth.has(ctx.store, realm.name, "view-realm")
         brief = ctx.bool_query("briefRepresentation", False)
         out.append(model.realm_rep(realm) if full and not brief else model.realm_brief_rep(realm))
+    if not out:  # a caller who may see no realm at all is refused (26.7.3)
+        raise HttpError(403, FORBIDDEN)
     return json_response(out)
 
 

@@ -23,7 +23,7 @@ from tokenadmin.emulator.http import Ctx, HttpError, Router, empty, json_respons
 from tokenadmin.emulator.store import Role, new_id
 
 if TYPE_CHECKING:
-    from tokenadmin.emulator.store import Client, Realm
+    from tokenadmin.emulator.store import Client, Group, Realm
 
 router = Router()
 R = "/admin/realms/{realm}"
@@ -282,10 +282,26 @@ def groups_list(ctx: Ctx) -> Response:
     search = ctx.query.get("search")
     first, max_ = paging(ctx, 100)
     groups = sorted((g for g in realm.groups.values() if g.parent_id is None), key=lambda g: g.name)
-    if search:
-        groups = [g for g in groups if search.lower() in g.name.lower()]
     brief = ctx.bool_query("briefRepresentation", True)
-    return json_response([model.group_rep(realm, g, brief) for g in groups[first : first + max_]])
+    if not search:
+        page = groups[first : first + max_]
+        return json_response([model.group_rep(realm, g, brief) for g in page])
+    # A search finds subgroups too: each top group on a path to a match, with `subGroups`
+    # holding only the branches that lead to matches (26.7.3, tests/parity groups_and_members).
+    found = [rep for g in groups if (rep := _group_matching(realm, g, search.lower(), brief))]
+    return json_response(found[first : first + max_])
+
+
+def _group_matching(realm: Realm, group: Group, needle: str, brief: bool) -> dict | None:
+    children = sorted(
+        (g for g in realm.groups.values() if g.parent_id == group.id), key=lambda g: g.name
+    )
+    below = [rep for g in children if (rep := _group_matching(realm, g, needle, brief))]
+    if not below and needle not in group.name.lower():
+        return None
+    rep = model.group_rep(realm, group, brief)
+    rep["subGroups"] = below
+    return rep
 
 
 @router.route(R + "/groups/count", "GET")

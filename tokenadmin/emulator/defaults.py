@@ -122,9 +122,59 @@ REALM_DEFAULTS: dict[str, Any] = {
         "parRequestUriLifespan": "60",
         "cibaInterval": "5",
         "realmReusableOtpCode": "false",
-        "frontendUrl": "",
+        "oauth2DeviceCodeLifespan": "600",
+        "oauth2DevicePollingInterval": "5",
     },
+    # Present in 26.7.3's realm representation (tests/parity realm_representation).
+    "clientPolicies": {"policies": []},
+    "passwordPolicy": None,  # kept and sent back when set; the emulator does not apply it
+    "clientProfiles": {"profiles": []},
+    "maxSecondaryAuthFailures": 0,
+    "scimApiEnabled": False,
+    "webAuthnPolicyResidentKey": "not specified",
+    "webAuthnPolicyPasswordlessRpEntityName": "keycloak",
+    "webAuthnPolicyPasswordlessSignatureAlgorithms": ["ES256", "RS256"],
+    "webAuthnPolicyPasswordlessRpId": "",
+    "webAuthnPolicyPasswordlessAttestationConveyancePreference": "not specified",
+    "webAuthnPolicyPasswordlessAuthenticatorAttachment": "not specified",
+    "webAuthnPolicyPasswordlessRequireResidentKey": "not specified",
+    "webAuthnPolicyPasswordlessResidentKey": "required",
+    "webAuthnPolicyPasswordlessUserVerificationRequirement": "required",
+    "webAuthnPolicyPasswordlessCreateTimeout": 0,
+    "webAuthnPolicyPasswordlessAvoidSameAuthenticatorRegister": False,
+    "webAuthnPolicyPasswordlessAcceptableAaguids": [],
+    "webAuthnPolicyPasswordlessExtraOrigins": [],
 }
+
+# Stored but not sent in the realm representation: CIBA and PAR settings travel in
+# `attributes` only, and these are left out while empty or false (as 26.7.3 does).
+REALM_REP_ONLY_IN_ATTRIBUTES = frozenset(
+    [
+        "cibaBackchannelTokenDeliveryMode",
+        "cibaExpiresIn",
+        "cibaInterval",
+        "cibaAuthRequestedUserHint",
+        "parRequestUriLifespan",
+    ]
+)
+REALM_REP_OMITTED_WHEN_EMPTY = frozenset(
+    [
+        "identityProviders",
+        "identityProviderMappers",
+        "supportedLocales",
+        "localizationTexts",
+        "social",
+        "updateProfileOnInitialSocialLogin",
+    ]
+)
+# Realm settings Keycloak also writes into `attributes` whenever a PUT carries them.
+REALM_FIELDS_MIRRORED_IN_ATTRIBUTES = (
+    "clientSessionIdleTimeout",
+    "clientSessionMaxLifespan",
+    "clientOfflineSessionIdleTimeout",
+    "clientOfflineSessionMaxLifespan",
+    "scimApiEnabled",
+)
 
 # Fields accepted in a realm representation besides REALM_DEFAULTS (Keycloak accepts them,
 # the emulator stores or ignores them).
@@ -210,7 +260,7 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "directAccessGrantsEnabled": True,
     "serviceAccountsEnabled": False,
     "publicClient": False,
-    "frontchannelLogout": True,
+    "frontchannelLogout": False,  # 26.7.3 for built-in clients and for clients made by REST
     "protocol": "openid-connect",
     "attributes": {},
     "authenticationFlowBindingOverrides": {},

@@ -89,8 +89,9 @@ def record_admin_event(
         "authDetails": {},
         "operationType": operation,
         "resourceType": resource_type,
-        "resourcePath": resource_path,
     }
+    if resource_path:  # the realm's own path is "": Keycloak then sends no resourcePath
+        event["resourcePath"] = resource_path
     if auth is not None:
         event["authDetails"] = {
             "realmId": auth.realm.id,

@@ -182,7 +182,8 @@ def seed(ctx: Ctx) -> Response:
 
 @router.route("/_emulator/sessions", "POST")
 def session_create(ctx: Ctx) -> Response:
-    """{"realm","username","client_id"(s),"offline","remember_me","ip","start","last_access"} -> session."""  # noqa: E501
+    """{"realm","username","client_id"(s),"offline","remember_me","ip","start","last_access","id"}
+    -> session; "id" reuses a session id (an offline session and its online twin share one)."""
     body = ctx.json_object()
     realm = ctx.store.realm(str(body.get("realm")))
     if realm is None:
@@ -198,7 +199,7 @@ def session_create(ctx: Ctx) -> Response:
     start = int(body.get("start", now))
     last = int(body.get("last_access", start))
     us = realm.sessions.create(
-        new_id(),
+        str(body.get("id") or new_id()),
         user.id,
         str(body.get("ip", "10.0.0.1")),
         start,

@@ -163,6 +163,10 @@ def issue_tokens(
                 "scope": " ".join([*scope.split(), *REFRESH_EXTRA_SCOPES]),
             }
         )
+        # 26.7 refresh tokens also name the access token's audience and the token provider.
+        if access.get("aud"):
+            refresh["aud_x"] = access["aud"]
+        refresh["prov"] = "default"
         refresh_token = sign_hs512(realm.keys, refresh)
     body["refresh_expires_in"] = 0 if refresh_exp is None else max(refresh_exp - now, 0)
     if refresh_token is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -62,6 +64,13 @@ def error_page(realm_name: str, message: str, status: int = 400) -> HTMLResponse
     )
 
 
+def _client_data(request: dict) -> str:
+    """Keycloak 26's client_data: base64url JSON of redirect URI, response type and state."""
+    data = {"ru": request.get("redirect_uri"), "rt": "code", "st": request.get("state")}
+    text = json.dumps({k: v for k, v in data.items() if v}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 def login_form(
     ctx: Ctx,
     realm: Realm,
@@ -74,6 +83,7 @@ def login_form(
     action = (
         f"{issuer(ctx, realm)}/login-actions/authenticate?session_code={new_id()}"
         f"&execution={new_id()}&client_id={client.client_id}&tab_id={tab_id}"
+        f"&client_data={_client_data(realm.auth_sessions.get(tab_id) or {})}"
     )
     parts = []
     if error:
@@ -222,6 +232,8 @@ def authorize(ctx: Ctx) -> Response:
     if method and method not in ("plain", "S256"):
         return fail("invalid_request", "Invalid parameter: code_challenge_method")
     if forced:
+        if not method:
+            return fail("invalid_request", "Missing parameter: code_challenge_method")
         if not challenge:
             return fail("invalid_request", "Missing parameter: code_challenge")
         if (method or "plain") != forced:

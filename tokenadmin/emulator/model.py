@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import secrets
 import string
 from typing import Any
@@ -12,7 +13,10 @@ from tokenadmin.emulator.defaults import (
     CLIENT_OTHER_FIELDS,
     MANAGEMENT_ROLES,
     REALM_DEFAULTS,
+    REALM_FIELDS_MIRRORED_IN_ATTRIBUTES,
     REALM_OTHER_FIELDS,
+    REALM_REP_OMITTED_WHEN_EMPTY,
+    REALM_REP_ONLY_IN_ATTRIBUTES,
     client_defaults,
 )
 from tokenadmin.emulator.http import HttpError
@@ -80,6 +84,7 @@ def create_realm(store: Store, name: str, rep: dict[str, Any] | None = None) -> 
     builtin_client(realm, "broker", bearer=True)
     console = builtin_client(realm, "security-admin-console", public=True)
     console.rep["redirectUris"] = [f"/admin/{name}/console/*"]
+    console.rep["webOrigins"] = ["+"]
     if name == "master":
         create_realm_role = _role(realm, "create-realm", description="${role_create-realm}")
         admin_role = _role(realm, "admin", description="${role_admin}")
@@ -114,6 +119,12 @@ def builtin_client(
             not in ("account", "account-console", "security-admin-console"),
         }
     )
+    # Keycloak flags the clients that serve the realm itself (broker, realm-management).
+    realm_client = client_id in ("broker", "realm-management")
+    client.rep["attributes"] = {
+        **client.rep["attributes"],
+        "realm_client": str(realm_client).lower(),
+    }
     if base:
         client.rep["baseUrl"] = base
         client.rep["redirectUris"] = [base + "*"]
@@ -142,6 +153,7 @@ def _management_client(store: Store, target: Realm) -> None:
     client.rep.update(
         {"name": f"{target.name} Realm", "bearerOnly": True, "standardFlowEnabled": True}
     )
+    client.rep["attributes"] = {**client.rep["attributes"], "realm_client": "true"}
     master.add_client(client)
     roles = {n: _role(master, n, client, description="${role_" + n + "}") for n in MANAGEMENT_ROLES}
     roles["view-users"].composite_ids |= {roles["query-users"].id, roles["query-groups"].id}
@@ -192,13 +204,22 @@ def apply_realm_rep(realm: Realm, rep: dict[str, Any], creating: bool = False) -
         realm.rep["attributes"][key] = str(realm.rep[key])
     for key in ("cibaExpiresIn", "cibaInterval", "parRequestUriLifespan"):
         realm.rep["attributes"][key] = str(realm.rep[key])
+    mirrored = ["oauth2DeviceCodeLifespan", "oauth2DevicePollingInterval"]
+    if not creating:
+        mirrored += [k for k in REALM_FIELDS_MIRRORED_IN_ATTRIBUTES if rep.get(k) is not None]
+    for key in mirrored:
+        value = realm.rep[key]
+        realm.rep["attributes"][key] = str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def realm_rep(realm: Realm) -> dict[str, Any]:
     out: dict[str, Any] = {"id": realm.id, "realm": realm.name}
     for key, value in realm.rep.items():
-        if value is not None:
-            out[key] = copy.deepcopy(value)
+        if value is None or key in REALM_REP_ONLY_IN_ATTRIBUTES:
+            continue
+        if key in REALM_REP_OMITTED_WHEN_EMPTY and not value:
+            continue
+        out[key] = copy.deepcopy(value)
     if realm.default_role is not None:
         out["defaultRole"] = realm.default_role.rep() | {"description": "${role_default-roles}"}
     return out
@@ -231,12 +252,25 @@ def create_client(realm: Realm, rep: dict[str, Any], stable: bool = False) -> Cl
     cid = rep.get("id") or (stable_id(realm.name, "client", client_id) if stable else new_id())
     client = Client(cid, client_id)
     apply_client_rep(realm, client, rep)
+    client.rep["attributes"].setdefault("realm_client", "false")
+    if rep.get("webOrigins") is None:
+        # Keycloak derives the web origins of a new client from its redirect URIs.
+        client.rep["webOrigins"] = _origins(rep.get("redirectUris") or [])
     if not client.public and not client.rep.get("bearerOnly") and not client.secret:
         client.secret = random_secret()
     realm.add_client(client)
     if client.rep.get("serviceAccountsEnabled"):
         ensure_service_account(realm, client, stable)
     return client
+
+
+def _origins(uris: list[str]) -> list[str]:
+    found: list[str] = []
+    for uri in uris:
+        match = re.match(r"^(https?://[^/?#]+)", uri)
+        if match and "*" not in match.group(1) and match.group(1) not in found:
+            found.append(match.group(1))
+    return found
 
 
 def apply_client_rep(realm: Realm, client: Client, rep: dict[str, Any]) -> None:
@@ -252,6 +286,8 @@ def apply_client_rep(realm: Realm, client: Client, rep: dict[str, Any]) -> None:
         if key in client.rep and value is not None:
             if key == "attributes":
                 value = {**client.rep["attributes"], **{str(k): str(v) for k, v in value.items()}}
+                # A blank attribute is removed, not kept as "" (the console clears it so).
+                value = {k: v for k, v in value.items() if v.strip()}
             if key == "notBefore":
                 value = int(float(value))
             client.rep[key] = copy.deepcopy(value)
