@@ -11,6 +11,8 @@ from tokenadmin.revocation.services import (
     session_revoke,
     user_sign_out,
 )
+from tokenadmin.sessionindex.models import IndexedSession
+from tokenadmin.sessionindex.refresh import realm_index_refresh
 
 
 def refresh_fails(kc, session) -> bool:
@@ -190,3 +192,24 @@ def test_a_realm_wide_sign_out_states_each_lifespan_once(kc, acting_as):
         "(the realm's access token lifespan)."
     ]
     assert kc.admin("mlflow").get_realm("mlflow")["notBefore"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_realm_wide_sign_out_ends_offline_sessions_in_keycloak_and_in_the_index(
+    kc, acting_as, mlflow_login
+):
+    admin = acting_as("admin")
+    offline = mlflow_login(offline=True)
+    realm_index_refresh(realm="mlflow")
+    assert IndexedSession.objects.filter(realm="mlflow", offline=True).exists()
+
+    outcome = realm_sign_out(admin=admin.gateway, realm="mlflow", actor=admin.user, reason="breach")
+
+    assert "Offline sessions of the realm were ended too." in outcome.notes
+    assert not IndexedSession.objects.filter(realm="mlflow").exists()
+    assert refresh_fails(kc, offline)
+    client_uuid = kc.admin("mlflow").get_client_id("mlflow")
+    held = kc.admin("mlflow").connection.raw_get(
+        f"admin/realms/mlflow/users/{offline.user_id}/offline-sessions/{client_uuid}"
+    )
+    assert held.json() == []

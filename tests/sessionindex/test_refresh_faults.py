@@ -246,8 +246,9 @@ def test_everyone_signed_out_while_a_refresh_runs_is_not_brought_back(kc, acting
     kc.clear_faults()
 
     assert outcome["index"].state == RealmIndex.State.DONE
-    back = IndexedSession.objects.filter(realm="mlflow", offline=False).count()
-    print(f"{back} online sessions back in the index after logout-all")
+    # Keycloak 26.7's logout-all ends offline sessions too (the parity suite holds the
+    # emulator to it): nothing the refresh read before it may come back, online or offline.
+    back = IndexedSession.objects.filter(realm="mlflow").count()
+    print(f"{back} sessions back in the index after logout-all")
     assert back == 0
-    assert indexed("mlflow") == keycloak_sessions(kc, "mlflow")
-    assert IndexedSession.objects.filter(realm="mlflow", offline=True).count() > 500
+    assert indexed("mlflow") == keycloak_sessions(kc, "mlflow") == set()

@@ -36,10 +36,10 @@ def indexed_user_sessions_forget(*, realm: str, user_id: str) -> int:
 
 
 def indexed_realm_sessions_forget(*, realm: str) -> int:
-    """logout-all: every online row of the realm goes, and the realm's index remembers when
-    (one mark instead of a tombstone per session), so a refresh running meanwhile does not
-    bring them back."""
+    """logout-all: every row of the realm goes (Keycloak 26.7's logout-all ends offline
+    sessions too), and the realm's index remembers when (one mark instead of a tombstone per
+    session), so a refresh running meanwhile does not bring them back."""
     RealmIndex.objects.get_or_create(realm=realm)
-    RealmIndex.objects.filter(realm=realm).update(online_revoked_at=timezone.now())
-    deleted, _ = IndexedSession.objects.filter(realm=realm, offline=False).delete()
+    RealmIndex.objects.filter(realm=realm).update(all_signed_out_at=timezone.now())
+    deleted, _ = IndexedSession.objects.filter(realm=realm).delete()
     return deleted

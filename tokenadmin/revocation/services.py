@@ -41,6 +41,8 @@ OFFLINE_STALE_NOTE = (
     "Offline sessions stay listed in Keycloak but can no longer be refreshed (Stale token); "
     "revoke them one by one, or per client, to remove them."
 )
+# Keycloak 26.7's logout-all removes offline sessions as well (tests/parity holds it).
+REALM_OFFLINE_ENDED_NOTE = "Offline sessions of the realm were ended too."
 
 
 def is_login_realm(realm: str) -> bool:
@@ -388,7 +390,7 @@ def realm_sign_out(
         target_label=realm,
         residual_risk=residual_risk_for(admin=admin, realm=realm, client_ids=None),
         push_lines=push_reach_lines(result, admin_urls=admin_urls_of(admin, realm)),
-        notes=[OFFLINE_STALE_NOTE],
+        notes=[REALM_OFFLINE_ENDED_NOTE],
         ledger_entry_id=ledger.pk,
     )
 

@@ -116,9 +116,10 @@ class RealmIndex(models.Model):
     # RUNNING refresh whose heartbeat is older than refresh.LEASE_S was cut off (its worker
     # died), and another may claim the realm. None: claimed, no worker has started it yet.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # When everyone's online sessions were signed out (logout-all): a refresh leaves out an
-    # online session that started before this if the page listing it was read before it.
-    online_revoked_at = models.DateTimeField(null=True, blank=True)
+    # When everyone was signed out (logout-all, which in Keycloak 26.7 ends offline sessions
+    # too): a refresh leaves out a session that started before this if the page listing it was
+    # read before it.
+    all_signed_out_at = models.DateTimeField(null=True, blank=True)
     # Progress of the running refresh: clients done out of clients to page.
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)

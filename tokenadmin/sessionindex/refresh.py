@@ -594,35 +594,31 @@ def realm_index_refresh(
 @dataclass(frozen=True)
 class _Revoked:
     """What revokes since this refresh's claim took out of Keycloak: sessions by key (their
-    tombstones) and, after a logout-all at `online_at`, every online session started before."""
+    tombstones) and, after a logout-all at `all_at`, every session started before (Keycloak
+    26.7's logout-all ends offline sessions too)."""
 
     sessions: dict[tuple[str, bool], datetime]
-    online_at: datetime | None = None
+    all_at: datetime | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.sessions) or self.online_at is not None
+        return bool(self.sessions) or self.all_at is not None
 
     def hides(self, key: tuple[str, bool], entry: _Seen) -> bool:
         """Whether the revoke came after the last page listing the session was read."""
         at = self.sessions.get(key)
         if at is not None and at >= entry.read_at:
             return True
-        online_at = self.online_at
-        return (
-            online_at is not None
-            and not key[1]
-            and online_at >= entry.read_at
-            and entry.first.started_at < online_at
-        )
+        all_at = self.all_at
+        return all_at is not None and all_at >= entry.read_at and entry.first.started_at < all_at
 
 
 def _revoked_since(*, realm: str, stamp: datetime) -> _Revoked:
-    online_at = (
-        RealmIndex.objects.filter(realm=realm, online_revoked_at__gte=stamp)
-        .values_list("online_revoked_at", flat=True)
+    all_at = (
+        RealmIndex.objects.filter(realm=realm, all_signed_out_at__gte=stamp)
+        .values_list("all_signed_out_at", flat=True)
         .first()
     )
-    return _Revoked(session_tombstones_since(realm=realm, since=stamp), online_at)
+    return _Revoked(session_tombstones_since(realm=realm, since=stamp), all_at)
 
 
 def _revoked_rows_drop(

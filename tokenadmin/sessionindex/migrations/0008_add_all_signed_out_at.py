@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name='realmindex',
-            name='online_revoked_at',
+            name='all_signed_out_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
