@@ -144,7 +144,12 @@ def distribution_prepare() -> PreparedDistribution:
     log_path = staging / "build.log"
     process = keycloak_start(host="127.0.0.1", port=port, home=unpacked, log_path=log_path)
     try:
-        wait_until_ready(process, base_url=f"http://127.0.0.1:{port}", timeout_s=BUILD_TIMEOUT_S)
+        wait_until_ready(
+            process,
+            base_url=f"http://127.0.0.1:{port}",
+            log_path=log_path,
+            timeout_s=BUILD_TIMEOUT_S,
+        )
     except KeycloakSetupError as exc:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-10:])
         shutil.rmtree(staging, ignore_errors=True)
@@ -200,14 +205,25 @@ def keycloak_start(
 
 
 def wait_until_ready(
-    process: subprocess.Popen, *, base_url: str, timeout_s: float = READY_TIMEOUT_S
+    process: subprocess.Popen,
+    *,
+    base_url: str,
+    log_path: Path,
+    timeout_s: float = READY_TIMEOUT_S,
 ) -> float:
-    """Seconds until realm master's discovery document answers; raises if Keycloak died."""
+    """Seconds until realm master's discovery document answers; raises if Keycloak died.
+
+    Only once this Keycloak's own log says it listens: another server that took the port
+    first would answer the same URL.
+    """
     started = time.perf_counter()
     url = f"{base_url}/realms/master/.well-known/openid-configuration"
     while time.perf_counter() - started < timeout_s:
         if process.poll() is not None:
             raise KeycloakSetupError(f"Keycloak exited with {process.returncode} while starting")
+        if b"Listening on:" not in _read_bytes(log_path):
+            time.sleep(0.25)
+            continue
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
                 if response.status == 200:
@@ -216,6 +232,13 @@ def wait_until_ready(
             pass
         time.sleep(0.25)
     raise KeycloakSetupError(f"Keycloak did not answer on {base_url} within {timeout_s:.0f} s")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def resident_memory_mb(pid: int) -> float:
@@ -264,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if args.prepare_only:
             return 0
+        if processes.port_is_open(args.port, args.host):
+            raise KeycloakSetupError(f"{args.host}:{args.port} is already in use")
         home = run_home(port=args.port, data_dir=args.data_dir, keep_data=args.keep_data)
         log_path = home / "keycloak.log"
         process = keycloak_start(host=args.host, port=args.port, home=home, log_path=log_path)
@@ -281,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     base_url = f"http://{args.host}:{args.port}"
     try:
         try:
-            boot_s = wait_until_ready(process, base_url=base_url)
+            boot_s = wait_until_ready(process, base_url=base_url, log_path=log_path)
         except KeycloakSetupError as exc:
             processes.stop(process, timeout_s=30)
             log_tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
