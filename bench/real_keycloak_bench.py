@@ -123,6 +123,34 @@ def sessions_make(base_url: str, users: list[str], count: int, args, rng) -> flo
     return made.seconds
 
 
+def refresh_rows(args: argparse.Namespace) -> list[str]:
+    """A cold refresh, then paging and a warm refresh alternated; their table rows."""
+    cold, indexed = index_refresh_bench.refresh_run(args.concurrency)
+    print(f"cold refresh: {cold:.2f} s, {indexed:,} rows", flush=True)
+    pages, refreshes = [], []
+    for run in range(1, args.refresh_runs + 1):
+        paging_s, listed = index_refresh_bench.paging_run(args.concurrency)
+        refresh_s, indexed = index_refresh_bench.refresh_run(args.concurrency)
+        pages.append(paging_s)
+        refreshes.append(refresh_s)
+        print(
+            f"refresh run {run}: paging {paging_s:.2f} s ({listed:,}), refresh "
+            f"{refresh_s:.2f} s ({indexed:,}), ratio {refresh_s / paging_s:.2f}; "
+            f"load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    ratios = [r / p for r, p in zip(refreshes, pages, strict=True)]
+    ratio = statistics.median(refreshes) / statistics.median(pages)
+    return [
+        median_line(f"Paging only, {indexed:,} sessions", pages),
+        median_line("Full refresh, warm", refreshes),
+        f"| Full refresh, cold | {cold:.2f} s | 1 |",
+        f"| **Ratio refresh / paging** | **{ratio:.2f}** | "
+        + ", ".join(f"{r:.2f}" for r in ratios)
+        + " |",
+    ]
+
+
 def median_line(label: str, values: list[float], unit: str = "s") -> str:
     runs = ", ".join(f"{v:.2f}" for v in values)
     return f"| {label} | {statistics.median(values):.2f} {unit} | {runs} |"
@@ -140,6 +168,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="refresh paging threads")
     parser.add_argument("--grant-concurrency", type=int, default=4)
     parser.add_argument("--default-hash-sample", type=int, default=300)
+    parser.add_argument("--skip-refresh", action="store_true", help="revocation only")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rng = random.Random(7)
@@ -217,30 +246,8 @@ def main() -> int:
             revocation_bench.run_baseline(base_url, leftovers)
 
             seeding = [sessions_make(base_url, users, args.sessions, args, rng)]
-            cold, indexed = index_refresh_bench.refresh_run(args.concurrency)
-            print(f"cold refresh: {cold:.2f} s, {indexed:,} rows", flush=True)
-            pages, refreshes = [], []
-            for run in range(1, args.refresh_runs + 1):
-                paging_s, listed = index_refresh_bench.paging_run(args.concurrency)
-                refresh_s, indexed = index_refresh_bench.refresh_run(args.concurrency)
-                pages.append(paging_s)
-                refreshes.append(refresh_s)
-                print(
-                    f"refresh run {run}: paging {paging_s:.2f} s ({listed:,}), refresh "
-                    f"{refresh_s:.2f} s ({indexed:,}), ratio {refresh_s / paging_s:.2f}; "
-                    f"load {os.getloadavg()[0]:.1f}",
-                    flush=True,
-                )
-            ratios = [r / p for r, p in zip(refreshes, pages, strict=True)]
-            ratio = statistics.median(refreshes) / statistics.median(pages)
-            rows += [
-                median_line(f"Paging only, {indexed:,} sessions", pages),
-                median_line("Full refresh, warm", refreshes),
-                f"| Full refresh, cold | {cold:.2f} s | 1 |",
-                f"| **Ratio refresh / paging** | **{ratio:.2f}** | "
-                + ", ".join(f"{r:.2f}" for r in ratios)
-                + " |",
-            ]
+            if not args.skip_refresh:
+                rows += refresh_rows(args)
 
             baseline, ours, ours_stored = [], [], []
             for round_no in range(1, args.rounds + 1):
@@ -277,6 +284,12 @@ def main() -> int:
                 f"{args.sessions / statistics.median(seeding):.0f}/s / {default_rate:.0f}/s | |",
                 f"| {args.users:,} users created (cheap hash) | {users_s:.1f} s | 1 |",
             ]
+        except BaseException:
+            for log in Path(folder).glob("kc-*/keycloak.log"):
+                kept = ROOT / "var" / "bench" / f"real-keycloak-{log.parent.name}.log"
+                kept.write_bytes(log.read_bytes())
+                print(f"Keycloak's log kept in {kept}", file=sys.stderr)
+            raise
         finally:
             if process is not None:
                 stop(process)

@@ -284,18 +284,22 @@ def test_sign_ins_make_the_sessions_keycloak_then_lists(real_keycloak, realm_nam
     # The seeding the demo and the bench rely on, on the shared Keycloak in a realm of its own.
     realm = realm_name_unique
     admin = AdminApi(real_keycloak.base_url, "admin", "admin")
-    realm_upsert(admin, realm=realm, settings={"rememberMe": True})
-    client_upsert(admin, realm=realm, rep=MLFLOW_CLIENT)
-    names = bulk_users_create(admin, realm=realm, count=3)
-    sign_ins = [SignIn(realm, "mlflow", name, name) for name in names]
-    sign_ins += [SignIn(realm, "mlflow", names[0], names[0], offline=True)]
-    sign_ins += [SignIn(realm, "mlflow", names[1], names[1], form=True, remember_me=True)]
-    sign_ins += [SignIn(realm, "mlflow", names[2], "not-the-password")]
-    made = sign_ins_make(real_keycloak.base_url, sign_ins, concurrency=2)
-    assert (made.online, made.offline, len(made.failures)) == (4, 1, 1)
-    assert "Invalid user credentials" in made.failures[0]
-    (stats,) = admin.get(f"/{realm}/client-session-stats")
-    assert (stats["active"], stats["offline"]) == ("4", "1")
-    user = admin.get(f"/{realm}/users", username=names[1], exact="true")[0]
-    remembered = [s["rememberMe"] for s in admin.get(f"/{realm}/users/{user['id']}/sessions")]
-    assert sorted(remembered) == [False, True]
+    try:
+        realm_upsert(admin, realm=realm, settings={"rememberMe": True})
+        client_upsert(admin, realm=realm, rep=MLFLOW_CLIENT)
+        names = bulk_users_create(admin, realm=realm, count=3)
+        sign_ins = [SignIn(realm, "mlflow", name, name) for name in names]
+        sign_ins += [SignIn(realm, "mlflow", names[0], names[0], offline=True)]
+        sign_ins += [SignIn(realm, "mlflow", names[1], names[1], form=True, remember_me=True)]
+        sign_ins += [SignIn(realm, "mlflow", names[2], "not-the-password")]
+        made = sign_ins_make(real_keycloak.base_url, sign_ins, concurrency=2)
+        assert (made.online, made.offline, len(made.failures)) == (4, 1, 1)
+        assert "Invalid user credentials" in made.failures[0]
+        (stats,) = admin.get(f"/{realm}/client-session-stats")
+        assert (stats["active"], stats["offline"]) == ("4", "1")
+        user = admin.get(f"/{realm}/users", username=names[1], exact="true")[0]
+        remembered = [s["rememberMe"] for s in admin.get(f"/{realm}/users/{user['id']}/sessions")]
+        assert sorted(remembered) == [False, True]
+    finally:
+        # Leave the shared Keycloak as found: other tests count its realms.
+        admin.call("DELETE", f"/{realm}", expect=(204, 404))
