@@ -204,7 +204,7 @@ class Command(BaseCommand):
             # the session's address from it only when told to (loopback demo only).
             extra_env={"KC_PROXY_HEADERS": "xforwarded"},
         )
-        self.stdout.write("  waiting for Keycloak to boot (20-80 s)…")
+        self.stdout.write("  waiting for Keycloak to boot (30-70 s)…")
         try:
             boot_s = keycloak.wait_until_ready(process, base_url=base_url)
         except keycloak.KeycloakSetupError as exc:
