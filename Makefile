@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench install clean
+.PHONY: demo demo-keycloak test lint format bench install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) (or run: make PYTHON=python3 ...)"; exit 1; }
@@ -18,6 +18,10 @@ install: $(STAMP)
 ## demo: the dashboard with the Keycloak emulator, Redis, a Celery worker and beat, a mail sink
 demo: $(STAMP)
 	$(BIN)/python manage.py demo
+
+## demo-keycloak: the same demo on real Keycloak (needs Java and Maven; first run fetches ~190 MB)
+demo-keycloak: $(STAMP)
+	$(BIN)/python manage.py demo --keycloak real
 
 ## test: the whole suite, browser tests included
 test: $(STAMP)

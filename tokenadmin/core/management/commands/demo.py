@@ -2,8 +2,12 @@
 
 Starts the Keycloak emulator (seeded with both demo setups and a few thousand sessions), Redis,
 a Celery worker and beat, an SMTP sink and the dev server; Ctrl-C stops all of them by pid.
+With `--keycloak real`, real Keycloak (tokenadmin.devstack.keycloak, fresh data each run) takes
+the emulator's place, seeded with the same realms, clients, users and roles and a few hundred
+sessions made by real sign-ins (tokenadmin.devstack.keycloak_seed).
 """
 
+import os
 import signal
 import sys
 import time
@@ -13,7 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from tokenadmin.devstack import processes
+from tokenadmin.devstack import keycloak, keycloak_seed, processes
 from tokenadmin.devstack.redis import redis_start
 
 DEMO_LOGINS = (
@@ -26,14 +30,28 @@ DEMO_LOGINS = (
 
 
 class Command(BaseCommand):
-    help = "Run tokenadmin with the Keycloak emulator, Redis, Celery and a mail sink."
+    help = "Run tokenadmin with the Keycloak emulator (or real Keycloak), Redis, Celery, mail."
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="dashboard port")
         parser.add_argument("--keycloak-port", type=int, default=8180)
         parser.add_argument("--redis-port", type=int, default=6390)
         parser.add_argument("--smtp-port", type=int, default=1025)
-        parser.add_argument("--sessions", type=int, default=3000, help="extra seeded sessions")
+        parser.add_argument(
+            "--keycloak",
+            choices=("emulator", "real"),
+            default="emulator",
+            help=f"the emulator (starts in a second) or real Keycloak {keycloak.KEYCLOAK_VERSION} "
+            "(needs Java and Maven; its first run fetches and builds it)",
+        )
+        parser.add_argument(
+            "--sessions",
+            type=int,
+            help="extra seeded sessions (default 3000 in the emulator, 300 real sign-ins)",
+        )
+        parser.add_argument(
+            "--work-dir", type=Path, help="logs, mail, Redis and Keycloak data (default var/demo)"
+        )
 
     def handle(self, *args, **options):
         ports = {
@@ -46,7 +64,8 @@ class Command(BaseCommand):
                 f"ports already in use: {', '.join(busy)}; stop what holds them "
                 "or pick others (see --help)"
             )
-        var = Path(settings.BASE_DIR) / "var" / "demo"
+        var = options["work_dir"] or Path(settings.BASE_DIR) / "var" / "demo"
+        real = options["keycloak"] == "real"
         var.mkdir(parents=True, exist_ok=True)
         keycloak_url = f"http://127.0.0.1:{ports['keycloak']}"
         env = {
@@ -62,34 +81,40 @@ class Command(BaseCommand):
         python = sys.executable
         started: list = []
 
-        def run(name: str, argv: list[str], port: int | None = None) -> None:
-            self.stdout.write(f"  starting {name} (log: var/demo/{name}.log)")
-            process = processes.start(argv, log_path=var / f"{name}.log", env=env)
+        def run(name: str, argv: list[str], port: int | None = None, extra_env: dict | None = None):
+            self.stdout.write(f"  starting {name} (log: {var / name}.log)")
+            process = processes.start(
+                argv, log_path=var / f"{name}.log", env={**env, **(extra_env or {})}
+            )
             started.append(process)
             if port:
                 processes.wait_for_port(port, process, timeout_s=60)
+            return process
 
         try:
             self.stdout.write("Migrating the database…")
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Starting the stack:")
-            run(
-                "keycloak-emulator",
-                [
-                    python,
-                    "-m",
-                    "tokenadmin.emulator",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(ports["keycloak"]),
-                    "--seed",
-                    "demo",
-                    "--sessions",
-                    str(options["sessions"]),
-                ],
-                ports["keycloak"],
-            )
+            if real:
+                self._real_keycloak_start(run, ports["keycloak"], var, options["sessions"])
+            else:
+                run(
+                    "keycloak-emulator",
+                    [
+                        python,
+                        "-m",
+                        "tokenadmin.emulator",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(ports["keycloak"]),
+                        "--seed",
+                        "demo",
+                        "--sessions",
+                        str(3000 if options["sessions"] is None else options["sessions"]),
+                    ],
+                    ports["keycloak"],
+                )
             self.stdout.write("  starting redis")
             started.append(redis_start(port=ports["redis"], work_dir=var / "redis"))
             run(
@@ -141,7 +166,7 @@ class Command(BaseCommand):
                 ports["web"],
             )
             self._index_now(env["REDIS_URL"])
-            self._announce(ports, var)
+            self._announce(ports, var, real)
             self._supervise(started)
         except KeyboardInterrupt:
             pass
@@ -150,6 +175,58 @@ class Command(BaseCommand):
             for process in reversed(started):
                 processes.stop(process)
             self.stdout.write("Stopped.")
+
+    def _real_keycloak_start(self, run, port: int, var: Path, sessions: int | None) -> None:
+        """Real Keycloak on the demo's port with a fresh database, seeded like the emulator."""
+        try:
+            prepared = keycloak.distribution_prepare()
+        except keycloak.KeycloakSetupError as exc:
+            raise CommandError(str(exc)) from exc
+        if prepared.fetch_s or prepared.build_s:
+            self.stdout.write(
+                f"  prepared Keycloak {keycloak.KEYCLOAK_VERSION} once: fetched in "
+                f"{prepared.fetch_s:.0f} s, built in {prepared.build_s:.0f} s"
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        process = run(
+            "keycloak",
+            [
+                sys.executable,
+                "-m",
+                "tokenadmin.devstack.keycloak",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(var / "keycloak"),
+            ],
+            # Each seeded sign-in says where it comes from in X-Forwarded-For; Keycloak takes
+            # the session's address from it only when told to (loopback demo only).
+            extra_env={"KC_PROXY_HEADERS": "xforwarded"},
+        )
+        self.stdout.write("  waiting for Keycloak to boot (30-70 s)…")
+        try:
+            boot_s = keycloak.wait_until_ready(process, base_url=base_url)
+        except keycloak.KeycloakSetupError as exc:
+            raise CommandError(f"{exc}; see {var / 'keycloak.log'}") from exc
+        self.stdout.write(f"  Keycloak {keycloak.KEYCLOAK_VERSION} ready in {boot_s:.0f} s")
+        count = 300 if sessions is None else sessions
+        self.stdout.write(f"  seeding the demo realms and {count} sessions by real sign-ins…")
+        try:
+            report = keycloak_seed.keycloak_demo_seed(
+                base_url=base_url,
+                sessions=count,
+                admin_username=os.environ.get("KC_BOOTSTRAP_ADMIN_USERNAME", "admin"),
+                admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin"),
+            )
+        except keycloak_seed.SeedError as exc:
+            raise CommandError(f"seeding real Keycloak failed: {exc}") from exc
+        self.stdout.write(
+            f"  seeded: realms and roles {report.realms_s:.0f} s, {report.users} users "
+            f"{report.users_s:.0f} s, {report.made.online} online + {report.made.offline} "
+            f"offline sessions {report.made.seconds:.0f} s"
+        )
 
     def _index_now(self, redis_url: str) -> None:
         """Fill the session index at once instead of at the first 5-minute beat tick."""
@@ -163,12 +240,13 @@ class Command(BaseCommand):
         )
         self.stdout.write("  indexing every realm's sessions in the background")
 
-    def _announce(self, ports: dict, var: Path) -> None:
+    def _announce(self, ports: dict, var: Path, real: bool) -> None:
         self.stdout.write(
             self.style.SUCCESS(f"\ntokenadmin is running on http://127.0.0.1:{ports['web']}/")
         )
+        which = f"Keycloak {keycloak.KEYCLOAK_VERSION}" if real else "Keycloak emulator"
         self.stdout.write(
-            f"Keycloak emulator: http://127.0.0.1:{ports['keycloak']}/  "
+            f"{which}: http://127.0.0.1:{ports['keycloak']}/  "
             f"mail sink: 127.0.0.1:{ports['smtp']} (mails kept in {var / 'mail'})"
         )
         self.stdout.write("Sign in with (password = username):")
