@@ -80,7 +80,7 @@ def boot(home_dir: Path) -> tuple[object, str, float, float, float]:
         host="127.0.0.1", port=port, home=home, log_path=home / "keycloak.log"
     )
     base_url = f"http://127.0.0.1:{port}"
-    boot_s = keycloak.wait_until_ready(process, base_url=base_url)
+    boot_s = keycloak.wait_until_ready(process, base_url=base_url, log_path=home / "keycloak.log")
     return process, base_url, copy_s, boot_s, keycloak.resident_memory_mb(process.pid)
 
 

@@ -207,7 +207,9 @@ class Command(BaseCommand):
         )
         self.stdout.write("  waiting for Keycloak to boot (30-70 s)…")
         try:
-            boot_s = keycloak.wait_until_ready(process, base_url=base_url)
+            boot_s = keycloak.wait_until_ready(
+                process, base_url=base_url, log_path=var / "keycloak" / "keycloak.log"
+            )
         except keycloak.KeycloakSetupError as exc:
             raise CommandError(f"{exc}; see {var / 'keycloak.log'}") from exc
         self.stdout.write(f"  Keycloak {keycloak.KEYCLOAK_VERSION} ready in {boot_s:.0f} s")
