@@ -3,6 +3,7 @@
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -10,7 +11,7 @@ from tokenadmin.http import AuthedRequest, require_right
 
 from .models import RealmIndex
 from .refresh import realm_index_refresh_start
-from .selectors_refresh import realm_index_get
+from .views import freshness_context
 
 FRESHNESS_TEMPLATE = "sessionindex/partials/freshness.html"
 
@@ -23,7 +24,8 @@ def refresh_now(request: AuthedRequest, realm: str) -> HttpResponse:
     index = realm_index_refresh_start(realm=realm)
     if not request.htmx:
         return redirect("sessions:realm", realm=realm)
-    return render(request, FRESHNESS_TEMPLATE, {"realm": realm, "realm_index": index})
+    context = {"realm": realm, **freshness_context(realm=realm, now=timezone.now())}
+    return render(request, FRESHNESS_TEMPLATE, {**context, "realm_index": index})
 
 
 @require_GET
@@ -31,8 +33,8 @@ def refresh_now(request: AuthedRequest, realm: str) -> HttpResponse:
 def refresh_progress(request: AuthedRequest, realm: str) -> HttpResponse:
     """Polled every second while a refresh runs; once it is over, stop polling (286) and tell
     the page its sessions changed."""
-    index = realm_index_get(realm=realm)
-    context = {"realm": realm, "realm_index": index}
+    context = {"realm": realm, **freshness_context(realm=realm, now=timezone.now())}
+    index = context["realm_index"]
     if index is not None and index.state == RealmIndex.State.RUNNING:
         return render(request, FRESHNESS_TEMPLATE, context)
     response = HttpResponseStopPolling(render_to_string(FRESHNESS_TEMPLATE, context, request))
