@@ -173,7 +173,9 @@ def sessions_page_url(realm: str, query: Mapping[str, str]) -> str:
 
 
 def _base(report: ExpiryReport, realms: list[str], now: datetime) -> QuerySet[IndexedSession]:
-    """Sessions of the report's realms and clients that are still valid at `now`."""
+    """Sessions of the report's realms and clients that are still live at `now`, as the
+    sessions page counts them: an ended one (predicted expiry passed since the last refresh)
+    is left out, one with no predicted expiry stays."""
     if report.saved_view_id and report.saved_view:
         # The saved view's own filter, exactly as the sessions page applies it.
         view = report.saved_view
@@ -182,7 +184,7 @@ def _base(report: ExpiryReport, realms: list[str], now: datetime) -> QuerySet[In
         ).order_by()
     else:
         sessions = IndexedSession.objects.filter(realm__in=realms)
-    sessions = sessions.filter(expires_at__gt=now)
+    sessions = sessions.filter(Q(expires_at__gt=now) | Q(expires_at__isnull=True))
     if report.client_ids:
         by_client = Q()
         for client_id in report.client_ids:

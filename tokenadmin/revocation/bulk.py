@@ -285,6 +285,8 @@ def revocation_plan_build(
                 raise RevocationRefused(SAVED_VIEW_GONE)
             query = view.query
         filters = filters_from_query(query)
+        # Live sessions only, as the sessions page lists them: one that ended since the last
+        # refresh is no target (Keycloak no longer holds it).
         rows = indexed_sessions_select(realm=realm, filters=filters).iterator(chunk_size=2000)
         found, source = (Target.from_indexed(row) for row in rows), _index_source(realm)
     else:

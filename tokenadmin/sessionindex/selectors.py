@@ -126,6 +126,22 @@ def _predicates_q(
     return where
 
 
+def _ended(realm: str, now: datetime) -> QuerySet[IndexedSession]:
+    """The realm's sessions whose predicted end has passed: Keycloak has dropped them (or will
+    at any moment), the index keeps them until its next refresh. One range of the (realm,
+    expires_at, offline) index; a NULL expiry (unknown) is never in it."""
+    return IndexedSession.objects.filter(realm=realm, expires_at__lte=now)
+
+
+def _live_q(realm: str, now: datetime) -> Q:
+    """Sessions still live at `now`: `expires_at > now OR expires_at IS NULL`, written as
+    `id NOT IN (the ended range)`. The ended range is read once from the expires index (few
+    rows between two refreshes) and each candidate's row id tested against it, so a walk of
+    a sort index or a search index stays inside that index; the OR form would read a table
+    row per walked entry, as only the expires index holds expires_at."""
+    return ~Q(id__in=_ended(realm, now).values("id"))
+
+
 def _sort_is_range(filters: SessionFilters) -> bool:
     """True when the only conditions are durations and one of them is on the sorted column
     (idle for more than 2 h, by last access): the sort index then holds the matches as one
@@ -150,11 +166,13 @@ def _has_duration(filters: SessionFilters) -> bool:
 def indexed_sessions_select(
     *, realm: str, filters: SessionFilters, now: datetime | None = None
 ) -> QuerySet[IndexedSession]:
-    """The realm's indexed sessions matching `filters`, in the filter's sort order.
+    """The realm's live indexed sessions matching `filters`, in the filter's sort order.
 
-    Search is case-insensitive over username, IP and clientIds; durations count back (idle,
-    age) or forward (expiry) from `now`. Use it to count, export or act on the set; the
-    sessions page reads one page through indexed_sessions_page_select.
+    A session whose predicted expiry has passed by `now` is left out (it ended since the last
+    refresh); one with no predicted expiry stays. Search is case-insensitive over username,
+    IP and clientIds; durations count back (idle, age) or forward (expiry) from `now`. Use it
+    to count, export or act on the set; the sessions page reads one page through
+    indexed_sessions_page_select.
     """
     return _sessions_select(realm=realm, filters=filters, now=now or timezone.now())
 
@@ -167,6 +185,7 @@ def _sessions_select(
         IndexedSession.objects.filter(realm=realm)
         .filter(_type_q(filters, seek=not predicates))
         .filter(predicates)
+        .filter(_live_q(realm, now))
         .order_by(*sort_order(filters.sort))
     )
 
@@ -202,6 +221,11 @@ def sessions_count_select(*, sessions: QuerySet[IndexedSession]) -> SessionCount
     )
 
 
+def sessions_ended_select(*, realm: str, now: datetime) -> SessionCounts:
+    """How many of the realm's indexed sessions ended since the last refresh, by type."""
+    return sessions_count_select(sessions=_ended(realm, now))
+
+
 @dataclass(frozen=True)
 class SessionSummary:
     total: int
@@ -209,24 +233,26 @@ class SessionSummary:
     offline: int
     expiring_within_1h: int
     distinct_users: int
-    # [(bucket label, sessions)], soonest first; "expired" first and "unknown" last when any.
+    # [(bucket label, sessions)], soonest first; "unknown" last when any.
     expiry_histogram: list[tuple[str, int]] = field(default_factory=list)
 
 
 def sessions_summary_select(
     *, sessions: QuerySet[IndexedSession], now: datetime | None = None
 ) -> SessionSummary:
-    """Totals for the summary cards and the expiry chart.
+    """Totals for the summary cards and the expiry chart, over the live sessions of `sessions`.
 
-    Several small counts rather than one aggregate: on a realm's base queryset each is a range
-    count inside one covering index, where a single CASE-per-row aggregate reads every row.
+    Every count is of an expiry range after `now`, or of the unknown expiries: an ended
+    session (expiry passed since the last refresh) is in none. So the realm's plain rows give
+    the same answer as indexed_sessions_select's live set, only cheaper: several small counts
+    rather than one aggregate, each a range count inside the (realm, expires_at, offline)
+    index, where a single CASE-per-row aggregate, or the ended-id test, reads every entry.
     """
     now = now or timezone.now()
     sessions = sessions.order_by()
-    counts = sessions_count_select(sessions=sessions)
-    expired = sessions.filter(expires_at__lte=now).count()
-    unknown = sessions.filter(expires_at__isnull=True).count()
-    histogram: list[tuple[str, int]] = [("expired", expired)] if expired else []
+    known = sessions_count_select(sessions=sessions.filter(expires_at__gt=now))
+    unknown = sessions_count_select(sessions=sessions.filter(expires_at__isnull=True))
+    histogram: list[tuple[str, int]] = []
     lower = now
     for label, bound_s in EXPIRY_BUCKETS:
         upper = now + timedelta(seconds=bound_s)
@@ -235,15 +261,17 @@ def sessions_summary_select(
         )
         lower = upper
     histogram.append(("> 30 d", sessions.filter(expires_at__gt=lower).count()))
-    if unknown:
-        histogram.append(("unknown", unknown))
+    if unknown.total:
+        histogram.append(("unknown", unknown.total))
+    # Users by the covering (realm, user_id) index, each entry's row id tested against the
+    # ended ones (read once from the expires index).
+    live = sessions.exclude(id__in=sessions.filter(expires_at__lte=now).values("id"))
     return SessionSummary(
-        total=counts.total,
-        online=counts.online,
-        offline=counts.offline,
-        # Already expired but still listed: Keycloak drops those any moment, so they count.
-        expiring_within_1h=expired + histogram[1 if expired else 0][1],
-        distinct_users=sessions.aggregate(n=Count("user_id", distinct=True))["n"],
+        total=known.total + unknown.total,
+        online=known.online + unknown.online,
+        offline=known.offline + unknown.offline,
+        expiring_within_1h=histogram[0][1],
+        distinct_users=live.aggregate(n=Count("user_id", distinct=True))["n"],
         expiry_histogram=histogram,
     )
 
@@ -437,13 +465,37 @@ WINDOW_PER_ROW = 20
 WINDOW_MIN = 1000
 
 
-def _search_only_matches(*, realm: str, filters: SessionFilters) -> TermMatches | None:
+def _search_only_matches(
+    *, realm: str, filters: SessionFilters, now: datetime
+) -> TermMatches | None:
     """A search with no client or duration condition, looked up in the trigram table
-    (search.term_matches), or None when that cannot answer."""
+    (search.term_matches), or None when that cannot answer. The table holds every indexed
+    session: the ended ones that match (a short range of the expires index) are taken out."""
     if not filters.q or filters.client or _has_duration(filters):
         return None
     offline = {SessionType.OFFLINE: True, SessionType.REGULAR: False}.get(filters.type)
-    return term_matches(realm=realm, term=filters.q, offline=offline, few=SMALL_SET)
+    found = term_matches(realm=realm, term=filters.q, offline=offline, few=SMALL_SET)
+    if found is None:
+        return None
+    ended = list(
+        _ended(realm, now)
+        .filter(_search_q(filters.q))
+        .filter(_type_q(filters, seek=False))
+        .values_list("id", "offline")
+    )
+    if not ended:
+        return found
+    if found.rows is not None:
+        gone = {pk for pk, _offline in ended}
+        rows = [row for row in found.rows if row[0] not in gone]
+        offline_n = sum(1 for _pk, is_offline in rows if is_offline)
+        return TermMatches(online=len(rows) - offline_n, offline=offline_n, rows=rows)
+    ended_offline = sum(1 for _pk, is_offline in ended if is_offline)
+    return TermMatches(
+        online=found.online - (len(ended) - ended_offline),
+        offline=found.offline - ended_offline,
+        rows=None,
+    )
 
 
 def _ids_q(ids: list[int]) -> Q:
@@ -455,29 +507,52 @@ def _ids_q(ids: list[int]) -> Q:
 
 
 def _page_counts(
-    *, realm: str, filters: SessionFilters, sessions: QuerySet[IndexedSession], narrowed: bool
+    *,
+    realm: str,
+    filters: SessionFilters,
+    sessions: QuerySet[IndexedSession],
+    narrowed: bool,
+    now: datetime,
 ) -> SessionCounts:
-    """Matches by type. Without a search or duration condition, plain range counts in the
-    (realm, offline, ...) index, which SQLite steps through without testing a row; with one,
-    one pass over that condition's covering index that also splits by type."""
+    """Live matches by type. Without a search or duration condition, plain range counts in
+    the (realm, offline, ...) index, which SQLite steps through without testing a row, less
+    the ended sessions (a short range of the expires index); with one, one pass over that
+    condition's covering index that also splits by type."""
     if narrowed:
         return sessions_count_select(sessions=sessions)
-    realm_rows = IndexedSession.objects.filter(realm=realm)
+    live, _ended_counts = realm_totals_select(realm=realm, now=now)
     if filters.type == SessionType.OFFLINE:
-        offline = realm_rows.filter(offline__in=[True]).count()
-        return SessionCounts(total=offline, online=0, offline=offline)
+        return SessionCounts(total=live.offline, online=0, offline=live.offline)
     if filters.type == SessionType.REGULAR:
-        online = realm_rows.filter(offline__in=[False]).count()
-        return SessionCounts(total=online, online=online, offline=0)
+        return SessionCounts(total=live.online, online=live.online, offline=0)
+    return live
+
+
+def realm_totals_select(*, realm: str, now: datetime) -> tuple[SessionCounts, SessionCounts]:
+    """The realm's live sessions and those that ended since the last refresh, by type: what
+    the page's freshness line, cards and unfiltered table count, all from one `now`."""
     # Two (realm, offline) ranges rather than the whole realm: without statistics SQLite
     # counts a bare realm in whichever index comes first, which may be the widest.
+    realm_rows = IndexedSession.objects.filter(realm=realm)
     online = realm_rows.filter(offline__in=[False]).count()
     offline = realm_rows.filter(offline__in=[True]).count()
-    return SessionCounts(total=online + offline, online=online, offline=offline)
+    ended = sessions_ended_select(realm=realm, now=now)
+    live = SessionCounts(
+        total=online + offline - ended.total,
+        online=online - ended.online,
+        offline=offline - ended.offline,
+    )
+    return live, ended
 
 
 def _window_page_ids(
-    *, realm: str, filters: SessionFilters, predicates: Q, start: int, per_page: int
+    *,
+    realm: str,
+    filters: SessionFilters,
+    predicates: Q,
+    start: int,
+    per_page: int,
+    now: datetime,
 ) -> list[int] | None:
     """One page of ids from the start of the sort order, or None when it is not there.
 
@@ -491,6 +566,7 @@ def _window_page_ids(
     walked = list(
         IndexedSession.objects.filter(realm=realm)
         .filter(_type_q(filters, seek=True))
+        .filter(_live_q(realm, now))
         .order_by(*sort_order(filters.sort))
         .annotate(hit=ExpressionWrapper(predicates, output_field=BooleanField()))
         .values_list("id", "hit")[:window]
@@ -530,7 +606,7 @@ def indexed_sessions_page_select(
     counts = None
     predicates = _predicates_q(filters, now, client_sets)
     if predicates:
-        matches = _search_only_matches(realm=realm, filters=filters)
+        matches = _search_only_matches(realm=realm, filters=filters, now=now)
         if matches is not None:
             counts = SessionCounts(
                 total=matches.online + matches.offline,
@@ -549,7 +625,7 @@ def indexed_sessions_page_select(
             source = source.order_by(*sort_order(filters.sort))
     if counts is None:
         counts = _page_counts(
-            realm=realm, filters=filters, sessions=sessions, narrowed=bool(predicates)
+            realm=realm, filters=filters, sessions=sessions, narrowed=bool(predicates), now=now
         )
     number = min(max(1, number), max(1, ceil(counts.total / per_page)))
     start = (number - 1) * per_page
@@ -565,14 +641,19 @@ def indexed_sessions_page_select(
         elif counts.total and not counts.offline:
             walk_filters = replace(filters, type=SessionType.REGULAR)
         ids = _window_page_ids(
-            realm=realm, filters=walk_filters, predicates=predicates, start=start, per_page=per_page
+            realm=realm,
+            filters=walk_filters,
+            predicates=predicates,
+            start=start,
+            per_page=per_page,
+            now=now,
         )
         if ids is None:
             # Walk the sort index and test each id against the matching ids (from the
             # condition's own range index) rather than reading each walked row.
             matching = IndexedSession.objects.filter(realm=realm).filter(predicates)
             source = IndexedSession.objects.filter(realm=realm, id__in=matching.values("id"))
-            source = source.filter(_type_q(filters, seek=False))
+            source = source.filter(_type_q(filters, seek=False)).filter(_live_q(realm, now))
             source = source.order_by(*sort_order(filters.sort))
     if ids is None:
         # Ids first, then rows: the id walk stays inside the sort index (even at a deep
@@ -593,14 +674,16 @@ class ClientCount:
     sessions: int
 
 
-def indexed_clients_select(*, realm: str) -> list[ClientCount]:
-    """Every client the realm's indexed sessions hold, with how many sessions hold it.
+def indexed_clients_select(*, realm: str, now: datetime | None = None) -> list[ClientCount]:
+    """Every client the realm's live indexed sessions hold, with how many sessions hold it.
 
     A realm has few distinct client combinations: count them by `client_ids_text` (one pass
     over its covering index; grouping by the JSON map sorted every row, 80 ms at 100k), then
     read one row's map per combination for the client uuids.
     """
-    sessions = IndexedSession.objects.filter(realm=realm)
+    sessions = IndexedSession.objects.filter(realm=realm).filter(
+        _live_q(realm, now or timezone.now())
+    )
     totals: dict[tuple[str, str], int] = {}
     combos = sessions.values("client_ids_text").annotate(n=Count("id")).order_by()
     for combo in combos:
@@ -621,8 +704,9 @@ def indexed_clients_select(*, realm: str) -> list[ClientCount]:
 class IndexedRealm:
     realm: str
     index: RealmIndex | None
-    sessions: int
+    sessions: int  # live ones, as the realm's sessions page counts them
     offline: int
+    ended: int = 0  # predicted expiry passed since the last refresh, in no other count
 
     @property
     def regular(self) -> int:
@@ -630,29 +714,44 @@ class IndexedRealm:
 
     @property
     def indexed(self) -> bool:
-        return bool(self.sessions or (self.index and self.index.refreshed_at))
+        return bool(self.sessions or self.ended or (self.index and self.index.refreshed_at))
 
 
-def indexed_realms_select(*, realms: Iterable[str]) -> list[IndexedRealm]:
-    """The given realms with their indexed session counts and freshness, in the given order."""
-    names = list(realms)
-    indexes = {ri.realm: ri for ri in RealmIndex.objects.filter(realm__in=names)}
-    counts = {
+def _realm_counts(sessions: QuerySet[IndexedSession]) -> dict[str, dict]:
+    return {
         row["realm"]: row
-        for row in IndexedSession.objects.filter(realm__in=names)
-        .values("realm")
+        for row in sessions.values("realm")
         .annotate(total=Count("id"), offline=Count("id", filter=Q(offline=True)))
         .order_by()
     }
-    return [
-        IndexedRealm(
-            realm=name,
-            index=indexes.get(name),
-            sessions=counts.get(name, {}).get("total", 0),
-            offline=counts.get(name, {}).get("offline", 0),
+
+
+def indexed_realms_select(
+    *, realms: Iterable[str], now: datetime | None = None
+) -> list[IndexedRealm]:
+    """The given realms with their live indexed session counts and freshness, in the given
+    order: all indexed sessions less those whose predicted expiry has passed by `now`."""
+    names = list(realms)
+    now = now or timezone.now()
+    indexes = {ri.realm: ri for ri in RealmIndex.objects.filter(realm__in=names)}
+    counts = _realm_counts(IndexedSession.objects.filter(realm__in=names))
+    ended = _realm_counts(IndexedSession.objects.filter(realm__in=names, expires_at__lte=now))
+    rows = []
+    for name in names:
+        total = counts.get(name, {}).get("total", 0)
+        offline = counts.get(name, {}).get("offline", 0)
+        ended_total = ended.get(name, {}).get("total", 0)
+        ended_offline = ended.get(name, {}).get("offline", 0)
+        rows.append(
+            IndexedRealm(
+                realm=name,
+                index=indexes.get(name),
+                sessions=total - ended_total,
+                offline=offline - ended_offline,
+                ended=ended_total,
+            )
         )
-        for name in names
-    ]
+    return rows
 
 
 def saved_views_select(*, realm: str, user: User) -> QuerySet[SavedView]:

@@ -1,6 +1,8 @@
 """The sessions pages that read the local index: the realms list, a realm's sessions, its CSV,
 and saved views. The user and client pages read Keycloak live (views_live.py)."""
 
+from datetime import datetime
+
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -24,7 +26,7 @@ from .forms import (
     SessionType,
     query_with,
 )
-from .models import SavedView
+from .models import IndexedSession, SavedView
 from .refresh_views import freshness_context
 from .rows_html import session_rows_html
 from .selectors import (
@@ -59,7 +61,9 @@ def sessions_index(request: AuthedRequest) -> HttpResponse:
         return forbidden(request, NO_REALM_TO_VIEW)
     names.sort(key=lambda name: (name != "master", name))
     return render(
-        request, "sessionindex/index.html", {"realms": indexed_realms_select(realms=names)}
+        request,
+        "sessionindex/index.html",
+        {"realms": indexed_realms_select(realms=names, now=timezone.now())},
     )
 
 
@@ -85,10 +89,9 @@ def _column_headers(params: dict[str, str], filters: SessionFilters) -> list[dic
 
 
 def _results_context(
-    request: AuthedRequest, realm: str, form: SessionFilterForm
+    request: AuthedRequest, realm: str, form: SessionFilterForm, now: datetime
 ) -> dict[str, object]:
     filters = form.filters()
-    now = timezone.now()
     per_page = form.page_size()
     page: SessionPage = indexed_sessions_page_select(
         realm=realm,
@@ -129,7 +132,7 @@ def _results_context(
         "can_view_clients": can_view_clients,
         "can_revoke": can_revoke,
         # The realm's index, and when the next scheduled refresh runs if the last was cut off.
-        **freshness_context(realm=realm, index=realm_index_get(realm=realm)),
+        **freshness_context(realm=realm, index=realm_index_get(realm=realm), now=now),
         # The table rows, built in Python (rows_html.py): the template engine spent most of
         # an htmx answer on them.
         "rows_html": session_rows_html(
@@ -149,15 +152,20 @@ def _results_context(
 def realm_sessions_page(request: AuthedRequest, realm: str) -> HttpResponse:
     """Every indexed session of a realm: search, filters, sort, paging, all in the URL."""
     form = SessionFilterForm(request.GET)
-    context = _results_context(request, realm, form)
+    # One "now" for the whole answer: which sessions have ended (predicted expiry passed since
+    # the last refresh) is decided once, so the freshness line, cards, chart, client counts
+    # and table all count the same live sessions.
+    now = timezone.now()
+    context = _results_context(request, realm, form, now)
     template = page_or_partial(request, PAGE_TEMPLATE, "session-results")
     if template == PAGE_TEMPLATE:
         # The cards and charts describe the whole realm and load with the page only: a search
         # or sort answers just the table (counts and one page), which keeps it instant.
+        # The realm's plain rows: the summary counts only live ones, by expiry ranges.
         summary = sessions_summary_select(
-            sessions=indexed_sessions_select(realm=realm, filters=SessionFilters())
+            sessions=IndexedSession.objects.filter(realm=realm), now=now
         )
-        clients = indexed_clients_select(realm=realm)
+        clients = indexed_clients_select(realm=realm, now=now)
         chosen = form.filters().client
         context.update(
             {
@@ -186,11 +194,13 @@ def realm_sessions_page(request: AuthedRequest, realm: str) -> HttpResponse:
 def realm_sessions_csv(request: AuthedRequest, realm: str) -> StreamingHttpResponse:
     """The page's filtered set, all pages, streamed row by row (page and size are ignored)."""
     filters = SessionFilterForm(request.GET).filters()
-    sessions = indexed_sessions_select(realm=realm, filters=filters)
+    now = timezone.now()
+    # Live sessions only, as the page lists them: an ended one is not in the file.
+    sessions = indexed_sessions_select(realm=realm, filters=filters, now=now)
     index = realm_index_get(realm=realm)
     rows = sessions_csv_rows(sessions=sessions, refreshed_at=index.refreshed_at if index else None)
     response = StreamingHttpResponse(rows, content_type="text/csv")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    stamp = now.strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="sessions-{realm}-{stamp}.csv"'
     return response
 
