@@ -109,3 +109,19 @@ def test_the_one_client_page_lists_sessions_and_offers_the_revokes(login_as, kc)
     ).first.click()
     expect(page.get_by_test_id("user-name")).to_have_text("mlflow_user")
     expect(page.get_by_test_id("revoke-session").first).to_be_visible()
+
+
+def test_the_realms_pages_revoke_opens_that_realms_choices(login_as):
+    page = login_as("admin", "/realms/")
+    page.set_viewport_size(WIDE)
+
+    page.locator("tr[data-realm=mlflow]").get_by_test_id("realm-revoke-link").click()
+
+    expect(page.get_by_test_id("revocation-realm")).to_have_text("mlflow")
+    cards = page.get_by_test_id("realm-card")
+    expect(cards).to_have_count(1)
+    expect(cards).to_have_attribute("data-realm", "mlflow")
+    expect(cards.get_by_test_id("realm-sign-out-link")).to_be_visible()
+    screenshot(page, "short-paths-realm-revoke")
+    page.get_by_test_id("all-realms-link").click()
+    expect(page.get_by_test_id("realm-card")).not_to_have_count(1)

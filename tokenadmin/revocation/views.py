@@ -50,13 +50,22 @@ def index_page(request: AuthedRequest) -> HttpResponse:
     if not rights.any_right():
         return forbidden(request, NO_RIGHTS)
     realms = realm_actions_select(admin=gateway_for(request), rights=rights)
-    jobs = revocation_jobs_select(rights=rights)[:20]
+    jobs = revocation_jobs_select(rights=rights)
+    # ?realm=<name> (the realms page's "Revoke…"): that realm's choices and jobs only.
+    only = request.GET.get("realm", "")
+    if only and any(r.name == only for r in realms):
+        realms = [r for r in realms if r.name == only]
+        jobs = jobs.filter(realm=only)
+    else:
+        only = ""
+    jobs = jobs[:20]
     return render(
         request,
         "revocation/index.html",
         {
             "jobs": [(job, job_counts(job)) for job in jobs],
             "realms": realms,
+            "only_realm": only,
             "can_revoke": any(r.can["manage_users"] or r.can["manage_realm"] for r in realms),
         },
     )
