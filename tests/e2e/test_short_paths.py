@@ -32,11 +32,20 @@ def test_a_sessions_row_opens_the_user_page_where_each_revoke_works(login_as, kc
     realm_index_refresh(realm="mlflow")
     page = login_as("operator", "/sessions/mlflow/?q=mlflow_user")
     page.set_viewport_size(WIDE)
-    page.on("dialog", lambda dialog: dialog.accept())
+    asked: list[str] = []  # what each revoke's confirmation said; the first one is declined
 
-    page.locator(f"tr[data-session-id='{online[0]['session_state']}']").get_by_test_id(
-        "user-link"
-    ).click()
+    def answer(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    browser_row = page.locator(f"tr[data-session-id='{online[1]['session_state']}']")
+    browser_row.get_by_test_id("revoke-session").click()
+    page.wait_for_timeout(200)
+    assert asked[0].startswith("Sign out 1 session of mlflow_user (mlflow), started 20")
+    assert online[1]["session_state"] in online_ids(kc, "mlflow", "mlflow_user")
+
+    browser_row.get_by_test_id("user-link").click()
 
     expect(page.get_by_test_id("user-name")).to_have_text("mlflow_user")
     assert "/sessions/mlflow/users/" in page.url
@@ -50,6 +59,7 @@ def test_a_sessions_row_opens_the_user_page_where_each_revoke_works(login_as, kc
     expect(page.get_by_test_id("revocation-outcome")).to_contain_text("Session signed out")
     expect(first).to_have_count(0)
     assert online[0]["session_state"] not in online_ids(kc, "mlflow", "mlflow_user")
+    assert asked[1].startswith("Sign out 1 session of mlflow_user (mlflow), started 20")
     # Revoke the offline token.
     offline_row = page.get_by_test_id("user-offline-sessions").locator(
         f"tr[data-session-id='{offline['session_state']}']"
@@ -57,11 +67,15 @@ def test_a_sessions_row_opens_the_user_page_where_each_revoke_works(login_as, kc
     offline_row.get_by_test_id("revoke-offline-session").click()
     expect(page.get_by_test_id("revocation-outcome")).to_contain_text("Offline session revoked")
     expect(offline_row).to_have_count(0)
+    assert asked[2].startswith("Revoke 1 offline session of mlflow_user (mlflow), started 20")
     # Sign out everything that is left.
+    left = len(online_ids(kc, "mlflow", "mlflow_user"))
     page.get_by_test_id("sign-out-user").click()
     expect(page.get_by_test_id("revocation-outcome")).to_contain_text("signed out everywhere")
     expect(page.get_by_test_id("no-online-sessions")).to_be_visible()
     assert online_ids(kc, "mlflow", "mlflow_user") == set()
+    assert left > 1
+    assert asked[3].startswith(f"Sign mlflow_user out of every session? {left} online sessions end")
     screenshot(page, "short-paths-user-page-after")
 
     # The ledger names the user and links to the same page, one click.
