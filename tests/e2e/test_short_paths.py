@@ -139,3 +139,18 @@ def test_the_realms_pages_revoke_opens_that_realms_choices(login_as):
     screenshot(page, "short-paths-realm-revoke")
     page.get_by_test_id("all-realms-link").click()
     expect(page.get_by_test_id("realm-card")).not_to_have_count(1)
+
+
+def test_edit_overrides_reloaded_is_the_whole_page_with_the_editor(login_as):
+    page = login_as("admin", "/lifespans/master/clients/")
+    page.set_viewport_size(WIDE)
+    editor_url = page.get_by_test_id("edit-sdk-client").get_attribute("href")
+
+    page.goto(page.url.split("/lifespans/")[0] + editor_url)  # as in a new tab
+
+    expect(page.get_by_test_id("client-editor")).to_be_visible()
+    expect(page.get_by_test_id("client-matrix")).to_be_visible()
+    expect(page.get_by_role("navigation").first).to_be_visible()
+    screenshot(page, "short-paths-editor-opened-directly")
+    page.get_by_test_id("client-save").click()  # saving still works from here
+    expect(page.get_by_test_id("client-saved")).to_be_visible()

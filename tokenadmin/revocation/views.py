@@ -231,6 +231,8 @@ def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
 def job_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
     """The progress partial, polled every second; 286 (stop polling) once the job is done."""
     job = _job_for(request, job_id)
+    if not request.htmx:  # opened directly: the job's page, not the bare progress bar
+        return redirect("revocation:job", job_id=job.pk)
     context = {"job": job, "counts": job_counts(job)}
     if not job.is_done:
         return render(request, "revocation/job.html#job-progress", context)
@@ -268,6 +270,9 @@ def _items_page(request: AuthedRequest, job: RevocationJob):
 @require_GET
 def job_items(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
+    if not request.htmx:  # opened directly: the job's page with the same list (state, page)
+        query = request.GET.urlencode()
+        return redirect(reverse("revocation:job", args=[job.pk]) + (f"?{query}" if query else ""))
     return render(
         request,
         "revocation/job.html#job-items",

@@ -30,7 +30,9 @@ def refresh_now(request: AuthedRequest, realm: str) -> HttpResponse:
 @require_right("view-users")
 def refresh_progress(request: AuthedRequest, realm: str) -> HttpResponse:
     """Polled every second while a refresh runs; once it is over, stop polling (286) and tell
-    the page its sessions changed."""
+    the page its sessions changed. Opened directly: the realm's sessions page."""
+    if not request.htmx:
+        return redirect("sessions:realm", realm=realm)
     index = realm_index_get(realm=realm)
     context = {"realm": realm, "realm_index": index}
     if index is not None and index.state == RealmIndex.State.RUNNING:
