@@ -21,7 +21,7 @@ def test_an_admin_creates_previews_and_sends_a_report(
     page.get_by_label("master").check()
     page.get_by_label("Clients").fill("api-client")
     page.get_by_label("Recipients").fill("ops@example.org\nml-platform@example.org")
-    page.get_by_label("Every", exact=True).first.check()
+    page.get_by_label("Repeat at an interval").check()
     screenshot(page, "report-form")
     page.get_by_test_id("report-save").click()
 

@@ -83,7 +83,9 @@ def session_rows_html(
             f'<td><a href="{user_base}{escape(row.user_path)}/" data-testid="user-link">'
             f"{escape(session.username)}</a>{_YOU_BADGE if mine else ''}</td>"
             f'<td class="mono">{escape(session.ip_address) if session.ip_address else "—"}</td>'
-            f'<td title="{escape(row.started_exact)}">{escape(row.started_text)}</td>'
+            # The minute and the time zone ("2026-05-01 12:00 UTC"): every time shows its zone.
+            f'<td title="{escape(row.started_exact)}">'
+            f"{escape(row.started_text + row.started_exact[19:])}</td>"
             f'<td title="{escape(row.last_access_exact)}">{escape(row.last_access_text)}</td>'
             '<td class="clients-cell">'
         )
