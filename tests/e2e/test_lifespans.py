@@ -109,7 +109,7 @@ def test_a_save_is_rolled_back_through_diff_and_confirm(login_as, kc, csp_violat
     page.get_by_test_id("confirm").click()
     expect(page.get_by_test_id("saved")).to_be_visible()
     assert kc.admin().get_realm("mlflow")["ssoSessionIdleTimeout"] == 900
-    page.locator("tr[data-kind=before_save]").get_by_test_id("rollback").click()
+    page.locator("tr[data-kind=approved]").first.get_by_test_id("rollback").click()
     expect(page.get_by_test_id("rollback-note")).to_be_visible()
     expect(page.get_by_test_id("diff")).to_contain_text("15 min")
     expect(page.get_by_test_id("diff")).to_contain_text("30 min")

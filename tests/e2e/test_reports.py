@@ -21,7 +21,7 @@ def test_an_admin_creates_previews_and_sends_a_report(
     page.get_by_label("master").check()
     page.get_by_label("Clients").fill("api-client")
     page.get_by_label("Recipients").fill("ops@example.org\nml-platform@example.org")
-    page.get_by_label("Every", exact=True).first.check()
+    page.get_by_label("Repeat at an interval").check()
     screenshot(page, "report-form")
     page.get_by_test_id("report-save").click()
 
@@ -54,5 +54,12 @@ def test_an_admin_creates_previews_and_sends_a_report(
     page.get_by_role("link", name=mail.subject).click()
     mailbox_frame = page.frame_locator("[data-testid=mail-frame]")
     expect(mailbox_frame.get_by_text("Offline tokens lapsing (1)")).to_be_visible()
+    page.set_viewport_size({"width": 1440, "height": 900})
     screenshot(page, "mailbox-mail")
+    # The report's CSV attachment opens from the mailbox.
+    with page.expect_download() as download:
+        page.get_by_test_id("mail-attachment").first.click()
+    csv_text = download.value.path().read_text(encoding="utf-8")
+    assert download.value.suggested_filename.endswith(".csv")
+    assert "wallaroo_user" in csv_text
     assert csp_violations == []

@@ -46,7 +46,7 @@ def online_ids(kc, realm, username):
 def test_an_operator_signs_out_one_session_from_the_users_page(login_as, kc, csp_violations):
     tokens = mlflow_login(kc)
     user_id = kc.admin("mlflow").get_user_id("mlflow_user")
-    page = login_as("operator", f"/revocations/mlflow/users/{user_id}/")
+    page = login_as("operator", f"/sessions/mlflow/users/{user_id}/")
     accept_confirms(page)
     row = page.locator(f"tr[data-session-id='{tokens['session_state']}']")
     expect(row).to_be_visible()
@@ -65,7 +65,7 @@ def test_an_operator_signs_out_one_session_from_the_users_page(login_as, kc, csp
     assert tokens["session_state"] not in online_ids(kc, "mlflow", "mlflow_user")
     assert refresh_fails(kc, "mlflow", "mlflow", "mlflow-secret", tokens["refresh_token"])
     assert csp_violations == []
-    page.goto(page.url.split("/revocations/")[0] + "/ledger/")
+    page.goto(page.url.split("/sessions/")[0] + "/ledger/")
     expect(page.get_by_test_id("ledger-table")).to_contain_text("laptop stolen")
 
 
@@ -88,9 +88,9 @@ def test_offline_session_and_consent_revokes_from_the_users_page(login_as, kc):
     )
     admin = kc.admin()
     scientist, wallaroo = admin.get_user_id("data_scientist"), admin.get_user_id("wallaroo_user")
-    page = login_as("admin", f"/revocations/master/users/{scientist}/")
+    page = login_as("admin", f"/sessions/master/users/{scientist}/")
     accept_confirms(page)
-    offline_row = page.get_by_test_id("offline-sessions").locator(
+    offline_row = page.get_by_test_id("user-offline-sessions").locator(
         f"tr[data-session-id='{first['session_state']}']"
     )
 
@@ -129,7 +129,7 @@ def test_signing_a_user_out_everywhere_ends_sessions_and_stales_offline_tokens(l
     # valid, so the tokens must be older than "now".
     kc.advance(2)
     user_id = kc.admin("mlflow").get_user_id("mlflow_user")
-    page = login_as("operator", f"/revocations/mlflow/users/{user_id}/")
+    page = login_as("operator", f"/sessions/mlflow/users/{user_id}/")
     accept_confirms(page)
 
     page.get_by_test_id("sign-out-user").click()
@@ -292,12 +292,12 @@ def test_not_before_and_push_for_a_realm_and_a_client(login_as, kc):
 def test_a_viewer_is_offered_no_revoke_button(login_as, kc):
     mlflow_login(kc)
     user_id = kc.admin("mlflow").get_user_id("mlflow_user")
-    page = login_as("viewer", f"/revocations/mlflow/users/{user_id}/")
+    page = login_as("viewer", f"/sessions/mlflow/users/{user_id}/")
 
-    expect(page.get_by_test_id("online-sessions")).to_be_visible()
+    expect(page.get_by_test_id("user-online-sessions")).to_be_visible()
     expect(page.get_by_test_id("revoke-session")).to_have_count(0)
     expect(page.get_by_test_id("sign-out-user")).to_have_count(0)
-    page.goto(page.url.split("/revocations/")[0] + "/revocations/")
+    page.goto(page.url.split("/sessions/")[0] + "/revocations/")
     expect(page.get_by_test_id("realm-sign-out-link")).to_have_count(0)
     look(page, "revocation-viewer-index")
 

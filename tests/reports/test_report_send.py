@@ -29,8 +29,8 @@ def test_a_report_arrives_with_counts_details_links_and_the_csv(kc, mail_sink, d
     assert mail.to == "ops@example.org, ml-platform@example.org"
     assert "Morning expiry report" in mail.subject
     assert mail.subject == (
-        "[tokenadmin] Morning expiry report: 1 offline tokens lapsing, "
-        "1 sessions reaching their SSO maximum, 2 long-idle sessions still valid, "
+        "[tokenadmin] Morning expiry report: 1 offline token lapsing, "
+        "1 session reaching its SSO maximum, 2 long-idle sessions still valid, "
         "2 users with unusually many sessions"
     )
     text = mail.body("plain")

@@ -21,7 +21,7 @@ def test_a_viewer_gets_403_and_no_revoke_buttons(kc, client_as):
     user_id, session_id = mlflow_user_session(kc)
     client = client_as("viewer")
 
-    page = client.get(reverse("revocation:user", args=["mlflow", user_id]))
+    page = client.get(reverse("sessions:user", args=["mlflow", user_id]))
     response = client.post(
         reverse("revocation:revoke-session", args=["mlflow", user_id, session_id]), headers=HTMX
     )
@@ -36,7 +36,7 @@ def test_an_operator_signs_out_a_mlflow_session_and_sees_the_residual_risk(kc, c
     user_id, session_id = mlflow_user_session(kc)
     client = client_as("operator")
 
-    page = client.get(reverse("revocation:user", args=["mlflow", user_id]))
+    page = client.get(reverse("sessions:user", args=["mlflow", user_id]))
     response = client.post(
         reverse("revocation:revoke-session", args=["mlflow", user_id, session_id]),
         {"reason": "phished"},

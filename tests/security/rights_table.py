@@ -158,4 +158,7 @@ RIGHTS: dict[str, Rule] = {
     "demo:mailbox": Rule(get=ANY_RIGHT, post=None, no_store=True),
     "demo:mail": Rule(args=lambda w: [w.mail_name], get=VIEW_USERS, post=None, no_store=True),
     "demo:mail-html": Rule(args=lambda w: [w.mail_name], get=VIEW_USERS, post=None, no_store=True),
+    "demo:mail-attachment": Rule(
+        args=lambda w: [w.mail_name, 0], get=VIEW_USERS, post=None, no_store=True
+    ),
 }

@@ -36,7 +36,10 @@ def test_a_client_id_with_a_slash_has_its_revocation_page(client_as, kc):
 
     assert found.status_code == 200
     assert SLASHED in found.content.decode()
-    assert found.resolver_match.kwargs["client_id"] == SLASHED
+    assert found.resolver_match.url_name == "client"  # the one client page, by uuid
+    assert f'hx-post="{reverse("revocation:client-push", args=["mlflow", SLASHED])}"' in (
+        found.content.decode()
+    )
     assert pushed.status_code == 200
     assert LedgerEntry.objects.get(action="push_revocation").target_label == SLASHED
 
@@ -49,7 +52,7 @@ def test_a_user_with_an_offline_token_of_a_slashed_client_has_a_user_page(client
     user_id = kc.admin().get_user_id("wallaroo_user")
     client = client_as("admin")
 
-    page = client.get(f"/revocations/master/users/{user_id}/")
+    page = client.get(f"/revocations/master/users/{user_id}/", follow=True)
     revoke = reverse("revocation:revoke-consent", args=["master", user_id, SLASHED])
     revoked = client.post(revoke, {"reason": "left"}, headers=HTMX)
 

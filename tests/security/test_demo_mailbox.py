@@ -31,6 +31,7 @@ def test_a_mail_is_shown_only_to_whom_may_read_its_report(client_as, kc, demo_ma
     for url in (
         f"/demo/mailbox/{master_mail.path.name}/",
         f"/demo/mailbox/{master_mail.path.name}/body.html",
+        f"/demo/mailbox/{master_mail.path.name}/attachments/0/",
     ):
         response = viewer.get(url)
         assert response.status_code == 404, url

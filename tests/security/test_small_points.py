@@ -52,7 +52,6 @@ def test_pages_and_exports_that_show_sessions_are_not_stored(client_as, kc):
         "/sessions/master/",
         "/sessions/master/export.csv",
         f"/sessions/master/users/{user_id}/",
-        f"/revocations/master/users/{user_id}/",
         "/revocations/",
         "/ledger/",
         "/ledger/export.csv",

@@ -89,7 +89,7 @@ def test_view_users_shows_the_job_and_the_ledger_entry(client_as, kc):
     _mlflow_entries()
     client = client_as("viewer")
 
-    assert SECRET_IP in _text(client.get(f"/revocations/jobs/{job.pk}/items/"))
+    assert SECRET_IP in _text(client.get(f"/revocations/jobs/{job.pk}/items/", follow=True))
     assert SECRET_USER in _text(client.get("/revocations/"))
     assert SECRET_IP in _text(client.get("/ledger/export.csv"))
 

@@ -2,8 +2,9 @@
 may read the report it carries (the report's own rule: view-users on each of its realms)."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET
@@ -46,7 +47,10 @@ def mail_page(request: AuthedRequest, name: str) -> HttpResponse:
             "name": name,
             "text": mail.body("plain"),
             "has_html": bool(mail.body("html")),
-            "attachments": [(filename, len(data)) for filename, data in mail.attachments()],
+            "attachments": [
+                (number, filename, len(data))
+                for number, (filename, data) in enumerate(mail.attachments())
+            ],
         },
     )
 
@@ -57,4 +61,22 @@ def mail_page(request: AuthedRequest, name: str) -> HttpResponse:
 def mail_html(request: AuthedRequest, name: str) -> HttpResponse:
     response = HttpResponse(mail_get(name=name, rights=_rights(request)).body("html"))
     response["Content-Security-Policy"] = EMAIL_FRAME_CSP
+    return response
+
+
+@never_cache
+@require_GET
+def mail_attachment(request: AuthedRequest, name: str, number: int) -> HttpResponse:
+    """One attachment of a mail (a report's CSV), downloaded as the recipient would open it."""
+    attachments = mail_get(name=name, rights=_rights(request)).attachments()
+    if number >= len(attachments):
+        raise Http404("No such attachment")
+    filename, data = attachments[number]
+    filename = filename or f"attachment-{number + 1}"
+    content_type = (
+        "text/csv; charset=utf-8" if filename.endswith(".csv") else "application/octet-stream"
+    )
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -71,3 +71,14 @@ class LedgerEntry(models.Model):
             return Outcome(self.outcome).label
         except ValueError:
             return self.outcome
+
+    @property
+    def target_user_id(self) -> str:
+        """The Keycloak user an entry is about (for the link to the user page), or ""."""
+        if self.target_type == "user":
+            return self.target_id
+        if self.target_type == "consent":
+            return self.target_id.partition("/")[0]
+        if self.target_type in ("session", "offline_session") and isinstance(self.before, dict):
+            return str(self.before.get("user_id") or "")
+        return ""

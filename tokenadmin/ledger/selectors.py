@@ -19,8 +19,10 @@ class LedgerFilterForm(forms.Form):
     action = forms.ChoiceField(required=False, choices=[("", "Any action"), *Action.choices])
     outcome = forms.ChoiceField(required=False, choices=[("", "Any outcome"), *Outcome.choices])
     actor = forms.CharField(required=False, max_length=255, label="Who")
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # ISO dates (YYYY-MM-DD) as typed, like every date on the site: a browser's date picker
+    # would show the reader's locale form (12/07/2026) instead.
+    since = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    until = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
 
     def _in_range(self, name: str) -> date | None:
         # "until" reads up to the next midnight: 9999-12-31 would overflow datetime.

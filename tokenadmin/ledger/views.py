@@ -62,7 +62,23 @@ def ledger_page(request: AuthedRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     template = page_or_partial(request, "ledger/ledger.html", "ledger-results")
-    return render(request, template, {"form": form, "page": page, "query": query.urlencode()})
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "realm_choices": _realm_choices(request),
+    }
+    return render(request, template, context)
+
+
+def _realm_choices(request: AuthedRequest) -> list[str]:
+    """The realms the realm filter offers: those the admin holds a right on (for master's admin,
+    also every realm the ledger names)."""
+    rights = rights_of(request.session)
+    realms = set(rights.by_realm)
+    if rights.is_superadmin:
+        realms |= set(LedgerEntry.objects.values_list("realm", flat=True).distinct())
+    return sorted(realms)
 
 
 @never_cache

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from tokenadmin.accounts.rights import AdminRights
@@ -11,7 +12,7 @@ from tokenadmin.keycloak import Gateway
 from tokenadmin.keycloak.types import RealmLifespans
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 
-from .catalog import LifespanValues
+from .catalog import FIELDS, LifespanValues, value_text
 from .diff import FieldChange, SessionRow, lifespans_diff
 from .drift import last_approved
 from .models import LifespanSnapshot
@@ -126,23 +127,51 @@ def index_refreshed_at(*, realm: str) -> datetime | None:
     return index.refreshed_at if index else None
 
 
+HISTORY_PAGE_SIZE = 10
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     snapshot: LifespanSnapshot
-    changes: list[FieldChange]
-    can_roll_back: bool  # its values differ from what Keycloak holds now
+    changes: list[FieldChange]  # what the change recorded by this snapshot did
+    values: list[tuple[str, str]]  # the snapshot's values: [(label, text)] in catalog order
+    rollback_to: LifespanSnapshot | None  # the snapshot holding the values before the change
+    rollback_changes: list[FieldChange]  # what rolling back would set, from Keycloak's now
+
+    @property
+    def can_roll_back(self) -> bool:  # the values it goes back to differ from Keycloak's now
+        return self.rollback_to is not None and bool(self.rollback_changes)
 
 
-def history_rows_select(
-    *, realm: str, current: LifespanValues, limit: int = 20
-) -> list[HistoryRow]:
-    """The realm's snapshots, newest first, each with what it changed and whether it can be
-    rolled back to."""
-    rows = []
-    for snap in snapshots_select(realm=realm, limit=limit):
-        changes = lifespans_diff(snap.previous_values, snap.values) if snap.previous_values else []
-        rows.append(HistoryRow(snap, changes, can_roll_back=snap.values != current))
-    return rows
+def _rollback_target(snap: LifespanSnapshot) -> LifespanSnapshot | None:
+    """The snapshot that holds the values this change replaced: a save's "before" snapshot, or
+    the approved values a drift left. A baseline (nothing replaced) goes back to itself."""
+    if not snap.previous_values:
+        return snap
+    earlier = LifespanSnapshot.objects.filter(realm=snap.realm, pk__lt=snap.pk).order_by("-pk")
+    return next((e for e in earlier[:20] if e.values == snap.previous_values), None)
+
+
+def _history_row(snap: LifespanSnapshot, current: LifespanValues) -> HistoryRow:
+    changes = lifespans_diff(snap.previous_values, snap.values) if snap.previous_values else []
+    values = [(f.label, value_text(f, snap.values.get(f.name))) for f in FIELDS]
+    target = _rollback_target(snap)
+    rollback_changes = lifespans_diff(current, target.values) if target else []
+    return HistoryRow(snap, changes, values, target, rollback_changes)
+
+
+def history_page_select(*, realm: str, current: LifespanValues, number: object) -> Page:
+    """One page of the realm's history, newest first, one row per change: a save's "before"
+    snapshot is not a change of its own (its row's roll back goes to it). `page.rows` holds
+    the HistoryRows."""
+    snapshots = (
+        LifespanSnapshot.objects.filter(realm=realm)
+        .exclude(kind=LifespanSnapshot.Kind.BEFORE_SAVE)
+        .order_by("-taken_at", "-id")
+    )
+    page = Paginator(snapshots, HISTORY_PAGE_SIZE).get_page(number)
+    page.rows = [_history_row(snap, current) for snap in page.object_list]  # type: ignore[attr-defined]
+    return page
 
 
 @dataclass(frozen=True)

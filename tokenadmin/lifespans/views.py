@@ -9,7 +9,7 @@ from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, require_right
 
 from .editing import EditorState, editor_open, editor_submit, values_from_token
-from .selectors import history_rows_select, lifespan_realms_select, snapshot_get
+from .selectors import history_page_select, lifespan_realms_select, snapshot_get
 
 PAGE = "lifespans/realm.html"
 BODY = "lifespans-body"
@@ -22,7 +22,9 @@ def _render_editor(request: AuthedRequest, realm: str, state: EditorState) -> Ht
         "state": state,
         "tab": "settings",
         "can_save": rights.can(realm, "manage-realm"),
-        "history": history_rows_select(realm=realm, current=state.current),
+        "history": history_page_select(
+            realm=realm, current=state.current, number=request.GET.get("history", 1)
+        ),
     }
     return render(request, page_or_partial(request, PAGE, BODY), context)
 

@@ -1,7 +1,7 @@
 """Effective lifespans per client, and editing a client's overrides."""
 
 from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tokenadmin.accounts.gateway import gateway_for
@@ -48,6 +48,14 @@ def client_lifespans_page(request: AuthedRequest, realm: str) -> HttpResponse:
     return render(request, page_or_partial(request, PAGE, "client-matrix"), context)
 
 
+def _editor_response(request: AuthedRequest, realm: str, context: dict) -> HttpResponse:
+    """The editor alone for an htmx swap; opened directly (new tab, reload), the whole clients
+    page with the editor in its slot, never an unstyled piece."""
+    if request.htmx:
+        return render(request, "lifespans/clients.html#client-editor", context)
+    return render(request, PAGE, {**_matrix_context(request, realm), **context})
+
+
 @require_http_methods(["GET", "POST"])
 @require_right("manage-clients")
 def client_lifespans_edit(request: AuthedRequest, realm: str, client_uuid: str) -> HttpResponse:
@@ -62,11 +70,11 @@ def client_lifespans_edit(request: AuthedRequest, realm: str, client_uuid: str) 
         preset = PRESETS_BY_KEY.get(preset_key)
         attributes = preset.attributes if preset else client.attributes
         context.update(inputs=override_inputs(override_texts(attributes), {}), preset=preset)
-        return render(request, "lifespans/clients.html#client-editor", context)
+        return _editor_response(request, realm, context)
     parsed = client_overrides_parse(request.POST)
     if parsed.errors:
         context.update(inputs=override_inputs(parsed.typed, parsed.errors), errors=parsed.errors)
-        return render(request, "lifespans/clients.html#client-editor", context)
+        return _editor_response(request, realm, context)
     outcome = client_lifespans_update(
         gateway=gateway,
         realm=realm,
@@ -74,6 +82,8 @@ def client_lifespans_edit(request: AuthedRequest, realm: str, client_uuid: str) 
         overrides=parsed.attributes,
         actor=request.user,
     )
+    if not request.htmx:
+        return redirect("lifespans:clients", realm=realm)
     context = _matrix_context(request, realm)
     context["saved"] = outcome
     return render(request, "lifespans/clients.html#client-matrix", context)

@@ -92,7 +92,9 @@ class ReportForm(forms.Form):
         widget=forms.RadioSelect,
         label="Schedule",
     )
-    every = forms.IntegerField(required=False, min_value=1, max_value=10000, label="Every")
+    every = forms.IntegerField(
+        required=False, min_value=1, max_value=10000, label="Every (how many)"
+    )
     period = forms.ChoiceField(
         required=False,
         label="Period",
@@ -102,11 +104,11 @@ class ReportForm(forms.Form):
             (IntervalSchedule.DAYS, "days"),
         ),
     )
-    cron_minute = forms.CharField(required=False, max_length=60, label="Minute")
-    cron_hour = forms.CharField(required=False, max_length=60, label="Hour")
-    cron_day_of_month = forms.CharField(required=False, max_length=60, label="Day of month")
-    cron_month_of_year = forms.CharField(required=False, max_length=60, label="Month")
-    cron_day_of_week = forms.CharField(required=False, max_length=60, label="Day of week")
+    cron_minute = forms.CharField(required=False, max_length=60, label="Cron minute")
+    cron_hour = forms.CharField(required=False, max_length=60, label="Cron hour")
+    cron_day_of_month = forms.CharField(required=False, max_length=60, label="Cron day of month")
+    cron_month_of_year = forms.CharField(required=False, max_length=60, label="Cron month")
+    cron_day_of_week = forms.CharField(required=False, max_length=60, label="Cron day of week")
     send_when_empty = forms.BooleanField(
         required=False, label="Send even when there is nothing to report"
     )

@@ -54,6 +54,15 @@ _SESSION_FIELDS = (
 )
 
 
+# A section's title for a count of one: "1 offline token lapsing", not "1 offline tokens …".
+ONE_OF = {
+    "Offline tokens lapsing": "offline token lapsing",
+    "Sessions reaching their SSO maximum": "session reaching its SSO maximum",
+    "Long-idle sessions still valid": "long-idle session still valid",
+    "Users with unusually many sessions": "user with unusually many sessions",
+}
+
+
 @dataclass(frozen=True)
 class Section:
     """One part of the report: how many, per realm, the first rows, and where to see them all."""
@@ -108,7 +117,13 @@ class ReportContent:
 
     def headline(self) -> list[str]:
         """ "3 offline tokens lapsing", … for every section that found something."""
-        parts = [f"{s.count} {s.title[0].lower()}{s.title[1:]}" for s in self.sections if s.count]
+        parts = [
+            f"1 {ONE_OF.get(s.title, s.title.lower())}"
+            if s.count == 1
+            else f"{s.count} {s.title[0].lower()}{s.title[1:]}"
+            for s in self.sections
+            if s.count
+        ]
         if self.lifespan_changes and self.lifespan_changes.count:
             n = self.lifespan_changes.count
             parts.append(f"{n} lifespan change{'s' if n != 1 else ''}")

@@ -50,13 +50,22 @@ def index_page(request: AuthedRequest) -> HttpResponse:
     if not rights.any_right():
         return forbidden(request, NO_RIGHTS)
     realms = realm_actions_select(admin=gateway_for(request), rights=rights)
-    jobs = revocation_jobs_select(rights=rights)[:20]
+    jobs = revocation_jobs_select(rights=rights)
+    # ?realm=<name> (the realms page's "Revoke…"): that realm's choices and jobs only.
+    only = request.GET.get("realm", "")
+    if only and any(r.name == only for r in realms):
+        realms = [r for r in realms if r.name == only]
+        jobs = jobs.filter(realm=only)
+    else:
+        only = ""
+    jobs = jobs[:20]
     return render(
         request,
         "revocation/index.html",
         {
             "jobs": [(job, job_counts(job)) for job in jobs],
             "realms": realms,
+            "only_realm": only,
             "can_revoke": any(r.can["manage_users"] or r.can["manage_realm"] for r in realms),
         },
     )
@@ -222,6 +231,8 @@ def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
 def job_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
     """The progress partial, polled every second; 286 (stop polling) once the job is done."""
     job = _job_for(request, job_id)
+    if not request.htmx:  # opened directly: the job's page, not the bare progress bar
+        return redirect("revocation:job", job_id=job.pk)
     context = {"job": job, "counts": job_counts(job)}
     if not job.is_done:
         return render(request, "revocation/job.html#job-progress", context)
@@ -259,6 +270,9 @@ def _items_page(request: AuthedRequest, job: RevocationJob):
 @require_GET
 def job_items(request: AuthedRequest, job_id: int) -> HttpResponse:
     job = _job_for(request, job_id)
+    if not request.htmx:  # opened directly: the job's page with the same list (state, page)
+        query = request.GET.urlencode()
+        return redirect(reverse("revocation:job", args=[job.pk]) + (f"?{query}" if query else ""))
     return render(
         request,
         "revocation/job.html#job-items",

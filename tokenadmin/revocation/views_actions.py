@@ -1,4 +1,5 @@
-"""One-target revokes (POST, htmx) and the user and client pages that offer them."""
+"""One-target revokes (POST, htmx); the old user and client page URLs redirect to the one
+user and client pages under sessions/."""
 
 from collections.abc import Callable
 
@@ -10,8 +11,7 @@ from django_htmx.http import trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID
-from tokenadmin.http import AuthedRequest, page_or_partial, require_right
-from tokenadmin.sessionindex.selectors import user_sessions_live_select
+from tokenadmin.http import AuthedRequest, require_right
 
 from . import services
 from .forms import OptionalReasonForm
@@ -132,14 +132,12 @@ def client_push(request: AuthedRequest, realm: str, client_id: str) -> HttpRespo
     return _revoke_response(request, services.revocation_push, realm=realm, client_id=client_id)
 
 
-@never_cache
+@never_cache  # the redirect names a user id: no cache keeps it either
 @require_GET
 @require_right("view-users")
 def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
-    """A user's sessions, offline tokens and consents, live, each with its revoke button."""
-    live = user_sessions_live_select(gateway=gateway_for(request), realm=realm, user_id=user_id)
-    template = page_or_partial(request, "revocation/user.html", "user-sessions")
-    return render(request, template, {"realm": realm, "live": live})
+    """The old revocation user page: the one user page now lives under sessions."""
+    return redirect("sessions:user", realm=realm, user_id=user_id)
 
 
 @never_cache
@@ -165,20 +163,6 @@ def client_find(request: AuthedRequest, realm: str) -> HttpResponse:
 @require_GET
 @require_right("view-clients")
 def client_page(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
-    """Sign everyone out, offline tokens by age, not-before, push: for one client."""
-    admin = gateway_for(request)
-    client = services.client_or_not_found(admin, realm, client_id)
-    online = admin.client_session_count(realm, client.uuid, offline=False)
-    offline = admin.client_session_count(realm, client.uuid, offline=True)
-    not_before = int(client.representation.get("notBefore") or 0)
-    return render(
-        request,
-        "revocation/client.html",
-        {
-            "realm": realm,
-            "client": client,
-            "online": online,
-            "offline": offline,
-            "not_before": not_before,
-        },
-    )
+    """The old revocation client page (by clientId): on to the one client page (by uuid)."""
+    client = services.client_or_not_found(gateway_for(request), realm, client_id)
+    return redirect("sessions:client", realm=realm, client_uuid=client.uuid)

@@ -54,7 +54,10 @@ def refresh_now(request: AuthedRequest, realm: str) -> HttpResponse:
 @require_right("view-users")
 def refresh_progress(request: AuthedRequest, realm: str) -> HttpResponse:
     """Polled every second while a refresh runs; once it is over (or was cut off: its lease
-    lapsed), stop polling (286) and tell the page its sessions changed."""
+    lapsed), stop polling (286) and tell the page its sessions changed. Opened directly: the
+    realm's sessions page."""
+    if not request.htmx:
+        return redirect("sessions:realm", realm=realm)
     index = realm_index_get(realm=realm)
     context = freshness_context(realm=realm, index=index, now=timezone.now())
     if index is not None and index.is_refreshing:

@@ -33,6 +33,23 @@ _MINE_REVOKE = (
 )
 
 
+def _confirm(row: SessionRow) -> str:
+    """The revoke button's question, naming what goes: whose session, on which clients, started
+    when, and how many (one)."""
+    session = row.session
+    clients = ", ".join(client_id for _, client_id in row.client_paths) or "no client"
+    what = "offline session" if session.offline else "session"
+    verb = "Revoke" if session.offline else "Sign out"
+    after = (
+        "Its refresh token stops working at once."
+        if session.offline
+        else "The user's other sessions stay."
+    )
+    return escape(
+        f"{verb} 1 {what} of {session.username} ({clients}), started {row.started_exact}? {after}"
+    )
+
+
 def session_rows_html(
     rows: Iterable[SessionRow],
     *,
@@ -66,7 +83,9 @@ def session_rows_html(
             f'<td><a href="{user_base}{escape(row.user_path)}/" data-testid="user-link">'
             f"{escape(session.username)}</a>{_YOU_BADGE if mine else ''}</td>"
             f'<td class="mono">{escape(session.ip_address) if session.ip_address else "—"}</td>'
-            f'<td title="{escape(row.started_exact)}">{escape(row.started_text)}</td>'
+            # The minute and the time zone ("2026-05-01 12:00 UTC"): every time shows its zone.
+            f'<td title="{escape(row.started_exact)}">'
+            f"{escape(row.started_text + row.started_exact[19:])}</td>"
             f'<td title="{escape(row.last_access_exact)}">{escape(row.last_access_text)}</td>'
             '<td class="clients-cell">'
         )
@@ -104,8 +123,8 @@ def session_rows_html(
                         ' data-testid="revoke-offline-session"'
                         f' hx-post="{revoke_base}{user}/offline-sessions/{sid}/revoke/"'
                         ' hx-target="#revocation-outcome" hx-swap="innerHTML"'
-                        ' hx-include="#revocation-reason" hx-confirm="Revoke this offline'
-                        ' session? Its refresh token stops working at once.">Revoke</button></td>'
+                        f' hx-include="#revocation-reason" hx-confirm="{_confirm(row)}">'
+                        "Revoke</button></td>"
                     )
                 else:
                     add(
@@ -114,7 +133,7 @@ def session_rows_html(
                         f' hx-post="{revoke_base}{user}/sessions/{sid}/sign-out/"'
                         ' hx-target="#revocation-outcome" hx-swap="innerHTML"'
                         ' hx-include="#revocation-reason"'
-                        ' hx-confirm="Sign out this session?">Sign out</button></td>'
+                        f' hx-confirm="{_confirm(row)}">Sign out</button></td>'
                     )
         add("</tr>\n")
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped

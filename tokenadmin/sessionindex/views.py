@@ -4,7 +4,7 @@ and saved views. The user and client pages read Keycloak live (views_live.py).""
 from datetime import datetime
 
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -239,6 +239,8 @@ def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
             shared=save_form.cleaned_data["shared"],
         )
         save_form = None
+    if not request.htmx:  # a plain form post: back to the sessions page, not a bare piece
+        return redirect("sessions:realm", realm=realm)
     context = {"realm": realm, **_saved_views_context(request, realm, save_form)}
     return render(request, f"{PAGE_TEMPLATE}#saved-views", context)
 
@@ -256,5 +258,7 @@ def saved_view_delete_view(request: AuthedRequest, realm: str, view_id: int) -> 
         saved_view_delete(actor=request.user, view=view)
     except SavedViewInUse as in_use:
         refused = in_use.message
+    if not request.htmx:
+        return redirect("sessions:realm", realm=realm)
     context = {"realm": realm, "delete_refused": refused, **_saved_views_context(request, realm)}
     return render(request, f"{PAGE_TEMPLATE}#saved-views", context)

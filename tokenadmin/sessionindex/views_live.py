@@ -1,5 +1,7 @@
 """The user and client pages: live from Keycloak through the gateway, never from the index."""
 
+from datetime import UTC, datetime
+
 from django import forms
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -20,11 +22,15 @@ CLIENT_PAGE_SIZE = 50
 @require_GET
 @require_right("view-users")
 def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
-    """One user's details, online sessions, offline sessions per client and consents."""
+    """One user's details, online sessions, offline sessions per client and consents, each
+    with its revoke button when the admin holds manage-users (the revoke views check again).
+
+    The one user page: the sessions browser, the ledger, job items and the revocation search all
+    link here. After a revoke the page asks for its `user-sessions` part again."""
     live = user_sessions_live_select(gateway=gateway_for(request), realm=realm, user_id=user_id)
     return render(
         request,
-        "sessionindex/user.html",
+        page_or_partial(request, "sessionindex/user.html", "user-sessions"),
         {
             "realm": realm,
             "live": live,
@@ -46,8 +52,9 @@ class ClientSessionsForm(forms.Form):
 @require_right("view-clients")
 @require_right("view-users")  # the sessions listed name users and their addresses
 def client_page(request: AuthedRequest, realm: str, client_uuid: str) -> HttpResponse:
-    """A client, its live online and offline session counts, and its sessions page by page
-    (Keycloak's first/max paging on clients/{uuid}/user-sessions or /offline-sessions)."""
+    """A client, its live online and offline session counts, its sessions page by page
+    (Keycloak's first/max paging on clients/{uuid}/user-sessions or /offline-sessions) and the
+    revoke actions the admin's rights allow. The one client page."""
     form = ClientSessionsForm(request.GET)
     form.is_valid()
     offline = form.cleaned_data.get("type") == "offline"
@@ -61,11 +68,13 @@ def client_page(request: AuthedRequest, realm: str, client_uuid: str) -> HttpRes
         max_=CLIENT_PAGE_SIZE,
     )
     params = {"type": "offline"} if offline else {}
+    not_before = int(live.client.representation.get("notBefore") or 0)
     context = {
         "realm": realm,
         "form": form,
         "live": live,
         "number": number,
+        "not_before_at": datetime.fromtimestamp(not_before, tz=UTC) if not_before else None,
         "my_session_id": request.session.get(SID, ""),
         "online_query": query_with({}),
         "offline_query": query_with({"type": "offline"}),
