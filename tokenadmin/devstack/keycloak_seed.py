@@ -227,6 +227,7 @@ SECRETS = {
 MASTER_USERS = [
     ("operator", "Olga", "Operator"),
     ("viewer", "Victor", "Viewer"),
+    ("realmviewer", "Rita", "Realmviewer"),
     ("outsider", "Otto", "Outsider"),
     ("wallaroo_user", "Wally", "Roo"),
     ("data_scientist", "Dana", "Scientist"),
@@ -271,6 +272,14 @@ def demo_realms_seed(admin: AdminApi) -> dict[str, str]:
         user_id=ids["viewer"],
         client_id="mlflow-realm",
         roles=["view-realm", "view-users", "view-clients"],
+    )
+    # view-realm alone: mlflow's settings, never its users or sessions.
+    client_roles_grant(
+        admin,
+        realm="master",
+        user_id=ids["realmviewer"],
+        client_id="mlflow-realm",
+        roles=["view-realm"],
     )
     for name in ("wallaroo_user", "data_scientist"):
         realm_roles_grant(admin, realm="master", user_id=ids[name], roles=["offline_access"])
