@@ -12,12 +12,12 @@ import pytest
 
 from tests.fixtures.services import (
     RedisServer,
+    SinkControl,
     celery_app_point_at,
     celery_app_urls_set,
     service_env,
 )
 from tokenadmin.devstack import processes
-from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
 from tokenadmin.devstack.redis import redis_start
 
 
@@ -31,34 +31,9 @@ def wait_for(condition, *, timeout_s: float = 30, what: str = "the condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-class FaultySink:
-    """A mail server on a port that stays the same across restarts, each start with its own
-    misbehaviour (see tokenadmin.devstack.mailsink); every mail it kept is in one folder."""
-
-    def __init__(self, directory: Path, log_path: Path) -> None:
-        self.port = processes.free_port()
-        self.directory = directory
-        self.log_path = log_path
-        self.process = None
-
-    def start(self, *fault_args: str) -> None:
-        args = [sys.executable, "-m", "tokenadmin.devstack.mailsink"]
-        args += ["--port", str(self.port), "--dir", str(self.directory), *fault_args]
-        self.process = processes.start(args, log_path=self.log_path)
-        processes.wait_for_port(self.port, self.process)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            processes.stop(self.process)
-            self.process = None
-
-    def received(self) -> list[ReceivedMail]:
-        return mails_read(self.directory)
-
-
 @pytest.fixture
 def faulty_sink(tmp_path, settings):
-    sink = FaultySink(tmp_path / "mail", tmp_path / "sink.log")
+    sink = SinkControl(tmp_path / "mail", tmp_path / "sink.log")
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
     yield sink

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.services import celery_worker_running, service_env
+from tests.fixtures.services import SinkControl, celery_worker_running, service_env
 from tokenadmin.devstack import processes
-from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
 from tokenadmin.reports.schedule import Schedule
 from tokenadmin.reports.services import ReportDefinition, expiry_report_create
 from tokenadmin.sessionindex.refresh import realm_index_refresh
@@ -73,31 +72,6 @@ class BeatProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-class SinkControl:
-    """An SMTP sink of this test's own, on a port that stays the same across stop and start,
-    so a worker pointed at it sees the mail server go away and come back."""
-
-    def __init__(self, directory: Path, log_path: Path) -> None:
-        self.port = processes.free_port()
-        self.directory = directory
-        self.log_path = log_path
-        self.process = None
-
-    def start(self) -> None:
-        args = [sys.executable, "-m", "tokenadmin.devstack.mailsink"]
-        args += ["--port", str(self.port), "--dir", str(self.directory)]
-        self.process = processes.start(args, log_path=self.log_path)
-        processes.wait_for_port(self.port, self.process)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            processes.stop(self.process)
-            self.process = None
-
-    def received(self) -> list[ReceivedMail]:
-        return mails_read(self.directory)
 
 
 @pytest.fixture
