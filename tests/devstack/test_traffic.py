@@ -67,4 +67,6 @@ def test_an_hour_of_traffic_keeps_each_realm_near_its_target_with_sessions_comin
             assert first_made[plan.realm] & now_online
             assert offline_count(kc, plan.realm) >= plan.offline
         assert totals.refreshed and totals.logged_out and totals.ended
+        # Every sign-in names a user the seed made: no failed logins in the realms' events.
+        assert not totals.failures and not state.bad_users
         assert totals.offline_started >= sum(plan.offline for plan in plans)

@@ -222,21 +222,30 @@ def _sign_in(
     return True
 
 
-def demo_plans(*, sessions: int) -> list[RealmPlan]:
+def demo_plans(*, sessions: int, real: bool = False) -> list[RealmPlan]:
     """Targets for the demo seeded with `sessions` sessions (half per realm, a fifth offline):
     the seeded online count per realm, and a few offline sessions (seeded ones last weeks).
-    Bulk users are user-NNNNNN: from 000000 on real Keycloak, after the named users (2 in
-    mlflow, 8 in master) in the emulator; names that do not exist are dropped on first refusal."""
+    Bulk users are named as the seeds name them, so no sign-in fails for want of a user (a
+    failed one would show as a LOGIN_ERROR event): on real Keycloak user-000000 on, sessions/4
+    per realm (keycloak_seed); in the emulator one per two sessions, numbered after the realm's
+    named users (2 in mlflow, 8 in master; emulator.seed.seed_bulk)."""
     per_realm = max(sessions // 2, 1)
-    users = tuple(f"user-{i:06d}" for i in range(0, max(per_realm // 2, 1) + 8))
     online = max(int(per_realm * 0.8), 1)
     offline = max(per_realm // 20, 1)
+
+    def bulk(first: int) -> tuple[str, ...]:
+        if real:
+            return tuple(f"user-{i:06d}" for i in range(max(sessions // 4, 1)))
+        return tuple(f"user-{i:06d}" for i in range(first, first + max(per_realm // 2, 1)))
+
     return [
-        RealmPlan("mlflow", ("mlflow",), ("mlflow_user", "mlflow_admin", *users), online, offline),
+        RealmPlan(
+            "mlflow", ("mlflow",), ("mlflow_user", "mlflow_admin", *bulk(2)), online, offline
+        ),
         RealmPlan(
             "master",
             ("api-client", "sdk-client", "tokenadmin"),
-            ("wallaroo_user", "data_scientist", *users),
+            ("wallaroo_user", "data_scientist", *bulk(8)),
             online,
             offline,
         ),
@@ -283,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="Keycloak base URL")
     parser.add_argument("--sessions", type=int, default=3000, help="the demo's seeded count")
+    parser.add_argument("--real", action="store_true", help="real Keycloak's demo seed")
     parser.add_argument("--pace", type=float, default=5, help="seconds between rounds")
     parser.add_argument("--budget", type=int, default=40, help="requests per round at most")
     args = parser.parse_args(argv)
@@ -290,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         traffic_run(
             base_url=args.url.rstrip("/"),
-            plans=demo_plans(sessions=args.sessions),
+            plans=demo_plans(sessions=args.sessions, real=args.real),
             pace_s=args.pace,
             budget=args.budget,
         )

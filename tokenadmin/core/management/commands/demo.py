@@ -181,6 +181,7 @@ class Command(BaseCommand):
                         keycloak_url,
                         "--sessions",
                         str((300 if real else 3000) if seeded is None else seeded),
+                        *(["--real"] if real else []),
                     ],
                 )
             run(
