@@ -55,6 +55,7 @@ class Held:
     fate: str  # "active" (refreshed), "idle" (left to idle out), "logout" (signed out later)
     expires_at: float  # predicted end of the refresh token; 0 = no end announced
     act_at: float  # next refresh (active) or the logout (logout)
+    ip: str = "127.0.0.1"  # sent as X-Forwarded-For on every call for this session
 
 
 @dataclass
@@ -140,13 +141,11 @@ def traffic_step(
         form = {**_client_form(held.client_id), "refresh_token": held.refresh_token}
         try:
             if held.fate == "logout":
-                _post(http, f"{base}/logout", form, random_ip(rng))
+                _post(http, f"{base}/logout", form, held.ip)
                 state.held.remove(held)
                 report.logged_out += 1
                 continue
-            answer = _post(
-                http, f"{base}/token", {**form, "grant_type": "refresh_token"}, random_ip(rng)
-            )
+            answer = _post(http, f"{base}/token", {**form, "grant_type": "refresh_token"}, held.ip)
         except requests.RequestException:
             report.failures += 1
             continue
@@ -198,8 +197,9 @@ def _sign_in(
         "password": username,
         "scope": "openid offline_access" if offline else "openid",
     }
+    ip = random_ip(rng)
     try:
-        answer = _post(http, token_endpoint(base_url, plan.realm), form, random_ip(rng))
+        answer = _post(http, token_endpoint(base_url, plan.realm), form, ip)
     except requests.RequestException:
         return False
     if answer.status_code != 200:
@@ -217,6 +217,7 @@ def _sign_in(
             fate,
             _expiry(tokens, now),
             _act_at(rng, fate, offline, now),
+            ip,
         )
     )
     return True
