@@ -4,9 +4,15 @@ import random
 
 import requests
 
-from tests.fixtures.emulator import running_emulator
+from tests.fixtures.emulator import _free_port, running_emulator
 from tokenadmin.devstack.keycloak_seed import AdminApi
-from tokenadmin.devstack.traffic import RoundReport, TrafficState, demo_plans, traffic_step
+from tokenadmin.devstack.traffic import (
+    RoundReport,
+    TrafficState,
+    demo_plans,
+    traffic_run,
+    traffic_step,
+)
 
 
 def online_session_ids(kc, realm: str) -> set[str]:
@@ -70,3 +76,11 @@ def test_an_hour_of_traffic_keeps_each_realm_near_its_target_with_sessions_comin
         # Every sign-in names a user the seed made: no failed logins in the realms' events.
         assert not totals.failures and not state.bad_users
         assert totals.offline_started >= sum(plan.offline for plan in plans)
+
+
+def test_the_loop_keeps_going_while_keycloak_is_down(capsys):
+    down = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    traffic_run(base_url=down, plans=demo_plans(sessions=20), pace_s=0, rounds=3, seed=1)
+    rounds = capsys.readouterr().out.splitlines()
+    assert len(rounds) == 3
+    assert all("+0 online +0 offline" in line and ", 0 failed" not in line for line in rounds)

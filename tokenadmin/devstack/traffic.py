@@ -269,16 +269,21 @@ def traffic_run(
     per_round = max(math.ceil(max(p.online for p in plans) * pace_s / RAMP_S), 1)
     done = 0
     while rounds is None or done < rounds:
-        report = traffic_step(
-            state,
-            base_url=base_url,
-            now=time.time(),
-            http=http,
-            rng=rng,
-            budget=budget,
-            sign_ins_per_realm=per_round,
-        )
         done += 1
+        try:
+            report = traffic_step(
+                state,
+                base_url=base_url,
+                now=time.time(),
+                http=http,
+                rng=rng,
+                budget=budget,
+                sign_ins_per_realm=per_round,
+            )
+        except Exception as exc:  # a bad answer must not stop the whole demo
+            print(f"round {done} failed: {type(exc).__name__}: {exc}", flush=True)
+            time.sleep(pace_s)
+            continue
         held = {p.realm: sum(1 for h in state.held if h.realm == p.realm) for p in plans}
         print(
             f"round {done}: +{report.signed_in} online +{report.offline_started} offline, "
