@@ -72,6 +72,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
                 "demo",
                 "--keycloak",
                 "real",
+                "--no-traffic",  # these tests count exactly the sessions the seed made
                 "--sessions",
                 str(DEMO_SESSIONS),
                 "--port",

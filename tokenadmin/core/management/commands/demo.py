@@ -4,7 +4,9 @@ Starts the Keycloak emulator (seeded with both demo setups and a few thousand se
 a Celery worker and beat, an SMTP sink and the dev server; Ctrl-C stops all of them by pid.
 With `--keycloak real`, real Keycloak (tokenadmin.devstack.keycloak, fresh data each run) takes
 the emulator's place, seeded with the same realms, clients, users and roles and a few hundred
-sessions made by real sign-ins (tokenadmin.devstack.keycloak_seed).
+sessions made by real sign-ins (tokenadmin.devstack.keycloak_seed). A traffic generator
+(tokenadmin.devstack.traffic) keeps signing users in and out for as long as the demo runs, so
+the realms stay near their seeded size instead of idling out; `--no-traffic` turns it off.
 """
 
 import os
@@ -50,6 +52,11 @@ class Command(BaseCommand):
             help="extra seeded sessions (default 3000 in the emulator, 300 real sign-ins)",
         )
         parser.add_argument(
+            "--no-traffic",
+            action="store_true",
+            help="no background sign-ins: the seeded sessions idle out and nothing replaces them",
+        )
+        parser.add_argument(
             "--work-dir", type=Path, help="logs, mail, Redis and Keycloak data (default var/demo)"
         )
 
@@ -91,6 +98,8 @@ class Command(BaseCommand):
                 processes.wait_for_port(port, process, timeout_s=60)
             return process
 
+        # SIGTERM stops what was started so far, even while the stack is still starting.
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         try:
             self.stdout.write("Migrating the database…")
             call_command("migrate", interactive=False, verbosity=0)
@@ -160,6 +169,21 @@ class Command(BaseCommand):
                     str(var / "celerybeat-schedule"),
                 ],
             )
+            if not options["no_traffic"]:
+                seeded = options["sessions"]
+                run(
+                    "traffic",
+                    [
+                        python,
+                        "-m",
+                        "tokenadmin.devstack.traffic",
+                        "--url",
+                        keycloak_url,
+                        "--sessions",
+                        str((300 if real else 3000) if seeded is None else seeded),
+                        *(["--real"] if real else []),
+                    ],
+                )
             run(
                 "web",
                 [python, "manage.py", "runserver", f"127.0.0.1:{ports['web']}", "--noreload"],
@@ -257,7 +281,6 @@ class Command(BaseCommand):
         self.stdout.write("Press Ctrl-C to stop everything.")
 
     def _supervise(self, started: list) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
         while True:
             for process in started:
                 if process.poll() is not None:
