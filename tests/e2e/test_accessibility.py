@@ -1,0 +1,76 @@
+"""axe-core finds no serious or critical violation on the main pages (issue #16)."""
+
+import pytest
+
+from tests.fixtures.axe import describe, page_axe_violations
+from tests.fixtures.browser import screenshot
+from tokenadmin.sessionindex.refresh import realm_index_refresh
+
+pytestmark = pytest.mark.e2e
+
+WIDE = {"width": 1440, "height": 900}
+
+
+def test_the_emulators_login_page_passes_axe(page, live_server):
+    page.set_viewport_size(WIDE)
+    page.goto(live_server.url + "/realms/")
+    page.wait_for_selector("input[name=username]")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.title()
+    assert page.locator("[tabindex]:not([tabindex='0']):not([tabindex='-1'])").count() == 0
+    violations = page_axe_violations(page, impacts=("moderate", "serious", "critical"))
+    screenshot(page, "a11y-emulator-login")
+    assert violations == [], describe(violations)
+
+
+def test_every_main_page_passes_axe_as_admin(login_as, live_server, kc):
+    for offline in (False, True):
+        kc.password_login(
+            "mlflow",
+            "mlflow",
+            "mlflow_user",
+            "mlflow_user",
+            secret="mlflow-secret",
+            offline=offline,
+        )
+    realm_index_refresh(realm="mlflow")
+    user_id = kc.admin("mlflow").get_user_id("mlflow_user")
+    pages = [
+        "/realms/",
+        "/sessions/",
+        "/sessions/mlflow/",
+        f"/sessions/mlflow/users/{user_id}/",
+        "/revocations/",
+        "/revocations/mlflow/clients/mlflow/",
+        "/lifespans/",
+        "/lifespans/mlflow/",
+        "/ledger/",
+        "/reports/",
+        "/reports/new/",
+    ]
+    page = login_as("admin")
+    page.set_viewport_size(WIDE)
+    found = {}
+    for path in [*pages, "job"]:
+        if path == "job":  # a finished bulk job's page, started from the client page
+            page.goto(live_server.url + "/revocations/mlflow/bulk/?kind=client&client=mlflow")
+            page.fill("#id_reason", "axe check")
+            page.get_by_test_id("bulk-start").click()
+            page.get_by_test_id("job-done").wait_for()
+        else:
+            page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.lang") == "en", path
+        assert page.title().endswith("· tokenadmin"), path
+        violations = page_axe_violations(page, impacts=("minor", "moderate", "serious", "critical"))
+        if violations:
+            found[path] = describe(violations)
+            screenshot(page, "a11y-" + path.strip("/").replace("/", "-")[:40])
+    assert found == {}, "\n".join(f"{p}:\n{d}" for p, d in found.items())
+    # Control: the check does see a violation when a page has one.
+    page.evaluate(
+        "() => document.querySelector('main').insertAdjacentHTML('beforeend',"
+        " '<table><tr><th></th></tr><tr><td>1</td></tr></table><img src=x.png>')"
+    )
+    assert {v["id"] for v in page_axe_violations(page)} >= {"image-alt"}
+    assert "empty-table-header" in {v["id"] for v in page_axe_violations(page, impacts=("minor",))}
