@@ -1,6 +1,7 @@
 """axe-core finds no serious or critical violation on the main pages (issue #16)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.fixtures.axe import describe, page_axe_violations
 from tests.fixtures.browser import screenshot
@@ -74,3 +75,18 @@ def test_every_main_page_passes_axe_as_admin(login_as, live_server, kc):
     )
     assert {v["id"] for v in page_axe_violations(page)} >= {"image-alt"}
     assert "empty-table-header" in {v["id"] for v in page_axe_violations(page, impacts=("minor",))}
+
+
+def test_the_first_tab_shows_a_skip_link_that_moves_focus_to_the_main_content(login_as):
+    page = login_as("admin", "/realms/")
+    page.set_viewport_size(WIDE)
+    skip = page.get_by_test_id("skip-link")
+    assert skip.bounding_box()["width"] <= 1  # hidden until focused
+    page.keyboard.press("Tab")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["width"] > 50
+    screenshot(page, "a11y-skip-link")
+    page.keyboard.press("Enter")
+    expect(page.locator("main#main")).to_be_focused()
+    page.keyboard.press("Tab")  # the next stop is inside the main content, past the navbar
+    assert page.evaluate("document.activeElement.closest('main') !== null")
