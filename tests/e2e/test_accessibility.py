@@ -90,3 +90,40 @@ def test_the_first_tab_shows_a_skip_link_that_moves_focus_to_the_main_content(lo
     expect(page.locator("main#main")).to_be_focused()
     page.keyboard.press("Tab")  # the next stop is inside the main content, past the navbar
     assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
+def test_dark_mode_follows_the_systems_preference_and_passes_axe(login_as, live_server, kc):
+    kc.password_login("mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret")
+    realm_index_refresh(realm="mlflow")
+    page = login_as("admin", "/realms/")
+    page.set_viewport_size(WIDE)
+    assert page.evaluate("document.documentElement.dataset.bsTheme") == "light"
+    page.emulate_media(color_scheme="dark")  # the system switches while the page is open
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
+    found = {}
+    user_id = kc.admin("mlflow").get_user_id("mlflow_user")
+    pages = [
+        "/realms/",
+        "/sessions/mlflow/",
+        f"/sessions/mlflow/users/{user_id}/",
+        "/revocations/mlflow/clients/mlflow/",
+        "/lifespans/mlflow/",
+        "/ledger/",
+        "/reports/new/",
+    ]
+    for path in pages:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.dataset.bsTheme") == "dark", path
+        body = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert body == "rgb(33, 37, 41)", (path, body)  # Bootstrap's dark body
+        # A table head is not left white on the dark page.
+        heads = page.locator("thead").evaluate_all(
+            "els => els.map(e => getComputedStyle(e.querySelector('th')).backgroundColor)"
+        )
+        assert "rgb(248, 249, 250)" not in heads, (path, heads)
+        screenshot(page, "a11y-dark-" + path.replace(user_id, "user").strip("/").replace("/", "-"))
+        violations = page_axe_violations(page)
+        if violations:
+            found[path] = describe(violations)
+    assert found == {}, "\n".join(f"{p}:\n{d}" for p, d in found.items())
