@@ -127,3 +127,22 @@ def test_dark_mode_follows_the_systems_preference_and_passes_axe(login_as, live_
         if violations:
             found[path] = describe(violations)
     assert found == {}, "\n".join(f"{p}:\n{d}" for p, d in found.items())
+
+
+def test_each_chart_has_its_numbers_in_a_table_for_screen_readers(login_as, kc):
+    for _ in range(2):
+        kc.password_login("mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret")
+    realm_index_refresh(realm="mlflow")
+    page = login_as("admin", "/sessions/mlflow/")
+    total = int(page.get_by_test_id("summary-total").inner_text())
+    assert total >= 2
+    client_rows = page.get_by_test_id("client-chart-table").get_by_role("row")
+    expect(client_rows).to_have_count(2)  # the head and the one client every session uses
+    assert client_rows.nth(1).inner_text().split() == ["mlflow", str(total)]
+    expiry = page.get_by_test_id("expiry-chart-table")
+    assert expiry.locator("tbody th").first.inner_text() == "≤ 1 h"
+    counts = [int(n) for n in expiry.locator("tbody td").all_inner_texts()]
+    assert sum(counts) == total
+    assert counts[0] == int(page.get_by_test_id("summary-expiring").inner_text())
+    # The tables are for screen readers: not drawn on the page.
+    assert expiry.locator("xpath=..").bounding_box()["width"] <= 1
