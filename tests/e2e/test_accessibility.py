@@ -22,6 +22,11 @@ def test_the_emulators_login_page_passes_axe(page, live_server):
     violations = page_axe_violations(page, impacts=("moderate", "serious", "critical"))
     screenshot(page, "a11y-emulator-login")
     assert violations == [], describe(violations)
+    for path in ["/accounts/signed-out/", "/accounts/login-failed/"]:
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.lang") == "en", path
+        violations = page_axe_violations(page, impacts=("moderate", "serious", "critical"))
+        assert violations == [], (path, describe(violations))
 
 
 def test_every_main_page_passes_axe_as_admin(login_as, live_server, kc):
@@ -45,6 +50,8 @@ def test_every_main_page_passes_axe_as_admin(login_as, live_server, kc):
         "/revocations/mlflow/clients/mlflow/",
         "/lifespans/",
         "/lifespans/mlflow/",
+        "/lifespans/mlflow/clients/",
+        "/lifespans/mlflow/job-survival/",
         "/ledger/",
         "/reports/",
         "/reports/new/",
@@ -52,8 +59,13 @@ def test_every_main_page_passes_axe_as_admin(login_as, live_server, kc):
     page = login_as("admin")
     page.set_viewport_size(WIDE)
     found = {}
-    for path in [*pages, "job"]:
-        if path == "job":  # a finished bulk job's page, started from the client page
+    for path in [*pages, "lifespans review", "job"]:
+        if path == "lifespans review":  # the editor's review step, with its diff table
+            page.goto(live_server.url + "/lifespans/mlflow/")
+            page.fill("#f-ssoSessionMaxLifespan", "6h")
+            page.get_by_test_id("review-button").click()
+            page.get_by_test_id("review").wait_for()
+        elif path == "job":  # a finished bulk job's page, started from the client page
             page.goto(live_server.url + "/revocations/mlflow/bulk/?kind=client&client=mlflow")
             page.fill("#id_reason", "axe check")
             page.get_by_test_id("bulk-start").click()
@@ -66,7 +78,7 @@ def test_every_main_page_passes_axe_as_admin(login_as, live_server, kc):
         violations = page_axe_violations(page, impacts=("minor", "moderate", "serious", "critical"))
         if violations:
             found[path] = describe(violations)
-            screenshot(page, "a11y-" + path.strip("/").replace("/", "-")[:40])
+            screenshot(page, "a11y-" + path.strip("/").replace("/", "-").replace(" ", "-")[:40])
     assert found == {}, "\n".join(f"{p}:\n{d}" for p, d in found.items())
     # Control: the check does see a violation when a page has one.
     page.evaluate(
