@@ -29,7 +29,7 @@ IDENTITY_COOKIE = "KEYCLOAK_IDENTITY"
 SESSION_COOKIE = "KEYCLOAK_SESSION"
 
 PAGE = """<!DOCTYPE html>
-<html class="login-pf"><head><meta charset="utf-8"><title>{title}</title>
+<html class="login-pf" lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="robots" content="noindex, nofollow">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -47,10 +47,11 @@ input[type=submit]{{width:100%;margin-top:20px;padding:10px;font-size:15px;color
 background:#0066cc;cursor:pointer}}
 .alert-error{{background:#fde8e8;border:1px solid #c9190b;padding:8px 12px;margin-bottom:12px}}
 </style></head>
-<body class="login-pf-page"><div id="kc-header"><div id="kc-header-wrapper">{realm}</div></div>
-<div class="card-pf"><h1 id="kc-page-title">{heading}</h1>
+<body class="login-pf-page">
+<header id="kc-header"><div id="kc-header-wrapper">{realm}</div></header>
+<main class="card-pf"><h1 id="kc-page-title">{heading}</h1>
 {body}
-</div></body></html>
+</main></body></html>
 """
 
 
@@ -97,19 +98,19 @@ def login_form(
     )
     parts.append('<label for="username">Username or email</label>')
     parts.append(
-        f'<input tabindex="1" id="username" name="username" value="{html.escape(username)}" '
+        f'<input id="username" name="username" value="{html.escape(username)}" '
         'type="text" autofocus autocomplete="username">'
     )
     parts.append('<label for="password">Password</label>')
     parts.append(
-        '<input tabindex="2" id="password" name="password" type="password" autocomplete="current-password">'  # noqa: E501
+        '<input id="password" name="password" type="password" autocomplete="current-password">'
     )
     if realm.rep.get("rememberMe"):
         parts.append(
-            '<label><input tabindex="3" id="rememberMe" name="rememberMe" type="checkbox"> Remember me</label>'  # noqa: E501
+            '<label><input id="rememberMe" name="rememberMe" type="checkbox"> Remember me</label>'
         )
     parts.append('<input type="hidden" id="id-hidden-input" name="credentialId">')
-    parts.append('<input tabindex="4" name="login" id="kc-login" type="submit" value="Sign In">')
+    parts.append('<input name="login" id="kc-login" type="submit" value="Sign In">')
     parts.append("</form>")
     title = f"Sign in to {realm.rep.get('displayName') or realm.name}"
     return HTMLResponse(
@@ -129,7 +130,7 @@ def _redirect(uri: str, params: dict[str, str], mode: str = "query") -> Response
             for k, v in params.items()
         )
         return HTMLResponse(
-            f'<html><body onload="document.forms[0].submit()"><form method="post" '
+            f'<html lang="en"><body onload="document.forms[0].submit()"><form method="post" '
             f'action="{html.escape(uri)}">{inputs}</form></body></html>'
         )
     separator = "#" if mode == "fragment" else ("&" if "?" in uri else "?")
