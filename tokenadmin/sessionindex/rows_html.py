@@ -23,10 +23,12 @@ _YOU_BADGE = (
 )
 _MINE_CLASS = ' class="table-info"'
 _NO_CLIENT = '<span class="text-secondary">—</span>'
-_OFFLINE = '<td><span class="badge text-bg-dark">offline</span></td>'
-_REGULAR = '<td><span class="badge text-bg-success">regular</span></td>'
-_REMEMBER = '<td><span title="Remember me">yes</span></td>'
-_NO_REMEMBER = '<td><span class="text-secondary">no</span></td>'
+# Cells of the detail columns carry col-detail: a phone hides them (tokenadmin.css) and shows
+# the row's details line under the user instead.
+_OFFLINE = '<td class="col-detail"><span class="badge text-bg-dark">offline</span></td>'
+_REGULAR = '<td class="col-detail"><span class="badge text-bg-success">regular</span></td>'
+_REMEMBER = '<td class="col-detail"><span title="Remember me">yes</span></td>'
+_NO_REMEMBER = '<td class="col-detail"><span class="text-secondary">no</span></td>'
 _MINE_REVOKE = (
     '<td class="text-end text-nowrap"><span class="badge text-bg-info"'
     ' title="tokenadmin never signs you out from here">your session</span></td>'
@@ -79,14 +81,19 @@ def session_rows_html(
                     f' form="revoke-selection" value="{sid}{":offline" if session.offline else ""}"'
                     ' aria-label="Select this session" data-testid="select-session"></td>'
                 )
+        ip = escape(session.ip_address) if session.ip_address else "—"
+        # The minute and the time zone ("2026-05-01 12:00 UTC"): every time shows its zone.
+        started = escape(row.started_text + row.started_exact[19:])
+        kind = "offline" if session.offline else "regular"
         add(
             f'<td><a href="{user_base}{escape(row.user_path)}/" data-testid="user-link">'
-            f"{escape(session.username)}</a>{_YOU_BADGE if mine else ''}</td>"
-            f'<td class="mono">{escape(session.ip_address) if session.ip_address else "—"}</td>'
-            # The minute and the time zone ("2026-05-01 12:00 UTC"): every time shows its zone.
-            f'<td title="{escape(row.started_exact)}">'
-            f"{escape(row.started_text + row.started_exact[19:])}</td>"
-            f'<td title="{escape(row.last_access_exact)}">{escape(row.last_access_text)}</td>'
+            f"{escape(session.username)}</a>{_YOU_BADGE if mine else ''}"
+            '<div class="session-details small text-secondary" data-testid="session-details">'
+            f"{ip} · {kind} · started {started}</div></td>"
+            f'<td class="mono col-detail">{ip}</td>'
+            f'<td class="col-detail" title="{escape(row.started_exact)}">{started}</td>'
+            f'<td class="col-detail" title="{escape(row.last_access_exact)}">'
+            f"{escape(row.last_access_text)}</td>"
             '<td class="clients-cell">'
         )
         if row.client_paths:

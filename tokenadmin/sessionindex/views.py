@@ -67,6 +67,10 @@ def sessions_index(request: AuthedRequest) -> HttpResponse:
     )
 
 
+# What a narrow screen leaves out of the table: user, clients, expiry and the action stay.
+DETAIL_COLUMNS = frozenset({"ip", "started", "last_access", "type", "remember_me"})
+
+
 def _column_headers(params: dict[str, str], filters: SessionFilters) -> list[dict]:
     """Each sortable column's label, link and state: a click sorts by it, a second reverses."""
     current = filters.sort.removeprefix("-")
@@ -82,6 +86,8 @@ def _column_headers(params: dict[str, str], filters: SessionFilters) -> list[dic
                 "label": label,
                 "active": active,
                 "descending": active and descending,
+                # Hidden on a phone (the row's details line under the user says them).
+                "detail": key in DETAIL_COLUMNS,
                 "query": query_with(params, sort=next_sort, page=None),
             }
         )
