@@ -8,10 +8,8 @@ shared one, in a realm of their own.
 from __future__ import annotations
 
 import html
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ from tokenadmin.devstack.keycloak_seed import (
 )
 from tokenadmin.emulator.seed import OPERATOR_ROLES, WORKER_ROLES
 
-from ..fixtures.emulator import ROOT, _free_port
+from .demo_process import demo_ports, demo_process_start
 
 # Keycloak boots in 20-80 s on a busy machine, then the seeding and the rest of the stack.
 pytestmark = [pytest.mark.real_keycloak, pytest.mark.timeout(900)]
@@ -62,38 +60,15 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     work = tmp_path_factory.mktemp("demo-real")
-    ports = {name: _free_port() for name in ("web", "keycloak", "redis", "smtp")}
+    ports = demo_ports()
     output_path = work / "demo.out"
     with output_path.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "manage.py",
-                "demo",
-                "--keycloak",
-                "real",
-                "--no-traffic",  # these tests count exactly the sessions the seed made
-                "--sessions",
-                str(DEMO_SESSIONS),
-                "--port",
-                str(ports["web"]),
-                "--keycloak-port",
-                str(ports["keycloak"]),
-                "--redis-port",
-                str(ports["redis"]),
-                "--smtp-port",
-                str(ports["smtp"]),
-                "--work-dir",
-                str(work),
-            ],
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={
-                **os.environ,
-                "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-                "PYTHONUNBUFFERED": "1",
-            },
+        process = demo_process_start(
+            work=work,
+            ports=ports,
+            output=output,
+            # --no-traffic: these tests count exactly the sessions the seed made.
+            args=["--keycloak", "real", "--no-traffic", "--sessions", str(DEMO_SESSIONS)],
         )
         running = Demo(
             dashboard_url=f"http://127.0.0.1:{ports['web']}",

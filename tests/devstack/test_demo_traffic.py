@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,42 +11,17 @@ import pytest
 
 from tokenadmin.devstack.keycloak_seed import AdminApi
 
-from ..fixtures.emulator import ROOT, _free_port
+from .demo_process import demo_ports, demo_process_start
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def demo_run(work: Path, *extra: str):
-    ports = {name: _free_port() for name in ("web", "keycloak", "redis", "smtp")}
+    ports = demo_ports()
     output_path = work / "demo.out"
     output = output_path.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "demo",
-            "--sessions",
-            "100",
-            "--port",
-            str(ports["web"]),
-            "--keycloak-port",
-            str(ports["keycloak"]),
-            "--redis-port",
-            str(ports["redis"]),
-            "--smtp-port",
-            str(ports["smtp"]),
-            "--work-dir",
-            str(work),
-            *extra,
-        ],
-        cwd=ROOT,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        env={
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{work / 'db.sqlite3'}",
-            "PYTHONUNBUFFERED": "1",
-        },
+    process = demo_process_start(
+        work=work, ports=ports, output=output, args=["--sessions", "100", *extra]
     )
     return process, output, output_path, f"http://127.0.0.1:{ports['keycloak']}"
 
