@@ -5,7 +5,6 @@ killed with SIGKILL and beat."""
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,9 @@ from tests.fixtures.services import (
     celery_app_urls_set,
     service_env,
 )
+from tests.fixtures.waiting import wait_for
 from tokenadmin.devstack import processes
 from tokenadmin.devstack.redis import redis_start
-
-
-def wait_for(condition, *, timeout_s: float = 30, what: str = "the condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

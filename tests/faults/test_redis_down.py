@@ -6,6 +6,7 @@ import time
 
 from django.urls import reverse
 
+from tests.fixtures.waiting import wait_for
 from tests.reports.conftest import report_create
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.reports.views import QUEUE_UNREACHABLE as REPORT_QUEUE_UNREACHABLE
@@ -13,7 +14,7 @@ from tokenadmin.revocation.models import RevocationJob
 from tokenadmin.revocation.views import QUEUE_UNREACHABLE as JOB_QUEUE_UNREACHABLE
 from tokenadmin.sessionindex.refresh import ERROR_NOT_QUEUED
 
-from .conftest import celery_start, wait_for
+from .conftest import celery_start
 
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://localhost/sessions/mlflow/"}
 SWEEP_ENV = {"QUEUE_SWEEP_EVERY_S": "2", "QUEUE_SWEEP_AFTER_S": "2"}

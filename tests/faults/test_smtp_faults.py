@@ -5,12 +5,13 @@ import time
 
 import pytest
 
+from tests.fixtures.waiting import wait_for
 from tests.reports.conftest import report_create
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.reports.services import report_run_request
 from tokenadmin.reports.tasks import expiry_report_send_task, report_runs_sweep_task
 
-from .conftest import celery_start, wait_for
+from .conftest import celery_start
 
 RESEND_AFTER_S = 3
 LEASE_S = 3

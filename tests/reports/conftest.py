@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.services import SinkControl, celery_worker_running, service_env
+from tests.fixtures.waiting import wait_for
 from tokenadmin.devstack import processes
 from tokenadmin.reports.schedule import Schedule
 from tokenadmin.reports.services import ReportDefinition, expiry_report_create
@@ -53,16 +54,6 @@ def offline_session_aged(kc, *, days: int, username: str = "wallaroo_user") -> N
         "master", "api-client", username, username, secret="api-client-secret", offline=True
     )
     kc.set_clock(time.time())
-
-
-def wait_for(condition, *, timeout_s: float = 30, what: str = "the condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class BeatProcess:

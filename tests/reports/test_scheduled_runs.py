@@ -8,12 +8,13 @@ from datetime import timedelta
 from django.utils import timezone
 
 from tests.fixtures.services import celery_worker_running
+from tests.fixtures.waiting import wait_for
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.reports.schedule import TICK_HEADER, Schedule
 from tokenadmin.reports.services import report_run_request
 from tokenadmin.reports.tasks import expiry_report_scheduled_task, expiry_report_send_task
 
-from .conftest import index_refresh, offline_session_aged, report_create, wait_for
+from .conftest import index_refresh, offline_session_aged, report_create
 
 EVERY_3_S = Schedule(kind="interval", every=3, period="seconds")
 
