@@ -238,3 +238,15 @@ def test_the_sessions_index_counts_live_sessions_and_ended_apart(client_as, mlfl
     row = page.split('data-realm="mlflow"')[1].split("</tr>")[0]
     assert number(row, "realm-sessions") == mlflow_after_expiries["live"]
     assert "1 ended since the last refresh" in row
+
+
+def test_a_session_with_under_a_second_left_is_listed_with_time_left_not_as_expired(db):
+    indexed("grace", expires_in_s=None)
+    IndexedSession.objects.filter(username="grace").update(
+        expires_at=NOW + timedelta(milliseconds=400)
+    )
+    page = indexed_sessions_page_select(
+        realm="master", filters=SessionFilters(), number=1, per_page=50, now=NOW
+    )
+    [row] = page.rows
+    assert (row.expires_text, row.expires_in_s) == ("1 s", 1)

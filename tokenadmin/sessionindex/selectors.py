@@ -401,7 +401,9 @@ def _expires_shown(expires_in_s: int | None) -> tuple[str, str]:
 
 def _session_row(session: PageSession, *, now: datetime, tz: tzinfo, mine: str) -> SessionRow:
     expires_at = session.expires_at
-    expires_in_s = int((expires_at - now).total_seconds()) if expires_at else None
+    # Rounded up: a row is listed while expires_at > now, so half a second left reads "1 s",
+    # never "expired".
+    expires_in_s = ceil((expires_at - now).total_seconds()) if expires_at else None
     idle_s = max(0, int((now - session.last_access_at).total_seconds()))
     clients = sorted(session.clients.items(), key=lambda item: item[1].lower())
     expires_text, expires_class = _expires_shown(expires_in_s)
