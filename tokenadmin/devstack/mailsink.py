@@ -62,7 +62,8 @@ class DroppingSMTP(SMTP):
     """Hangs up at DATA, before the client may send any content."""
 
     async def smtp_DATA(self, arg: str) -> None:
-        self.transport.close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 class DroppingController(Controller):
@@ -106,7 +107,7 @@ def mails_read(directory: Path) -> list[ReceivedMail]:
     mails = []
     for path in sorted(directory.glob("*.eml")):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        mails.append(ReceivedMail(path, message))  # type: ignore[arg-type]
+        mails.append(ReceivedMail(path, message))
     return mails
 
 

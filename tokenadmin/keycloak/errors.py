@@ -72,9 +72,8 @@ def error_for_status(status: int, what: str, detail: str = "") -> GatewayError:
 def _keycloak_text(exc: KeycloakError) -> str:
     """Keycloak's own error text (never a token: error bodies carry none)."""
     body = exc.response_body
-    if isinstance(body, bytes):
-        body = body.decode(errors="replace")
-    return str(body or exc.error_message or "")[:300]
+    text = body.decode(errors="replace") if isinstance(body, bytes) else body
+    return str(text or exc.error_message or "")[:300]
 
 
 @contextmanager

@@ -51,7 +51,7 @@ class RealmCalls(GatewayBase):
             password=c.password,
             token=c.token,
             realm_name=c.realm_name,
-            client_id=c.client_id,
+            client_id=c.client_id or "",  # always set: both factories give one
             verify=c.verify,
             client_secret_key=c.client_secret_key,
             user_realm_name=c.user_realm_name,

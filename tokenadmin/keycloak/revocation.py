@@ -9,13 +9,12 @@ import json
 import ssl
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from keycloak.exceptions import KeycloakDeleteError
 
 from ._base import GatewayBase, realm_path
-from .errors import KeycloakUnavailable, error_for_status, mapped_errors
+from .errors import KeycloakUnavailable, error_for_status
 from .types import KcClient, KcUser
 
 # Keycloak's own page size for group member lists.
@@ -60,24 +59,20 @@ class SessionDeleter:
     """
 
     def __init__(self, gateway: GatewayBase) -> None:
-        self._connection = gateway._connection
+        self._gateway = gateway
         self._lock = threading.Lock()
-        base = urlsplit(str(self._connection.server_url))
+        base = urlsplit(gateway.server_url)
         self._https = base.scheme == "https"
         self._host = base.hostname or "localhost"
         self._port = base.port or (443 if self._https else 80)
         self._prefix = base.path.rstrip("/") + "/"  # "/auth/" on old Keycloak, else "/"
-        self._timeout = self._connection.timeout or 10
+        self._timeout = gateway.timeout_s
         self._local = threading.local()
         self._opened: list[http.client.HTTPConnection] = []
 
     def _bearer(self, *, renew: bool) -> str:
-        with self._lock, mapped_errors("sign in to Keycloak again"):
-            expires_at = self._connection.expires_at
-            if renew or (expires_at is not None and datetime.now(tz=UTC) >= expires_at):
-                # python-keycloak's own renewal: refresh token, else its grant (client creds).
-                self._connection.refresh_token()
-            return self._connection.token["access_token"]
+        with self._lock:  # one renewal at a time across the job's threads
+            return self._gateway.bearer_token(renew=renew)
 
     def _http(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)

@@ -43,7 +43,7 @@ def lifespan_changes_since(realm: str, when: datetime) -> list[LifespanChange]:
     ).order_by("taken_at", "id")
     out = []
     for snap in snapshots:
-        changes = lifespans_diff(snap.previous_values, snap.values)
+        changes = lifespans_diff(snap.previous_values or {}, snap.values)
         if not changes:
             continue
         out.append(
@@ -160,7 +160,7 @@ def _history_row(snap: LifespanSnapshot, current: LifespanValues) -> HistoryRow:
     return HistoryRow(snap, changes, values, target, rollback_changes)
 
 
-def history_page_select(*, realm: str, current: LifespanValues, number: object) -> Page:
+def history_page_select(*, realm: str, current: LifespanValues, number: str | int | None) -> Page:
     """One page of the realm's history, newest first, one row per change: a save's "before"
     snapshot is not a change of its own (its row's roll back goes to it). `page.rows` holds
     the HistoryRows."""

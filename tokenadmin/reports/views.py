@@ -1,5 +1,7 @@
 """Report pages: list, create, edit, one report with its runs, send now, preview, delete."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Max, QuerySet
@@ -112,13 +114,18 @@ def _form_page(request: AuthedRequest, report: ExpiryReport | None) -> HttpRespo
     if not rights.any_right():
         return forbidden(request, NO_RIGHTS)
     realms = _realm_choices(request, rights)
-    kwargs = {
-        "realm_choices": realms,
-        "saved_views": _saved_views(request, realms),
-        "report": report,
-    }
+
+    def form_of(data: Any = None, **extra: Any) -> ReportForm:
+        return ReportForm(
+            data,
+            realm_choices=realms,
+            saved_views=_saved_views(request, realms),
+            report=report,
+            **extra,
+        )
+
     if request.method == "POST":
-        form = ReportForm(request.POST, **kwargs)
+        form = form_of(request.POST)
         if form.is_valid():
             if report is None:
                 report = expiry_report_create(actor=request.user, definition=form.definition())
@@ -130,7 +137,7 @@ def _form_page(request: AuthedRequest, report: ExpiryReport | None) -> HttpRespo
                 messages.success(request, f"Report “{report.name}” saved.")
             return redirect("reports:detail", pk=report.pk)
     else:
-        form = ReportForm(initial=ReportForm.initial_for(report), **kwargs)
+        form = form_of(initial=ReportForm.initial_for(report))
     return render(request, "reports/report_form.html", {"form": form, "report": report})
 
 

@@ -193,7 +193,7 @@ def realm_sign_out(request: AuthedRequest, realm: str) -> HttpResponse:
             return refused_response(request, refused)
         return outcome_response(request, outcome)
     if request.method == "POST" and request.htmx:
-        errors = " ".join(e for field_errors in form.errors.values() for e in field_errors)
+        errors = " ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
         return render(request, "revocation/result.html#refused", {"refused": errors})
     try:
         stats = gateway_for(request).client_session_stats(realm)

@@ -365,7 +365,8 @@ def _rows_upsert(rows: list[tuple]) -> None:
         return
     quote = connection.ops.quote_name
     table = quote(IndexedSession._meta.db_table)
-    columns = ", ".join(quote(IndexedSession._meta.get_field(name).column) for name in _COLUMNS)
+    column_of = {f.name: str(f.column) for f in IndexedSession._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in _COLUMNS)
     key = ", ".join(quote(name) for name in _KEY_COLUMNS)
     updates = ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in _UPDATE_FIELDS)
     # The search text follows the new clients, with the user and IP the row keeps (see

@@ -235,7 +235,8 @@ def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
     """Name the page's current filter; the form posts the filter fields along (hx-include)."""
     save_form = SavedViewForm(request.POST, realm=realm)
     filter_form = SessionFilterForm(request.POST)
-    if save_form.is_valid():
+    saved = save_form.is_valid()
+    if saved:
         saved_view_create(
             actor=request.user,
             realm=realm,
@@ -244,10 +245,9 @@ def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
             description=save_form.cleaned_data["description"],
             shared=save_form.cleaned_data["shared"],
         )
-        save_form = None
     if not request.htmx:  # a plain form post: back to the sessions page, not a bare piece
         return redirect("sessions:realm", realm=realm)
-    context = {"realm": realm, **_saved_views_context(request, realm, save_form)}
+    context = {"realm": realm, **_saved_views_context(request, realm, None if saved else save_form)}
     return render(request, f"{PAGE_TEMPLATE}#saved-views", context)
 
 
