@@ -5,13 +5,10 @@ already issued; they stay valid until their `exp` wherever they are verified loc
 """
 
 import http.client
-import json
 import ssl
 import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-from keycloak.exceptions import KeycloakDeleteError
 
 from ._base import GatewayBase, realm_path
 from .errors import KeycloakUnavailable, error_for_status
@@ -117,10 +114,7 @@ class SessionDeleter:
                 return
             if status != 401:
                 break
-        text = body.decode(errors="replace")[:300]
-        raise error_for_status(status, what, text) from KeycloakDeleteError(
-            error_message=text, response_code=status, response_body=body
-        )
+        raise error_for_status(status, what, body.decode(errors="replace")[:300])
 
     def close(self) -> None:
         with self._lock:
@@ -183,7 +177,7 @@ class RevocationCalls(GatewayBase):
         rep = self._get(realm_path(realm), f"read realm {realm}")
         previous = int(rep.get("notBefore") or 0)
         rep["notBefore"] = int(not_before_s)
-        self._put(realm_path(realm), f"set the not-before of {realm}", data=_json(rep))
+        self._put(realm_path(realm), f"set the not-before of {realm}", data=rep)
         return previous
 
     def client_not_before_set(self, realm: str, client_uuid: str, not_before_s: int) -> int:
@@ -192,7 +186,7 @@ class RevocationCalls(GatewayBase):
         rep = self._get(path, f"read a client of {realm}")
         previous = int(rep.get("notBefore") or 0)
         rep["notBefore"] = int(not_before_s)
-        self._put(path, f"set the not-before of a client of {realm}", data=_json(rep))
+        self._put(path, f"set the not-before of a client of {realm}", data=rep)
         return previous
 
     def realm_not_before(self, realm: str) -> int:
@@ -222,11 +216,6 @@ class RevocationCalls(GatewayBase):
             stack.extend(rep.get("subGroups") or [])
         return found
 
-    def group_get(self, realm: str, group_id: str) -> KcGroup:
-        """GET /admin/realms/{realm}/groups/{id}."""
-        rep = self._get(realm_path(realm, "groups", group_id), f"read a group of {realm}")
-        return KcGroup.from_representation(rep)
-
     def group_members_page(
         self, realm: str, group_id: str, *, first: int, max_: int = MEMBERS_PAGE_SIZE
     ) -> list[KcUser]:
@@ -238,7 +227,3 @@ class RevocationCalls(GatewayBase):
             max=max_,
         )
         return [KcUser.from_representation(rep) for rep in reps]
-
-
-def _json(rep: dict) -> str:
-    return json.dumps(rep)

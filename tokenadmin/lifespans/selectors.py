@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 
 from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.keycloak import Gateway
@@ -95,10 +94,6 @@ def lifespans_drift_select(*, realm: str, current: LifespanValues) -> Drift | No
     return Drift(
         approved=approved, changes=lifespans_diff(approved.values, current), recorded=recorded
     )
-
-
-def snapshots_select(*, realm: str, limit: int = 20) -> QuerySet[LifespanSnapshot]:
-    return LifespanSnapshot.objects.filter(realm=realm).order_by("-taken_at", "-id")[:limit]
 
 
 def snapshot_get(*, realm: str, snapshot_id: int) -> LifespanSnapshot | None:

@@ -25,14 +25,14 @@ PAGE = "lifespans/clients.html"
 
 def _matrix_context(request: AuthedRequest, realm: str) -> dict:
     gateway = gateway_for(request)
-    rep = gateway.realm_representation(realm)
-    current = lifespan_values_of(rep)
+    settings = gateway.realm_settings(realm)
+    current = lifespan_values_of(settings.lifespans)
     clients = gateway.clients_list(realm)
     return {
         "realm": realm,
         "tab": "clients",
         "columns": COLUMNS,
-        "rows": client_lifespans_matrix(realm_rep=rep, clients=clients),
+        "rows": client_lifespans_matrix(realm_rep=settings.lifespans, clients=clients),
         "state": {"drift": lifespans_drift_select(realm=realm, current=current)},
         "can_edit": rights_of(request.session).can(realm, "manage-clients"),
         "can_save": rights_of(request.session).can(realm, "manage-realm"),

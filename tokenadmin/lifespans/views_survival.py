@@ -36,7 +36,7 @@ class JobForm(forms.Form):
 @require_right("view-clients")  # Keycloak lists a realm's clients only with it
 def job_survival_page(request: AuthedRequest, realm: str) -> HttpResponse:
     gateway = gateway_for(request)
-    rep = gateway.realm_representation(realm)
+    lifespans = gateway.realm_settings(realm).lifespans
     clients = sorted(gateway.clients_list(realm), key=lambda c: c.client_id.lower())
     form = JobForm(request.GET) if "client" in request.GET else JobForm(initial={"refresh": True})
     verdict = client = None
@@ -46,7 +46,7 @@ def job_survival_page(request: AuthedRequest, realm: str) -> HttpResponse:
             form.add_error("client", "No such client in this realm.")
         else:
             verdict = job_survival_check(
-                realm_rep=rep,
+                realm_rep=lifespans,
                 client_attributes=client.attributes,
                 client_id=client.client_id,
                 job_s=form.cleaned_data["job"],
@@ -61,7 +61,9 @@ def job_survival_page(request: AuthedRequest, realm: str) -> HttpResponse:
         "clients": clients,
         "verdict": verdict,
         "client": client,
-        "state": {"drift": lifespans_drift_select(realm=realm, current=lifespan_values_of(rep))},
+        "state": {
+            "drift": lifespans_drift_select(realm=realm, current=lifespan_values_of(lifespans))
+        },
     }
     return render(
         request, page_or_partial(request, "lifespans/survival.html", "survival-answer"), context

@@ -649,7 +649,7 @@ def _refresh(
     concurrency: int,
 ) -> int:
     gateway = gateway_factory()
-    lifespans = EffectiveLifespans.from_representation(gateway.realm_representation(realm))
+    lifespans = EffectiveLifespans.from_representation(gateway.realm_settings(realm).lifespans)
     clients = gateway.clients_list(realm)
     overrides = {
         client.uuid: ClientOverrides.from_attributes(client.attributes) for client in clients
