@@ -15,13 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from tokenadmin.accounts.gateway import gateway_for
-from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.core.queue import task_enqueue
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial
 from tokenadmin.sessionindex.models import SavedView
 
-from .access import RIGHT, report_visible, reports_visible
+from .access import report_realm_choices_select, report_visible, reports_visible
 from .emails import expiry_report_html
 from .forms import ReportForm
 from .models import ExpiryReport, ReportRun
@@ -57,12 +56,6 @@ def demo_urls_on() -> bool:
     except NoReverseMatch:
         return False
     return True
-
-
-def _realm_choices(request: AuthedRequest, rights: AdminRights) -> list[str]:
-    if rights.is_superadmin:
-        return sorted(realm.name for realm in gateway_for(request).realms_list())
-    return sorted(realm for realm in rights.by_realm if rights.can(realm, RIGHT))
 
 
 def _saved_views(request: AuthedRequest, realms: list[str]) -> QuerySet[SavedView]:
@@ -113,7 +106,7 @@ def _form_page(request: AuthedRequest, report: ExpiryReport | None) -> HttpRespo
     rights = rights_of(request.session)
     if not rights.any_right():
         return forbidden(request, NO_RIGHTS)
-    realms = _realm_choices(request, rights)
+    realms = report_realm_choices_select(gateway=gateway_for(request), rights=rights)
 
     def form_of(data: Any = None, **extra: Any) -> ReportForm:
         return ReportForm(

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, require_right
+from tokenadmin.realms.selectors import realm_names_select
 
 from .csv import sessions_csv_rows
 from .forms import (
@@ -52,14 +53,9 @@ def sessions_index(request: AuthedRequest) -> HttpResponse:
     rights = rights_of(request.session)
     if not rights.any_right():
         return forbidden(request, NO_REALM_TO_VIEW)
-    names = [
-        realm.name
-        for realm in gateway_for(request).realms_list()
-        if rights.can(realm.name, "view-users")
-    ]
+    names = realm_names_select(gateway=gateway_for(request), rights=rights, right="view-users")
     if not names:
         return forbidden(request, NO_REALM_TO_VIEW)
-    names.sort(key=lambda name: (name != "master", name))
     return render(
         request,
         "sessionindex/index.html",
