@@ -23,7 +23,7 @@ def client_matrix_select(*, gateway: Gateway, realm: str) -> ClientMatrix:
     lifespans = gateway.realm_settings(realm).lifespans
     clients = gateway.clients_list(realm)
     return ClientMatrix(
-        rows=client_lifespans_matrix(realm_rep=lifespans, clients=clients),
+        rows=client_lifespans_matrix(realm_lifespans=lifespans, clients=clients),
         drift=lifespans_drift_select(realm=realm, current=lifespan_values_of(lifespans)),
     )
 
@@ -63,7 +63,7 @@ def job_survival_select(
     if question is None or client is None:
         return SurvivalAnswer(clients=clients, drift=drift, client_missing=question is not None)
     verdict = job_survival_check(
-        realm_rep=lifespans,
+        realm_lifespans=lifespans,
         client_attributes=client.attributes,
         client_id=client.client_id,
         job_s=question.job_s,
