@@ -18,7 +18,7 @@ def cells(row):
 
 
 def test_a_client_without_overrides_inherits_every_value_and_offline_max_is_never():
-    [row] = client_lifespans_matrix(realm_rep=MLFLOW_REALM, clients=[client("mlflow")])
+    [row] = client_lifespans_matrix(realm_lifespans=MLFLOW_REALM, clients=[client("mlflow")])
     assert cells(row) == {
         "access": ("5 min", "inherited"),
         "session_idle": ("30 min", "inherited"),
@@ -31,7 +31,7 @@ def test_a_client_without_overrides_inherits_every_value_and_offline_max_is_neve
 def test_an_api_client_with_60_minute_tokens_is_overridden():
     realm = {**MLFLOW_REALM, "accessTokenLifespan": 60}
     [row] = client_lifespans_matrix(
-        realm_rep=realm, clients=[client("api-client", **{"access.token.lifespan": "3600"})]
+        realm_lifespans=realm, clients=[client("api-client", **{"access.token.lifespan": "3600"})]
     )
     assert cells(row)["access"] == ("1 h", "overridden")
     assert row.overrides["access.token.lifespan"] == "3600"
@@ -39,7 +39,7 @@ def test_an_api_client_with_60_minute_tokens_is_overridden():
 
 def test_a_client_max_above_sso_max_has_no_effect():
     [row] = client_lifespans_matrix(
-        realm_rep=MLFLOW_REALM,
+        realm_lifespans=MLFLOW_REALM,
         clients=[client("mlflow", **{"client.session.max.lifespan": "43200"})],
     )
     assert cells(row)["session_max"] == ("10 h", "no-effect")
@@ -49,7 +49,7 @@ def test_a_client_max_above_sso_max_has_no_effect():
 def test_realm_client_values_are_inherited_and_a_client_offline_max_applies_without_realm_max():
     realm = {**MLFLOW_REALM, "clientSessionIdleTimeout": 900}
     rows = client_lifespans_matrix(
-        realm_rep=realm,
+        realm_lifespans=realm,
         clients=[
             client("b-jobs", **{"client.offline.session.max.lifespan": "604800"}),
             client("a-web"),
@@ -67,5 +67,5 @@ def test_offline_max_inherits_the_realm_value_when_enabled():
         "offlineSessionMaxLifespanEnabled": True,
         "offlineSessionMaxLifespan": 5184000,
     }
-    [row] = client_lifespans_matrix(realm_rep=realm, clients=[client("mlflow")])
+    [row] = client_lifespans_matrix(realm_lifespans=realm, clients=[client("mlflow")])
     assert cells(row)["offline_max"] == ("60 d", "inherited")

@@ -12,7 +12,7 @@ API_CLIENT = {"access.token.lifespan": "3600"}
 
 def check(realm, attributes, client_id, hours, refresh=True, offline=False):
     return job_survival_check(
-        realm_rep=realm,
+        realm_lifespans=realm,
         client_attributes=attributes,
         client_id=client_id,
         job_s=int(hours * HOUR),

@@ -25,8 +25,9 @@ OIDC_URL_NAMES = {"oidc_authentication_init", "oidc_authentication_callback", "o
 
 def login_redirect(request: HttpRequest) -> HttpResponse:
     """Send the browser to log in; an htmx request gets HX-Redirect, never a 302 to swap."""
-    if getattr(request, "htmx", False):
-        next_path = request.htmx.current_url_abs_path or "/"
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        next_path = htmx.current_url_abs_path or "/"
         login_url = resolve_url(settings.LOGIN_URL)
         return HttpResponseClientRedirect(redirect_to_login(next_path, login_url)["Location"])
     return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))

@@ -19,6 +19,8 @@ def navigation(request: HttpRequest) -> dict:
             url = reverse(name)
         except NoReverseMatch:
             url = None  # a section this version does not have yet
-        active = bool(url) and (request.path.startswith(url) if url != "/" else request.path == "/")
+        active = url is not None and (
+            request.path.startswith(url) if url != "/" else request.path == "/"
+        )
         items.append({"label": label, "url": url, "active": active})
     return {"nav_items": items}

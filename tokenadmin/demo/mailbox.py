@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import Http404
 
 from tokenadmin.accounts.rights import AdminRights
-from tokenadmin.devstack.mailsink import ReceivedMail, mails_read
+from tokenadmin.devstack.maildir import ReceivedMail, mails_read
 from tokenadmin.reports.access import RIGHT
 from tokenadmin.reports.emails import REALMS_HEADER
 

@@ -1,4 +1,5 @@
-"""An SMTP sink that really receives: every mail is kept as an .eml file in a folder.
+"""An SMTP sink that really receives: every mail is kept as an .eml file in a folder
+(read back by maildir.py, which needs no aiosmtpd).
 
 python -m tokenadmin.devstack.mailsink --port 1025 --dir var/mail
 
@@ -12,13 +13,9 @@ answering (a server that committed on receipt and lost the reply).
 
 import argparse
 import asyncio
-import email
-import email.policy
 import os
 import time
 import uuid
-from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -62,52 +59,13 @@ class DroppingSMTP(SMTP):
     """Hangs up at DATA, before the client may send any content."""
 
     async def smtp_DATA(self, arg: str) -> None:
-        self.transport.close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 class DroppingController(Controller):
     def factory(self) -> SMTP:
         return DroppingSMTP(self.handler, **self.SMTP_kwargs)
-
-
-@dataclass(frozen=True)
-class ReceivedMail:
-    path: Path
-    message: EmailMessage
-
-    @property
-    def subject(self) -> str:
-        return str(self.message["Subject"] or "")
-
-    @property
-    def to(self) -> str:
-        return str(self.message["To"] or "")
-
-    def body(self, subtype: str = "plain") -> str:
-        part = self.message.get_body(preferencelist=(subtype,))
-        return part.get_content() if part else ""
-
-    def attachments(self) -> list[tuple[str, bytes]]:
-        return [
-            (
-                part.get_filename() or "",
-                part.get_content()
-                if isinstance(part.get_content(), bytes)
-                else part.get_content().encode(),
-            )
-            for part in self.message.iter_attachments()
-        ]
-
-
-def mails_read(directory: Path) -> list[ReceivedMail]:
-    """Every mail the sink received, oldest first."""
-    if not directory.exists():
-        return []
-    mails = []
-    for path in sorted(directory.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        mails.append(ReceivedMail(path, message))  # type: ignore[arg-type]
-    return mails
 
 
 def main() -> None:

@@ -98,10 +98,10 @@ class Emulator:
                     _abort(send)
                     return
                 if fault.status:
-                    body = (
+                    error = (
                         UNKNOWN_ERROR if fault.status >= 500 else {"error": f"HTTP {fault.status}"}
                     )
-                    await json_response(body, fault.status)(scope, receive, send)
+                    await json_response(error, fault.status)(scope, receive, send)
                     log.info("%s %s %s (fault)", method, path, fault.status)
                     return
         body = await request.body()
@@ -147,7 +147,7 @@ def _abort(send: Any) -> None:
     transport = getattr(cycle, "transport", None)
     if transport is not None:
         transport.abort()
-        if hasattr(cycle, "response_complete"):
+        if cycle is not None and hasattr(cycle, "response_complete"):
             cycle.response_complete = True
         return
     raise ConnectionResetError("fault: reset_connection")

@@ -415,7 +415,9 @@ def import_realm(store: Store, rep: dict[str, Any], strict: bool = True) -> Real
                 model.ensure_service_account(realm, client)
     for client_id, role_reps in (roles.get("client") or {}).items():
         client = realm.client_by_client_id.get(client_id)
-        for role_rep in role_reps if client else []:
+        if client is None:
+            continue
+        for role_rep in role_reps:
             if role_rep.get("name") not in client.roles:
                 _import_role(realm, role_rep, client)
     for role_rep in [

@@ -114,10 +114,10 @@ def client_limits(realm: Realm, client: Client | None, us: UserSession) -> tuple
         idle = pos(client.attr("client.session.idle.timeout") if client else 0, 0) or pos(
             rep.get("clientSessionIdleTimeout"), idle_u
         )
-        mx = pos(client.attr("client.session.max.lifespan") if client else 0, 0) or pos(
+        online_max = pos(client.attr("client.session.max.lifespan") if client else 0, 0) or pos(
             rep.get("clientSessionMaxLifespan"), max_u or 0
         )
-        return min(idle, idle_u), min(mx, max_u) if max_u else mx
+        return min(idle, idle_u), min(online_max, max_u) if max_u else online_max
     idle = pos(client.attr("client.offline.session.idle.timeout") if client else 0, 0) or pos(
         rep.get("clientOfflineSessionIdleTimeout"), idle_u
     )
@@ -302,7 +302,7 @@ class SessionIndex:
     def recompute(self) -> None:
         """Realm or client settings changed: recompute every expiry, rebuild the heaps."""
         for b in (self.online, self.offline):
-            entries = []
+            entries: list[tuple[int, int, UserSession, ClientSession | None]] = []
             for us in b.by_id.values():
                 us.expires = session_expiry(self.realm, us)
                 entries.append((us.expires, next(_seq), us, None))

@@ -208,9 +208,9 @@ class Realm:
         for user in self.users.values():
             user.consents.pop(client.id, None)
         if client.service_account_user_id:
-            user = self.users.get(client.service_account_user_id)
-            if user:
-                self.remove_user(user)
+            account = self.users.get(client.service_account_user_id)
+            if account:
+                self.remove_user(account)
 
     def management_client(self) -> Client | None:
         return self.client_by_client_id.get("realm-management")

@@ -1,10 +1,11 @@
 """Plumbing every part of the gateway shares: raw calls with timeouts and mapped errors."""
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
+from keycloak import KeycloakOpenIDConnection
 from keycloak.exceptions import (
     KeycloakDeleteError,
     KeycloakGetError,
@@ -13,7 +14,7 @@ from keycloak.exceptions import (
     raise_error_from_response,
 )
 
-from .errors import NotFound, mapped_errors
+from .errors import LoginExpired, NotFound, mapped_errors
 
 
 def _segment(part: str) -> str:
@@ -39,8 +40,30 @@ class GatewayBase:
 
     def __init__(self, connection: KeycloakOpenIDConnection) -> None:
         self._connection = connection
-        # python-keycloak's wrapped calls, for the endpoints it covers well.
-        self._admin = KeycloakAdmin(connection=connection)
+
+    @property
+    def server_url(self) -> str:
+        """Keycloak's base URL ("/auth/" at its end on old Keycloak)."""
+        return str(self._connection.server_url)
+
+    @property
+    def timeout_s(self) -> float:
+        return float(self._connection.timeout or 10)
+
+    def bearer_token(self, *, renew: bool = False) -> str:
+        """The access token this gateway sends, renewed first when expired or when `renew`
+        (python-keycloak's own renewal: the refresh token, else its grant, client credentials).
+
+        For callers that send requests themselves (SessionDeleter); not thread-safe on its own.
+        """
+        with mapped_errors("sign in to Keycloak again"):
+            expires_at = self._connection.expires_at
+            if renew or (expires_at is not None and datetime.now(tz=UTC) >= expires_at):
+                self._connection.refresh_token()
+            token = self._connection.token
+            if not token:
+                raise LoginExpired("sign in to Keycloak again")
+            return str(token["access_token"])
 
     def _get(self, path: str, what: str, **query: Any) -> Any:
         with mapped_errors(what):

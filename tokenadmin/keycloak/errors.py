@@ -8,15 +8,22 @@ from requests.exceptions import RequestException
 
 
 class GatewayError(Exception):
-    """Base of every failure talking to Keycloak. `what` says what we were trying to do."""
+    """Base of every failure talking to Keycloak. `what` says what we were trying to do;
+    `keycloak_status` is the HTTP status Keycloak answered (None: no answer at all)."""
 
     status_code = 503
     title = "Keycloak did not answer"
 
-    def __init__(self, what: str, detail: str = "") -> None:
+    def __init__(self, what: str, detail: str = "", *, keycloak_status: int | None = None) -> None:
         super().__init__(what)
         self.what = what
         self.detail = detail
+        self.keycloak_status = keycloak_status
+
+    @property
+    def status_text(self) -> str:
+        """ "HTTP 503", or "no answer" when Keycloak did not answer."""
+        return f"HTTP {self.keycloak_status}" if self.keycloak_status else "no answer"
 
     @property
     def message(self) -> str:
@@ -66,15 +73,15 @@ _BY_STATUS: dict[int, type[GatewayError]] = {
 
 def error_for_status(status: int, what: str, detail: str = "") -> GatewayError:
     """The exception for an HTTP status Keycloak answered; any other status means unavailable."""
-    return _BY_STATUS.get(status, KeycloakUnavailable)(what, detail)
+    error_class = _BY_STATUS.get(status, KeycloakUnavailable)
+    return error_class(what, detail, keycloak_status=status or None)
 
 
 def _keycloak_text(exc: KeycloakError) -> str:
     """Keycloak's own error text (never a token: error bodies carry none)."""
     body = exc.response_body
-    if isinstance(body, bytes):
-        body = body.decode(errors="replace")
-    return str(body or exc.error_message or "")[:300]
+    text = body.decode(errors="replace") if isinstance(body, bytes) else body
+    return str(text or exc.error_message or "")[:300]
 
 
 @contextmanager

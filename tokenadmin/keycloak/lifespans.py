@@ -1,10 +1,11 @@
-"""Realm and client lifespan settings: read-modify-write of the representations."""
+"""Realm settings and client lifespan attributes: read-modify-write of the representations."""
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ._base import GatewayBase, realm_path
+from .types import KcClient, RealmSettings
 
 
 @dataclass(frozen=True)
@@ -33,31 +34,37 @@ class AdminEvent:
 
 
 class LifespanCalls(GatewayBase):
-    def realm_representation(self, realm: str) -> dict:
-        """GET /admin/realms/{realm}: the full RealmRepresentation (needs view-realm)."""
-        return self._get(realm_path(realm), f"read the settings of realm {realm}")
+    def realm_settings(self, realm: str) -> RealmSettings:
+        """GET /admin/realms/{realm}: the realm's settings (needs view-realm for the lifespans:
+        without it Keycloak answers a reduced representation)."""
+        rep = self._get(realm_path(realm), f"read the settings of realm {realm}")
+        return RealmSettings.from_representation(rep)
 
-    def realm_representation_put(self, realm: str, representation: dict) -> None:
-        """PUT /admin/realms/{realm} with the whole representation (needs manage-realm).
+    def realm_lifespans_put(
+        self, realm: str, settings: RealmSettings, values: Mapping[str, int | bool]
+    ) -> None:
+        """PUT /admin/realms/{realm}: the representation `settings` was read from, with the
+        lifespan `values` put in (needs manage-realm).
 
-        Keycloak resets some omitted fields and replaces `attributes` wholesale, so callers pass
-        back everything they read, changed only where they mean to (facts §4.3).
+        Keycloak resets some omitted fields and replaces `attributes` wholesale, so the whole
+        representation goes back, changed only in these fields (facts §4.3).
         """
-        # raw_put hands `data` to requests as is: a dict would go out form-encoded.
         self._put(
-            realm_path(realm), f"save the settings of realm {realm}", json.dumps(representation)
+            realm_path(realm),
+            f"save the settings of realm {realm}",
+            {**settings._representation, **values},
         )
 
-    def client_representation(self, realm: str, client_uuid: str) -> dict:
-        """GET /admin/realms/{realm}/clients/{uuid}: the full ClientRepresentation."""
-        return self._get(realm_path(realm, "clients", client_uuid), f"read a client of {realm}")
-
-    def client_representation_put(self, realm: str, client_uuid: str, representation: dict) -> None:
-        """PUT /admin/realms/{realm}/clients/{uuid} with the whole representation."""
+    def client_attributes_put(
+        self, realm: str, client: KcClient, attributes: Mapping[str, str]
+    ) -> None:
+        """PUT /admin/realms/{realm}/clients/{uuid}: the representation `client` was read from,
+        with these `attributes` set and its other attributes kept."""
+        rep = client._representation
         self._put(
-            realm_path(realm, "clients", client_uuid),
+            realm_path(realm, "clients", client.uuid),
             f"save a client of {realm}",
-            json.dumps(representation),
+            {**rep, "attributes": {**(rep.get("attributes") or {}), **attributes}},
         )
 
     def realm_update_events(self, realm: str, *, max_: int = 50) -> list[AdminEvent]:

@@ -33,13 +33,6 @@ class RealmCalls(GatewayBase):
             for row in rows
         ]
 
-    def realm_representation(self, realm: str) -> dict:
-        """GET /admin/realms/{realm}: the full RealmRepresentation, as Keycloak sends it.
-
-        Needs view-realm for the token settings (without it Keycloak answers a reduced rep).
-        """
-        return self._get(realm_path(realm), f"read the settings of realm {realm}")
-
     def twin(self) -> Self:
         """Another gateway acting as the same account with the same token, on its own HTTP
         connection: for threads paging in parallel without logging in once per thread."""
@@ -51,7 +44,7 @@ class RealmCalls(GatewayBase):
             password=c.password,
             token=c.token,
             realm_name=c.realm_name,
-            client_id=c.client_id,
+            client_id=c.client_id or "",  # always set: both factories give one
             verify=c.verify,
             client_secret_key=c.client_secret_key,
             user_realm_name=c.user_realm_name,

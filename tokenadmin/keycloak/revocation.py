@@ -5,17 +5,13 @@ already issued; they stay valid until their `exp` wherever they are verified loc
 """
 
 import http.client
-import json
 import ssl
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from keycloak.exceptions import KeycloakDeleteError
-
 from ._base import GatewayBase, realm_path
-from .errors import KeycloakUnavailable, error_for_status, mapped_errors
+from .errors import KeycloakUnavailable, error_for_status
 from .types import KcClient, KcUser
 
 # Keycloak's own page size for group member lists.
@@ -60,24 +56,20 @@ class SessionDeleter:
     """
 
     def __init__(self, gateway: GatewayBase) -> None:
-        self._connection = gateway._connection
+        self._gateway = gateway
         self._lock = threading.Lock()
-        base = urlsplit(str(self._connection.server_url))
+        base = urlsplit(gateway.server_url)
         self._https = base.scheme == "https"
         self._host = base.hostname or "localhost"
         self._port = base.port or (443 if self._https else 80)
         self._prefix = base.path.rstrip("/") + "/"  # "/auth/" on old Keycloak, else "/"
-        self._timeout = self._connection.timeout or 10
+        self._timeout = gateway.timeout_s
         self._local = threading.local()
         self._opened: list[http.client.HTTPConnection] = []
 
     def _bearer(self, *, renew: bool) -> str:
-        with self._lock, mapped_errors("sign in to Keycloak again"):
-            expires_at = self._connection.expires_at
-            if renew or (expires_at is not None and datetime.now(tz=UTC) >= expires_at):
-                # python-keycloak's own renewal: refresh token, else its grant (client creds).
-                self._connection.refresh_token()
-            return self._connection.token["access_token"]
+        with self._lock:  # one renewal at a time across the job's threads
+            return self._gateway.bearer_token(renew=renew)
 
     def _http(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
@@ -122,10 +114,7 @@ class SessionDeleter:
                 return
             if status != 401:
                 break
-        text = body.decode(errors="replace")[:300]
-        raise error_for_status(status, what, text) from KeycloakDeleteError(
-            error_message=text, response_code=status, response_body=body
-        )
+        raise error_for_status(status, what, body.decode(errors="replace")[:300])
 
     def close(self) -> None:
         with self._lock:
@@ -188,7 +177,7 @@ class RevocationCalls(GatewayBase):
         rep = self._get(realm_path(realm), f"read realm {realm}")
         previous = int(rep.get("notBefore") or 0)
         rep["notBefore"] = int(not_before_s)
-        self._put(realm_path(realm), f"set the not-before of {realm}", data=_json(rep))
+        self._put(realm_path(realm), f"set the not-before of {realm}", data=rep)
         return previous
 
     def client_not_before_set(self, realm: str, client_uuid: str, not_before_s: int) -> int:
@@ -197,7 +186,7 @@ class RevocationCalls(GatewayBase):
         rep = self._get(path, f"read a client of {realm}")
         previous = int(rep.get("notBefore") or 0)
         rep["notBefore"] = int(not_before_s)
-        self._put(path, f"set the not-before of a client of {realm}", data=_json(rep))
+        self._put(path, f"set the not-before of a client of {realm}", data=rep)
         return previous
 
     def realm_not_before(self, realm: str) -> int:
@@ -227,11 +216,6 @@ class RevocationCalls(GatewayBase):
             stack.extend(rep.get("subGroups") or [])
         return found
 
-    def group_get(self, realm: str, group_id: str) -> KcGroup:
-        """GET /admin/realms/{realm}/groups/{id}."""
-        rep = self._get(realm_path(realm, "groups", group_id), f"read a group of {realm}")
-        return KcGroup.from_representation(rep)
-
     def group_members_page(
         self, realm: str, group_id: str, *, first: int, max_: int = MEMBERS_PAGE_SIZE
     ) -> list[KcUser]:
@@ -243,7 +227,3 @@ class RevocationCalls(GatewayBase):
             max=max_,
         )
         return [KcUser.from_representation(rep) for rep in reps]
-
-
-def _json(rep: dict) -> str:
-    return json.dumps(rep)

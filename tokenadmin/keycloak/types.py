@@ -1,7 +1,9 @@
 """Typed results of gateway calls: our names, our units (seconds, aware datetimes)."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 # Realm fields that hold token and session lifespans, all in seconds.
 LIFESPAN_FIELDS = (
@@ -47,6 +49,30 @@ class RealmLifespans:
             offline_idle_s=int(rep.get("offlineSessionIdleTimeout", 2592000)),
             offline_max_enabled=bool(rep.get("offlineSessionMaxLifespanEnabled", False)),
             offline_max_s=int(rep.get("offlineSessionMaxLifespan", 5184000)),
+        )
+
+
+@dataclass(frozen=True)
+class RealmSettings:
+    """GET /admin/realms/{realm} read with view-realm: the settings tokenadmin uses."""
+
+    name: str
+    not_before_s: int  # epoch s, 0 = none
+    admin_events_enabled: bool
+    # The LIFESPAN_FIELDS Keycloak sent, under Keycloak's names (the lifespan catalog's keys);
+    # absent ones are left out, so readers apply Keycloak's defaults.
+    lifespans: Mapping[str, object]
+    # The whole representation, only for the gateway's read-modify-write (facts §4.3).
+    _representation: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_representation(cls, rep: dict[str, Any]) -> "RealmSettings":
+        return cls(
+            name=rep.get("realm", ""),
+            not_before_s=int(rep.get("notBefore") or 0),
+            admin_events_enabled=bool(rep.get("adminEventsEnabled", False)),
+            lifespans={name: rep[name] for name in LIFESPAN_FIELDS if name in rep},
+            _representation=rep,
         )
 
 
@@ -107,11 +133,13 @@ class KcClient:
     bearer_only: bool
     service_accounts: bool
     attributes: dict[str, str]
-    # The full representation, kept for read-modify-write updates.
-    representation: dict
+    admin_url: str  # where Keycloak pushes not-before and logouts ("" = nowhere)
+    not_before_s: int  # epoch s, 0 = none
+    # The full representation, only for the gateway's read-modify-write updates.
+    _representation: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
-    def from_representation(cls, rep: dict) -> "KcClient":
+    def from_representation(cls, rep: dict[str, Any]) -> "KcClient":
         return cls(
             uuid=rep["id"],
             client_id=rep["clientId"],
@@ -121,7 +149,9 @@ class KcClient:
             bearer_only=bool(rep.get("bearerOnly", False)),
             service_accounts=bool(rep.get("serviceAccountsEnabled", False)),
             attributes=dict(rep.get("attributes", {})),
-            representation=rep,
+            admin_url=str(rep.get("adminUrl") or ""),
+            not_before_s=int(rep.get("notBefore") or 0),
+            _representation=rep,
         )
 
 

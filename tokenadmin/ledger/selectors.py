@@ -1,6 +1,6 @@
 """Reading the ledger: search and filters shared by the page and the CSV export."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -89,5 +89,5 @@ def ledger_entries_select(
     if since := filters.get("since"):
         entries = entries.filter(created_at__gte=_day_start(since))
     if until := filters.get("until"):
-        entries = entries.filter(created_at__lt=_day_start(until) + timezone.timedelta(days=1))
+        entries = entries.filter(created_at__lt=_day_start(until) + timedelta(days=1))
     return entries

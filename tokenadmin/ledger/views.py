@@ -3,6 +3,7 @@ import json
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -83,7 +84,7 @@ def _realm_choices(request: AuthedRequest) -> list[str]:
 
 @never_cache
 @require_GET
-def ledger_csv(request: AuthedRequest) -> HttpResponse:
+def ledger_csv(request: AuthedRequest) -> HttpResponseBase:
     """Every matching entry, streamed, so an export never holds the ledger in memory."""
     if not rights_of(request.session).any_right():
         return forbidden(request, NO_RIGHTS)

@@ -229,11 +229,12 @@ def value_text(field: LifespanField, value: int | bool | None) -> str:
     return duration_text(int(value))
 
 
-def lifespan_values_of(rep: Mapping[str, object]) -> LifespanValues:
-    """A RealmRepresentation's lifespan fields, typed; Keycloak's defaults for absent ones."""
+def lifespan_values_of(lifespans: Mapping[str, object]) -> LifespanValues:
+    """The realm's lifespan fields (RealmSettings.lifespans: Keycloak's names), typed;
+    Keycloak's defaults for absent ones."""
     values: LifespanValues = {}
     for field in FIELDS:
-        raw = rep.get(field.name, field.default)
+        raw = lifespans.get(field.name, field.default)
         if field.kind == "switch":
             values[field.name] = bool(raw)
         else:

@@ -13,7 +13,7 @@ from tokenadmin.sessionindex.expiry import (
     session_expiry_predict,
 )
 
-from .catalog import FIELDS, LifespanValues, value_text
+from .catalog import FIELDS, value_text
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,3 @@ def lifespans_impact(
         shortened=shortened,
         lengthened=lengthened,
     )
-
-
-def values_merged(rep: Mapping[str, object], values: LifespanValues) -> dict[str, object]:
-    """A copy of `rep` with the lifespan `values` put in."""
-    return {**rep, **values}

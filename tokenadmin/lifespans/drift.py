@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tokenadmin.keycloak import Gateway, GatewayError, gateway_for_worker
+from tokenadmin.keycloak.types import RealmSettings
 
 from .catalog import LifespanValues, lifespan_values_of
 from .models import LifespanSnapshot
@@ -24,10 +25,10 @@ class Culprit:
 
 
 def realm_change_culprit(
-    *, gateway: Gateway, realm: str, rep: dict, since: datetime | None
+    *, gateway: Gateway, realm: str, settings: RealmSettings, since: datetime | None
 ) -> Culprit:
     """Who last updated the realm after `since`, by Keycloak's admin events (if kept)."""
-    if not rep.get("adminEventsEnabled"):
+    if not settings.admin_events_enabled:
         return Culprit(WHO_EVENTS_OFF, None)
     try:
         events = gateway.realm_update_events(realm)
@@ -68,8 +69,8 @@ def lifespans_drift_check(*, gateway: Gateway, realm: str) -> LifespanSnapshot |
     Returns the DRIFT snapshot for the realm's current values, or None when there is no drift.
     A realm never seen before gets its current values as the approved baseline.
     """
-    rep = gateway.realm_representation(realm)
-    values: LifespanValues = lifespan_values_of(rep)
+    settings = gateway.realm_settings(realm)
+    values: LifespanValues = lifespan_values_of(settings.lifespans)
     approved = last_approved(realm)
     if approved is None:
         LifespanSnapshot.objects.create(
@@ -94,7 +95,7 @@ def lifespans_drift_check(*, gateway: Gateway, realm: str) -> LifespanSnapshot |
     culprit = realm_change_culprit(
         gateway=gateway,
         realm=realm,
-        rep=rep,
+        settings=settings,
         since=known.taken_at if known else approved.taken_at,
     )
     return LifespanSnapshot.objects.create(

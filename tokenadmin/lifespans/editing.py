@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from tokenadmin.accounts.models import User
 from tokenadmin.keycloak import Forbidden, Gateway
+from tokenadmin.keycloak.types import RealmSettings
 from tokenadmin.sessionindex.expiry import ClientOverrides
 
 from .catalog import (
@@ -35,9 +36,6 @@ from .validation import Finding, errors_of, lifespans_check, lifespans_form_pars
 
 Stage = Literal["edit", "invalid", "warnings", "conflict", "nothing", "review", "saved"]
 _SALT = "tokenadmin.lifespans.editor"
-TICK_TO_GO_ON = (
-    "Some values look inconsistent. Read the warnings, then tick “Save anyway” to go on."
-)
 
 
 def values_token(values: Mapping[str, int | bool]) -> str:
@@ -158,8 +156,8 @@ def editor_open(
     actor: User | None = None,
 ) -> EditorState:
     """The editor as first loaded; for a rollback, already reviewing the snapshot's values."""
-    rep = gateway.realm_representation(realm)
-    current = lifespan_values_of(rep)
+    settings = gateway.realm_settings(realm)
+    current = lifespan_values_of(settings.lifespans)
     if rollback_of is not None:
         data = _form_data(input_texts({**current, **rollback_of.values}))
         return editor_submit(
@@ -172,10 +170,10 @@ def editor_open(
             reviewed=None,
             rollback_of=rollback_of,
             actor=actor,
-            rep=rep,
+            settings=settings,
         )
     state = EditorState(realm=realm, current=current, loaded=current, shown=input_texts(current))
-    return _with_drift(state, gateway, rep)
+    return _with_drift(state, gateway, settings)
 
 
 def _form_data(texts: Mapping[str, str | bool]) -> dict[str, str]:
@@ -189,11 +187,14 @@ def _form_data(texts: Mapping[str, str | bool]) -> dict[str, str]:
     return data
 
 
-def _with_drift(state: EditorState, gateway: Gateway, rep: dict) -> EditorState:
+def _with_drift(state: EditorState, gateway: Gateway, settings: RealmSettings) -> EditorState:
     state.drift = lifespans_drift_select(realm=state.realm, current=state.current)
     if state.drift is not None and state.drift.recorded is None:
         state.culprit = realm_change_culprit(
-            gateway=gateway, realm=state.realm, rep=rep, since=state.drift.approved.taken_at
+            gateway=gateway,
+            realm=state.realm,
+            settings=settings,
+            since=state.drift.approved.taken_at,
         )
     return state
 
@@ -217,7 +218,7 @@ def editor_submit(
     reviewed: LifespanValues | None,
     rollback_of: LifespanSnapshot | None,
     actor: User | None,
-    rep: dict | None = None,
+    settings: RealmSettings | None = None,
 ) -> EditorState:
     """One submit of the editor. `step` is "review", "confirm" or "merge".
 
@@ -230,12 +231,12 @@ def editor_submit(
     for f in FIELDS:
         if f.kind == "switch":
             shown[f.name] = bool(parsed.values[f.name])
-    rep = rep if rep is not None else gateway.realm_representation(realm)
-    current = lifespan_values_of(rep)
+    settings = settings if settings is not None else gateway.realm_settings(realm)
+    current = lifespan_values_of(settings.lifespans)
     state = EditorState(
         realm=realm, current=current, loaded=loaded, shown=shown, rollback_of=rollback_of
     )
-    _with_drift(state, gateway, rep)
+    _with_drift(state, gateway, settings)
     state.errors = parsed.errors
     if parsed.errors:
         # Range errors of the fields that did parse too, so the admin sees all at once.

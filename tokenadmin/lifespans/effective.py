@@ -149,8 +149,8 @@ def client_row(rules: EffectiveLifespans, client: KcClient) -> ClientRow:
 
 
 def client_lifespans_matrix(
-    *, realm_rep: Mapping[str, object], clients: Sequence[KcClient]
+    *, realm_lifespans: Mapping[str, object], clients: Sequence[KcClient]
 ) -> list[ClientRow]:
     """One row per client (by clientId), each cell the effective value and where it comes from."""
-    rules = EffectiveLifespans.from_representation(realm_rep)
+    rules = EffectiveLifespans.from_representation(realm_lifespans)
     return [client_row(rules, c) for c in sorted(clients, key=lambda c: c.client_id.lower())]

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 
 from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.keycloak import Gateway
@@ -43,7 +42,7 @@ def lifespan_changes_since(realm: str, when: datetime) -> list[LifespanChange]:
     ).order_by("taken_at", "id")
     out = []
     for snap in snapshots:
-        changes = lifespans_diff(snap.previous_values, snap.values)
+        changes = lifespans_diff(snap.previous_values or {}, snap.values)
         if not changes:
             continue
         out.append(
@@ -95,10 +94,6 @@ def lifespans_drift_select(*, realm: str, current: LifespanValues) -> Drift | No
     return Drift(
         approved=approved, changes=lifespans_diff(approved.values, current), recorded=recorded
     )
-
-
-def snapshots_select(*, realm: str, limit: int = 20) -> QuerySet[LifespanSnapshot]:
-    return LifespanSnapshot.objects.filter(realm=realm).order_by("-taken_at", "-id")[:limit]
 
 
 def snapshot_get(*, realm: str, snapshot_id: int) -> LifespanSnapshot | None:
@@ -160,7 +155,7 @@ def _history_row(snap: LifespanSnapshot, current: LifespanValues) -> HistoryRow:
     return HistoryRow(snap, changes, values, target, rollback_changes)
 
 
-def history_page_select(*, realm: str, current: LifespanValues, number: object) -> Page:
+def history_page_select(*, realm: str, current: LifespanValues, number: str | int | None) -> Page:
     """One page of the realm's history, newest first, one row per change: a save's "before"
     snapshot is not a change of its own (its row's roll back goes to it). `page.rows` holds
     the HistoryRows."""

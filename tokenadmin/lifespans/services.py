@@ -15,8 +15,6 @@ from .diff import FieldChange, lifespans_diff
 from .effective import OVERRIDE_ATTRIBUTES
 from .models import LifespanSnapshot
 
-NOTHING_TO_SAVE = "Nothing to save: Keycloak already holds these values."
-
 
 class ConcurrentChange(Exception):
     """The realm's lifespans changed in Keycloak since the admin loaded them."""
@@ -61,15 +59,15 @@ def realm_lifespans_update(
     no other realm setting is reset (facts §4.3). Raises ConcurrentChange when the lifespans
     differ from `loaded`: nothing is written then.
     """
-    rep = gateway.realm_representation(realm)
-    current = lifespan_values_of(rep)
+    settings = gateway.realm_settings(realm)
+    current = lifespan_values_of(settings.lifespans)
     if current != dict(loaded):
         raise ConcurrentChange(lifespans_diff(loaded, current), current)
     new_values = {**current, **values}
     changes = lifespans_diff(current, new_values)
     if not changes:
         return SaveOutcome(changes=[], approved=None)
-    gateway.realm_representation_put(realm, {**rep, **new_values})
+    gateway.realm_lifespans_put(realm, settings, new_values)
     username = actor.username if actor else "tokenadmin"
     with transaction.atomic():
         LifespanSnapshot.objects.create(
@@ -131,17 +129,13 @@ def client_lifespans_update(
     GETs the full ClientRepresentation and PUTs it back with only these attributes changed.
     An empty string is how Keycloak's console clears an attribute.
     """
-    rep = gateway.client_representation(realm, client_uuid)
-    attributes = dict(rep.get("attributes") or {})
-    before = {name: str(attributes.get(name) or "") for name in OVERRIDE_ATTRIBUTES}
+    client = gateway.client_get(realm, client_uuid)
+    before = {name: str(client.attributes.get(name) or "") for name in OVERRIDE_ATTRIBUTES}
     after = {name: str(overrides.get(name, before[name]) or "") for name in OVERRIDE_ATTRIBUTES}
-    outcome = ClientSaveOutcome(
-        client_id=rep.get("clientId", client_uuid), before=before, after=after
-    )
+    outcome = ClientSaveOutcome(client_id=client.client_id, before=before, after=after)
     if not outcome.changed:
         return outcome
-    attributes.update(after)
-    gateway.client_representation_put(realm, client_uuid, {**rep, "attributes": attributes})
+    gateway.client_attributes_put(realm, client, after)
     changed = {k: (before[k], after[k]) for k in OVERRIDE_ATTRIBUTES if before[k] != after[k]}
     ledger_entry_create(
         actor=actor,

@@ -135,7 +135,7 @@ def _raise_fix(limit: _Limit, job_s: int, client: str, *, ceiling: _Limit | None
 
 def job_survival_check(
     *,
-    realm_rep: Mapping[str, object],
+    realm_lifespans: Mapping[str, object],
     client_attributes: Mapping[str, str],
     client_id: str,
     job_s: int,
@@ -147,7 +147,7 @@ def job_survival_check(
     `offline` means the job holds an offline token, which is a refresh token: it implies
     refreshing. Without refresh the job lives on its first access token.
     """
-    rules = EffectiveLifespans.from_representation(realm_rep)
+    rules = EffectiveLifespans.from_representation(realm_lifespans)
     access = _access_limit(rules, client_attributes, client_id)
     job = duration_text(job_s)
 

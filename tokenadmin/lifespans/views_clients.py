@@ -8,7 +8,6 @@ from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.http import AuthedRequest, page_or_partial, require_right
 
-from .catalog import lifespan_values_of
 from .clients import (
     PRESETS,
     PRESETS_BY_KEY,
@@ -16,24 +15,21 @@ from .clients import (
     override_inputs,
     override_texts,
 )
-from .effective import COLUMNS, client_lifespans_matrix
-from .selectors import lifespans_drift_select
+from .effective import COLUMNS
+from .selectors_clients import client_for_overrides_get, client_matrix_select
 from .services import client_lifespans_update
 
 PAGE = "lifespans/clients.html"
 
 
 def _matrix_context(request: AuthedRequest, realm: str) -> dict:
-    gateway = gateway_for(request)
-    rep = gateway.realm_representation(realm)
-    current = lifespan_values_of(rep)
-    clients = gateway.clients_list(realm)
+    matrix = client_matrix_select(gateway=gateway_for(request), realm=realm)
     return {
         "realm": realm,
         "tab": "clients",
         "columns": COLUMNS,
-        "rows": client_lifespans_matrix(realm_rep=rep, clients=clients),
-        "state": {"drift": lifespans_drift_select(realm=realm, current=current)},
+        "rows": matrix.rows,
+        "state": {"drift": matrix.drift},
         "can_edit": rights_of(request.session).can(realm, "manage-clients"),
         "can_save": rights_of(request.session).can(realm, "manage-realm"),
         "presets": PRESETS,
@@ -61,7 +57,7 @@ def _editor_response(request: AuthedRequest, realm: str, context: dict) -> HttpR
 def client_lifespans_edit(request: AuthedRequest, realm: str, client_uuid: str) -> HttpResponse:
     """GET: the override editor (optionally filled from ?preset=); POST: save the overrides."""
     gateway = gateway_for(request)
-    client = gateway.client_get(realm, client_uuid)
+    client = client_for_overrides_get(gateway=gateway, realm=realm, client_uuid=client_uuid)
     context: dict = {"realm": realm, "client": client, "presets": PRESETS, "columns": COLUMNS}
     if request.method == "GET":
         preset_key = request.GET.get("preset", "")

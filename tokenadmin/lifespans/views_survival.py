@@ -9,9 +9,7 @@ from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.http import AuthedRequest, page_or_partial, require_right
 
-from .catalog import lifespan_values_of
-from .selectors import lifespans_drift_select
-from .survival import job_survival_check
+from .selectors_clients import JobQuestion, job_survival_select
 from .units import DurationError, duration_parse
 
 
@@ -35,33 +33,28 @@ class JobForm(forms.Form):
 @require_right("view-realm")
 @require_right("view-clients")  # Keycloak lists a realm's clients only with it
 def job_survival_page(request: AuthedRequest, realm: str) -> HttpResponse:
-    gateway = gateway_for(request)
-    rep = gateway.realm_representation(realm)
-    clients = sorted(gateway.clients_list(realm), key=lambda c: c.client_id.lower())
     form = JobForm(request.GET) if "client" in request.GET else JobForm(initial={"refresh": True})
-    verdict = client = None
+    question = None
     if form.is_bound and form.is_valid():
-        client = next((c for c in clients if c.client_id == form.cleaned_data["client"]), None)
-        if client is None:
-            form.add_error("client", "No such client in this realm.")
-        else:
-            verdict = job_survival_check(
-                realm_rep=rep,
-                client_attributes=client.attributes,
-                client_id=client.client_id,
-                job_s=form.cleaned_data["job"],
-                refresh=form.cleaned_data["refresh"],
-                offline=form.cleaned_data["offline"],
-            )
+        data = form.cleaned_data
+        question = JobQuestion(
+            client_id=data["client"],
+            job_s=data["job"],
+            refresh=data["refresh"],
+            offline=data["offline"],
+        )
+    answer = job_survival_select(gateway=gateway_for(request), realm=realm, question=question)
+    if answer.client_missing:
+        form.add_error("client", "No such client in this realm.")
     context = {
         "realm": realm,
         "tab": "survival",
         "can_save": rights_of(request.session).can(realm, "manage-realm"),
         "form": form,
-        "clients": clients,
-        "verdict": verdict,
-        "client": client,
-        "state": {"drift": lifespans_drift_select(realm=realm, current=lifespan_values_of(rep))},
+        "clients": answer.clients,
+        "verdict": answer.verdict,
+        "client": answer.client,
+        "state": {"drift": answer.drift},
     }
     return render(
         request, page_or_partial(request, "lifespans/survival.html", "survival-answer"), context

@@ -52,3 +52,9 @@ def realms_overview_select(*, gateway: Gateway, rights: AdminRights) -> list[Rea
             )
         )
     return rows
+
+
+def realm_names_select(*, gateway: Gateway, rights: AdminRights, right: str) -> list[str]:
+    """The realms Keycloak shows the admin on which their roles grant `right`, master first."""
+    names = [realm.name for realm in gateway.realms_list() if rights.can(realm.name, right)]
+    return sorted(names, key=lambda name: (name != "master", name))

@@ -4,6 +4,7 @@ admin's only if they may view the users of every one of them."""
 from collections.abc import Iterable
 
 from tokenadmin.accounts.rights import AdminRights
+from tokenadmin.keycloak import Gateway
 
 from .models import ExpiryReport
 
@@ -21,3 +22,11 @@ def report_visible(report: ExpiryReport, rights: AdminRights) -> bool:
 
 def reports_visible(reports: Iterable[ExpiryReport], rights: AdminRights) -> list[ExpiryReport]:
     return [report for report in reports if report_visible(report, rights)]
+
+
+def report_realm_choices_select(*, gateway: Gateway, rights: AdminRights) -> list[str]:
+    """The realms the admin may build a report on: every realm for master's admin, else the
+    realms where their roles grant RIGHT."""
+    if rights.is_superadmin:
+        return sorted(realm.name for realm in gateway.realms_list())
+    return sorted(realm for realm in rights.by_realm if rights.can(realm, RIGHT))

@@ -47,12 +47,15 @@ def message_deliver(*, message: EmailMessage, before_content: Callable[[], None]
         return
     backend.open()
     smtp = backend.connection
+    if smtp is None:  # open() raises when it cannot connect; this only tells the type checker
+        raise smtplib.SMTPServerDisconnected("the mail server connection did not open")
     uncertain = False
     try:
         encoding = message.encoding or settings.DEFAULT_CHARSET
         sender = sanitize_address(message.from_email, encoding)
         recipients = [sanitize_address(address, encoding) for address in message.recipients()]
-        content = message.message().as_bytes(linesep="\r\n")
+        # Django's MIME classes take linesep (the stubs type message() as the stdlib's Message).
+        content = message.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
         smtp.ehlo_or_helo_if_needed()
         code, reply = smtp.mail(sender)
         if code != 250:

@@ -1,7 +1,7 @@
 """The report form: what to look for, whom to tell, and when."""
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from celery.schedules import ParseException, crontab_parser
 from django import forms
@@ -50,6 +50,11 @@ def _threshold(label: str, help_text: str, max_value: int) -> forms.IntegerField
     )
 
 
+class SavedViewChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: SavedView) -> str:
+        return f"{obj.realm}: {obj.name}"
+
+
 class ReportForm(forms.Form):
     name = forms.CharField(max_length=120)
     realms = forms.MultipleChoiceField(
@@ -61,7 +66,7 @@ class ReportForm(forms.Form):
         label="Clients",
         help_text="clientIds separated by spaces; blank = every client.",
     )
-    saved_view = forms.ModelChoiceField(
+    saved_view = SavedViewChoiceField(
         queryset=SavedView.objects.none(),
         required=False,
         label="Or a saved view",
@@ -125,10 +130,11 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.report = report
         known = sorted(set(realm_choices) | set(report.realms if report else []))
-        self.fields["realms"].choices = [(r, r) for r in known]
+        realms_field = cast(forms.MultipleChoiceField, self.fields["realms"])
+        realms_field.choices = [(r, r) for r in known]
         self.allowed_realms = set(realm_choices)
-        self.fields["saved_view"].queryset = saved_views
-        self.fields["saved_view"].label_from_instance = lambda v: f"{v.realm}: {v.name}"
+        saved_view_field = cast(forms.ModelChoiceField, self.fields["saved_view"])
+        saved_view_field.queryset = saved_views
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
@@ -212,7 +218,8 @@ class ReportForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("realms") and not data.get("saved_view"):
             self.add_error("realms", SCOPE_REQUIRED)
         sections = (

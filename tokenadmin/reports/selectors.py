@@ -381,24 +381,24 @@ def expiry_report_build(
         )
 
     if report.sessions_per_user_over is not None:
-        qs = (
+        per_user = (
             base.order_by()
             .values("realm", "user_id", "username")
             .annotate(n=Count("id"))
             .filter(n__gt=report.sessions_per_user_over)
             .order_by("-n", "realm", "username")
         )
-        querysets[MANY_SESSIONS] = qs
+        querysets[MANY_SESSIONS] = per_user
         # Users above the threshold per realm: the grouped rows are few (one per such user).
         by_realm = dict.fromkeys(realms, 0)
-        for realm, _n in qs.values_list("realm", "n").iterator(chunk_size=2000):
+        for realm, _n in per_user.values_list("realm", "n").iterator(chunk_size=2000):
             by_realm[realm] += 1
         rows = [
             {
                 **row,
                 "link": sessions_page_url(row["realm"], _link_query(report, q=row["username"])),
             }
-            for row in qs[:DETAIL_LIMIT]
+            for row in per_user[:DETAIL_LIMIT]
         ]
         sections.append(
             Section(

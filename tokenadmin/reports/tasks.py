@@ -55,7 +55,7 @@ def expiry_report_send_task(run_id: int) -> None:
         )
         logger.warning("report run %s failed (%s); next attempt at %s", run_id, exc, due)
         if due is not None:
-            expiry_report_send_task.apply_async(args=[run_id], eta=due)
+            expiry_report_send_task.apply_async(args=(run_id,), eta=due)
 
 
 def report_runs_queue(*, overdue_s: float) -> list[int]:
@@ -86,6 +86,7 @@ def report_runs_resume(**_kwargs: object) -> None:
         for run_id, due in ReportRun.objects.filter(
             state=ReportRun.State.PENDING, next_attempt_at__gt=timezone.now()
         ).values_list("pk", "next_attempt_at"):
-            expiry_report_send_task.apply_async(args=[run_id], eta=due)
+            if due is not None:  # always set: the filter above needs it
+                expiry_report_send_task.apply_async(args=(run_id,), eta=due)
     except Exception:  # the worker must start even if the database is not there yet
         logger.exception("could not look for report runs left unsent by a stopped worker")

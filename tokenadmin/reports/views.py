@@ -1,5 +1,7 @@
 """Report pages: list, create, edit, one report with its runs, send now, preview, delete."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Max, QuerySet
@@ -13,13 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from tokenadmin.accounts.gateway import gateway_for
-from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.core.queue import task_enqueue
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial
 from tokenadmin.sessionindex.models import SavedView
 
-from .access import RIGHT, report_visible, reports_visible
+from .access import report_realm_choices_select, report_visible, reports_visible
 from .emails import expiry_report_html
 from .forms import ReportForm
 from .models import ExpiryReport, ReportRun
@@ -55,12 +56,6 @@ def demo_urls_on() -> bool:
     except NoReverseMatch:
         return False
     return True
-
-
-def _realm_choices(request: AuthedRequest, rights: AdminRights) -> list[str]:
-    if rights.is_superadmin:
-        return sorted(realm.name for realm in gateway_for(request).realms_list())
-    return sorted(realm for realm in rights.by_realm if rights.can(realm, RIGHT))
 
 
 def _saved_views(request: AuthedRequest, realms: list[str]) -> QuerySet[SavedView]:
@@ -111,14 +106,19 @@ def _form_page(request: AuthedRequest, report: ExpiryReport | None) -> HttpRespo
     rights = rights_of(request.session)
     if not rights.any_right():
         return forbidden(request, NO_RIGHTS)
-    realms = _realm_choices(request, rights)
-    kwargs = {
-        "realm_choices": realms,
-        "saved_views": _saved_views(request, realms),
-        "report": report,
-    }
+    realms = report_realm_choices_select(gateway=gateway_for(request), rights=rights)
+
+    def form_of(data: Any = None, **extra: Any) -> ReportForm:
+        return ReportForm(
+            data,
+            realm_choices=realms,
+            saved_views=_saved_views(request, realms),
+            report=report,
+            **extra,
+        )
+
     if request.method == "POST":
-        form = ReportForm(request.POST, **kwargs)
+        form = form_of(request.POST)
         if form.is_valid():
             if report is None:
                 report = expiry_report_create(actor=request.user, definition=form.definition())
@@ -130,7 +130,7 @@ def _form_page(request: AuthedRequest, report: ExpiryReport | None) -> HttpRespo
                 messages.success(request, f"Report “{report.name}” saved.")
             return redirect("reports:detail", pk=report.pk)
     else:
-        form = ReportForm(initial=ReportForm.initial_for(report), **kwargs)
+        form = form_of(initial=ReportForm.initial_for(report))
     return render(request, "reports/report_form.html", {"form": form, "report": report})
 
 

@@ -347,12 +347,13 @@ def _items_insert(*, job: RevocationJob, targets: list[Target]) -> None:
     bulk_create builds a model instance per row: 1.7 s for 10,000 items, as long as revoking
     them; the same INSERT with plain tuples takes a tenth of that.
     """
-    fields = [RevocationItem._meta.get_field(name) for name in _ITEM_COLUMNS]
+    by_name = {f.name: f for f in RevocationItem._meta.concrete_fields}
+    fields = [by_name[name] for name in _ITEM_COLUMNS]
     quote = connection.ops.quote_name
     # Names come from the model, values go as parameters.
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608
         quote(RevocationItem._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
+        ", ".join(quote(str(f.column)) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
     adapt = connection.ops.adapt_datetimefield_value

@@ -24,7 +24,8 @@ class RecipeForm(forms.Form):
     view = forms.IntegerField(required=False, min_value=1)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         kind = data.get("kind")
         if kind in (Kind.CLIENT, Kind.OFFLINE_OLDER_THAN) and not data.get("client"):
             self.add_error("client", "Name the client (its clientId).")
@@ -85,7 +86,8 @@ class BulkStartForm(ReasonForm):
         return Recipe.from_dict(data)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         recipe = data.get("recipe")
         if (
             isinstance(recipe, Recipe)

@@ -113,11 +113,6 @@ def job_counts(job: RevocationJob) -> JobCounts:
     )
 
 
-def _status_of(exc: GatewayError) -> str:
-    code = getattr(exc.__cause__, "response_code", None)
-    return f"HTTP {code}" if code else "no answer"
-
-
 def _backoff_s(attempt: int) -> float:
     return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1)) * (0.5 + random.random())
 
@@ -138,11 +133,11 @@ def _revoke_one(
             revoked_by_us = sent_before or attempt > 1
             return ItemResult(pk, Done.DONE if revoked_by_us else Done.ALREADY_GONE, attempt)
         except KeycloakUnavailable as exc:
-            last_error = f"{exc.title} ({_status_of(exc)}) {exc.detail}".strip()
+            last_error = f"{exc.title} ({exc.status_text}) {exc.detail}".strip()
         except GatewayError as exc:
             # 400, 401 after signing in again, 403: trying again would get the same answer.
             detail = f" Keycloak said: {exc.detail}" if exc.detail else ""
-            return ItemResult(pk, Done.FAILED, attempt, f"{exc.title} ({_status_of(exc)}).{detail}")
+            return ItemResult(pk, Done.FAILED, attempt, f"{exc.title} ({exc.status_text}).{detail}")
         except Exception as exc:  # a bug must fail the item visibly, not kill the whole run
             logger.exception("revoking session %s failed unexpectedly", session_id)
             return ItemResult(pk, Done.FAILED, attempt, f"Unexpected error: {type(exc).__name__}")

@@ -13,9 +13,6 @@ from tokenadmin.keycloak import Forbidden, Gateway, GatewayError
 from tokenadmin.keycloak.revocation import PushResult
 from tokenadmin.sessionindex.expiry import ClientOverrides
 
-# Keycloak's default when the realm's value cannot be read (facts sheet §5).
-REALM_ACCESS_TOKEN_DEFAULT_S = 300
-
 UNKNOWN_LIFESPAN = (
     "Access tokens already issued stay valid until they expire; your roles do not let "
     "tokenadmin read how long that is (needs view-realm and view-clients)."
@@ -113,14 +110,14 @@ def push_reach_lines(result: PushResult, *, admin_urls: dict[str, str]) -> list[
 
 
 def admin_urls_of(admin: Gateway, realm: str) -> dict[str, str]:
-    """{adminUrl: clientId} for matching push results to clients (empty if not allowed)."""
+    """{admin URL: clientId} for matching push results to clients (empty if not allowed)."""
     try:
         clients = admin.clients_list(realm)
     except GatewayError:
         return {}
     urls = {}
     for client in clients:
-        url = str(client.representation.get("adminUrl") or "").rstrip("/")
+        url = client.admin_url.rstrip("/")
         if url:
             urls[url] = client.client_id
     return urls

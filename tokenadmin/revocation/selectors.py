@@ -1,4 +1,5 @@
-"""Reads for the revocation pages: which realms the admin may act on, and recent jobs."""
+"""Reads for the revocation pages: which realms the admin may act on, recent jobs, users found,
+a realm's session counts."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -7,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from tokenadmin.accounts.rights import AdminRights
 from tokenadmin.keycloak import Gateway, GatewayError
+from tokenadmin.keycloak.types import ClientSessionStats, KcUser
 
 from .models import RevocationJob
 from .services import is_login_realm
@@ -65,3 +67,16 @@ def revocation_jobs_waiting(*, older_than: datetime) -> list[int]:
     waiting = Q(state=RevocationJob.State.PENDING, created_at__lt=older_than)
     orphaned = Q(state=RevocationJob.State.RUNNING, lease_until__lt=older_than)
     return list(RevocationJob.objects.filter(waiting | orphaned).values_list("pk", flat=True))
+
+
+def realm_session_stats_select(*, admin: Gateway, realm: str) -> list[ClientSessionStats] | None:
+    """The realm's session counts per client, or None when Keycloak will not give them."""
+    try:
+        return admin.client_session_stats(realm)
+    except GatewayError:
+        return None
+
+
+def users_find_select(*, admin: Gateway, realm: str, query: str) -> list[KcUser]:
+    """Users whose name, email or username matches `query` (none for an empty query)."""
+    return admin.users_search(realm, query) if query else []

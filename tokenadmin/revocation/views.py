@@ -1,11 +1,11 @@
 """The revocations index, bulk previews, realm-wide sign-out, and job progress pages."""
 
 import logging
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,25 +15,30 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
-from tokenadmin.core.queue import task_enqueue
 from tokenadmin.http import AuthedRequest, forbidden, require_right
-from tokenadmin.keycloak import Gateway, GatewayError
-from tokenadmin.sessionindex.selectors import saved_views_select
 
 from . import services
-from .bulk import Kind, Plan, Recipe, revocation_job_create, revocation_plan_build
+from .bulk import Kind, Plan, Recipe
 from .forms import BulkStartForm, RealmSignOutForm, RecipeForm, recipe_sign
-from .jobs import job_counts, revocation_job_retry_failed, revocation_job_run
+from .jobs import job_counts
+from .launch import (
+    INLINE_LIMIT,
+    revocation_bulk_start,
+    revocation_job_retry,
+    revocation_plan_prepare,
+)
 from .models import RevocationItem, RevocationJob
 from .outcomes import RevocationRefused
-from .selectors import JOB_RIGHT, realm_actions_select, revocation_jobs_select
-from .tasks import revocation_job_run_task
+from .selectors import (
+    JOB_RIGHT,
+    realm_actions_select,
+    realm_session_stats_select,
+    revocation_jobs_select,
+)
 from .views_actions import outcome_response, refused_response
 
 logger = logging.getLogger(__name__)
 
-# Jobs this small run in the request, as the admin (Keycloak's admin events then name them).
-INLINE_LIMIT = 25
 NO_RIGHTS = "Your Keycloak roles include no admin right on any realm."
 QUEUE_UNREACHABLE = (
     "The job is recorded, but the task queue is unreachable right now: it will start by "
@@ -72,31 +77,13 @@ def index_page(request: AuthedRequest) -> HttpResponse:
 
 
 def _plan(request: AuthedRequest, realm: str, recipe: Recipe) -> Plan:
-    if recipe.kind == Kind.GROUP and recipe.group_id:
-        recipe = _group_resolved(gateway_for(request), realm, recipe)
-    if recipe.kind == Kind.FILTER and recipe.saved_view_id:
-        visible = saved_views_select(realm=realm, user=request.user)
-        view = visible.filter(pk=recipe.saved_view_id).first()
-        if view is None:
-            raise Http404("No such saved view")
-        recipe = Recipe.from_dict({**recipe.as_dict(), "saved_view_name": view.name})
-    return revocation_plan_build(
+    return revocation_plan_prepare(
         admin=gateway_for(request),
         realm=realm,
         recipe=recipe,
+        user=request.user,
         own_session_id=request.session.get(SID, ""),
     )
-
-
-def _group_resolved(admin: Gateway, realm: str, recipe: Recipe) -> Recipe:
-    """A group named by id or by name/path; the page shows its name."""
-    wanted = recipe.group_id
-    for group in admin.groups_search(realm, wanted.strip("/").split("/")[-1]):
-        if wanted in (group.id, group.name, group.path):
-            return Recipe.from_dict(
-                {**recipe.as_dict(), "group_id": group.id, "group_name": group.path or group.name}
-            )
-    raise Http404(f"No group {wanted!r} in {realm}")
 
 
 @never_cache
@@ -122,11 +109,8 @@ def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
     )
 
 
-def _enqueue(request: AuthedRequest, job: RevocationJob) -> None:
-    """Queue the job; with the task queue unreachable it stays recorded, and the sweeper queues
-    it again once the queue is back (docs/FAULTS.md)."""
-    if not task_enqueue(revocation_job_run_task, job.pk):
-        messages.warning(request, QUEUE_UNREACHABLE)
+def _queue_unreachable(request: AuthedRequest) -> Callable[[], None]:
+    return lambda: messages.warning(request, QUEUE_UNREACHABLE)
 
 
 @never_cache
@@ -147,26 +131,19 @@ def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
             "revocation/preview.html",
             {"realm": realm, "plan": plan, "form": form, "inline_limit": INLINE_LIMIT},
         )
-    admin = gateway_for(request)
     try:
-        plan = revocation_plan_build(
-            admin=admin,
+        job = revocation_bulk_start(
+            admin=gateway_for(request),
             realm=realm,
             recipe=form.cleaned_data["recipe"],
             own_session_id=request.session.get(SID, ""),
-        )
-        job = revocation_job_create(
-            plan=plan,
             actor=request.user,
             reason=form.cleaned_data["reason"],
             ticket=form.cleaned_data["ticket"],
+            queue_unreachable=_queue_unreachable(request),
         )
     except RevocationRefused as refused:
         return refused_response(request, refused)
-    if job.total <= INLINE_LIMIT:
-        revocation_job_run(job_id=job.pk, gateway_factory=lambda: admin, workers=1)
-    else:
-        transaction.on_commit(lambda: _enqueue(request, job))
     url = reverse("revocation:job", args=[job.pk])
     if request.htmx:
         return HttpResponseClientRedirect(url)
@@ -193,12 +170,9 @@ def realm_sign_out(request: AuthedRequest, realm: str) -> HttpResponse:
             return refused_response(request, refused)
         return outcome_response(request, outcome)
     if request.method == "POST" and request.htmx:
-        errors = " ".join(e for field_errors in form.errors.values() for e in field_errors)
+        errors = " ".join(str(e) for field_errors in form.errors.values() for e in field_errors)
         return render(request, "revocation/result.html#refused", {"refused": errors})
-    try:
-        stats = gateway_for(request).client_session_stats(realm)
-    except GatewayError:
-        stats = None
+    stats = realm_session_stats_select(admin=gateway_for(request), realm=realm)
     return render(
         request, "revocation/realm_sign_out.html", {"realm": realm, "form": form, "stats": stats}
     )
@@ -248,12 +222,11 @@ def job_retry(request: AuthedRequest, job_id: int) -> HttpResponse:
         return forbidden(
             request, f"Your Keycloak roles do not include manage-users on {job.realm}."
         )
-    reopened = revocation_job_retry_failed(job=job)
-    if reopened and reopened <= INLINE_LIMIT:
-        admin = gateway_for(request)
-        revocation_job_run(job_id=job.pk, gateway_factory=lambda: admin, workers=1)
-    elif reopened:
-        transaction.on_commit(lambda: _enqueue(request, job))
+    revocation_job_retry(
+        job=job,
+        gateway_factory=lambda: gateway_for(request),
+        queue_unreachable=_queue_unreachable(request),
+    )
     url = reverse("revocation:job", args=[job.pk])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 

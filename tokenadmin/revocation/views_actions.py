@@ -16,6 +16,7 @@ from tokenadmin.http import AuthedRequest, require_right
 from . import services
 from .forms import OptionalReasonForm
 from .outcomes import RevocationRefused, RevokeOutcome
+from .selectors import users_find_select
 
 
 def _reason(request: AuthedRequest) -> dict[str, str]:
@@ -145,7 +146,7 @@ def user_page(request: AuthedRequest, realm: str, user_id: str) -> HttpResponse:
 @require_right("view-users")
 def user_find(request: AuthedRequest, realm: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
-    users = gateway_for(request).users_search(realm, query) if query else []
+    users = users_find_select(admin=gateway_for(request), realm=realm, query=query)
     return render(
         request, "revocation/user_find.html", {"realm": realm, "query": query, "users": users}
     )

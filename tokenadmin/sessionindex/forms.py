@@ -129,7 +129,7 @@ class SessionFilterForm(forms.Form):
     per_page = forms.TypedChoiceField(
         required=False,
         coerce=int,
-        empty_value=DEFAULT_PER_PAGE,
+        empty_value=None,  # page_size() falls back to DEFAULT_PER_PAGE
         choices=[(n, str(n)) for n in PER_PAGE_CHOICES],
         label="Rows per page",
     )
@@ -168,7 +168,8 @@ class SessionFilterForm(forms.Form):
     def error_texts(self) -> list[str]:
         """ "Expiring within: Enter a duration like …" lines for the page's message."""
         return [
-            f"{self.fields[name].label}: {' '.join(errors)}" for name, errors in self.errors.items()
+            f"{self.fields[name].label}: {' '.join(str(e) for e in errors)}"
+            for name, errors in self.errors.items()
         ]
 
 

@@ -365,7 +365,8 @@ def _rows_upsert(rows: list[tuple]) -> None:
         return
     quote = connection.ops.quote_name
     table = quote(IndexedSession._meta.db_table)
-    columns = ", ".join(quote(IndexedSession._meta.get_field(name).column) for name in _COLUMNS)
+    column_of = {f.name: str(f.column) for f in IndexedSession._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in _COLUMNS)
     key = ", ".join(quote(name) for name in _KEY_COLUMNS)
     updates = ", ".join(f"{quote(name)} = EXCLUDED.{quote(name)}" for name in _UPDATE_FIELDS)
     # The search text follows the new clients, with the user and IP the row keeps (see
@@ -648,7 +649,7 @@ def _refresh(
     concurrency: int,
 ) -> int:
     gateway = gateway_factory()
-    lifespans = EffectiveLifespans.from_representation(gateway.realm_representation(realm))
+    lifespans = EffectiveLifespans.from_representation(gateway.realm_settings(realm).lifespans)
     clients = gateway.clients_list(realm)
     overrides = {
         client.uuid: ClientOverrides.from_attributes(client.attributes) for client in clients

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from math import ceil
+from typing import Any, overload
 from urllib.parse import quote
 
 from django.db import connection
@@ -308,6 +309,10 @@ _PAGE_FIELDS = (
 )
 
 
+@overload
+def _utc(value: datetime) -> datetime: ...
+@overload
+def _utc(value: None) -> None: ...
 def _utc(value: datetime | None) -> datetime | None:
     """A naive UTC datetime as SQLite's module gives it back (Django registers its parser for
     datetime columns), made aware."""
@@ -719,7 +724,7 @@ class IndexedRealm:
         return bool(self.sessions or self.ended or (self.index and self.index.refreshed_at))
 
 
-def _realm_counts(sessions: QuerySet[IndexedSession]) -> dict[str, dict]:
+def _realm_counts(sessions: QuerySet[IndexedSession]) -> dict[str, Any]:
     return {
         row["realm"]: row
         for row in sessions.values("realm")

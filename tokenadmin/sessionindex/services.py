@@ -1,5 +1,7 @@
 """Writes of the sessions pages: saved views. Each change writes one ledger entry."""
 
+from django.db.models import ProtectedError
+
 from tokenadmin.accounts.models import User
 from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import ledger_entry_create
@@ -59,14 +61,15 @@ def saved_view_delete(*, actor: User, view: SavedView) -> None:
     """Remove a saved view (the caller has checked the actor owns it or may manage users).
 
     Refused (SavedViewInUse) while a report is built on it."""
-    from tokenadmin.reports.models import ExpiryReport  # reports depend on this app, not back
-
-    names = list(ExpiryReport.objects.filter(saved_view=view).values_list("name", flat=True))
-    if names:
-        raise SavedViewInUse(names)
     before = _as_record(view)
     view_id, realm, name = view.pk, view.realm, view.name
-    view.delete()
+    try:
+        view.delete()
+    except ProtectedError as exc:
+        # Reports hold their saved view with PROTECT; reading them here would import the
+        # reports app, which depends on this one.
+        names = sorted(str(getattr(obj, "name", obj)) for obj in exc.protected_objects)
+        raise SavedViewInUse(names) from exc
     ledger_entry_create(
         actor=actor,
         action=Action.SAVED_VIEW_CHANGED,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, require_right
+from tokenadmin.realms.selectors import realm_names_select
 
 from .csv import sessions_csv_rows
 from .forms import (
@@ -52,14 +53,9 @@ def sessions_index(request: AuthedRequest) -> HttpResponse:
     rights = rights_of(request.session)
     if not rights.any_right():
         return forbidden(request, NO_REALM_TO_VIEW)
-    names = [
-        realm.name
-        for realm in gateway_for(request).realms_list()
-        if rights.can(realm.name, "view-users")
-    ]
+    names = realm_names_select(gateway=gateway_for(request), rights=rights, right="view-users")
     if not names:
         return forbidden(request, NO_REALM_TO_VIEW)
-    names.sort(key=lambda name: (name != "master", name))
     return render(
         request,
         "sessionindex/index.html",
@@ -235,7 +231,8 @@ def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
     """Name the page's current filter; the form posts the filter fields along (hx-include)."""
     save_form = SavedViewForm(request.POST, realm=realm)
     filter_form = SessionFilterForm(request.POST)
-    if save_form.is_valid():
+    saved = save_form.is_valid()
+    if saved:
         saved_view_create(
             actor=request.user,
             realm=realm,
@@ -244,10 +241,9 @@ def saved_view_create_view(request: AuthedRequest, realm: str) -> HttpResponse:
             description=save_form.cleaned_data["description"],
             shared=save_form.cleaned_data["shared"],
         )
-        save_form = None
     if not request.htmx:  # a plain form post: back to the sessions page, not a bare piece
         return redirect("sessions:realm", realm=realm)
-    context = {"realm": realm, **_saved_views_context(request, realm, save_form)}
+    context = {"realm": realm, **_saved_views_context(request, realm, None if saved else save_form)}
     return render(request, f"{PAGE_TEMPLATE}#saved-views", context)
 
 

@@ -68,7 +68,7 @@ def client_page(request: AuthedRequest, realm: str, client_uuid: str) -> HttpRes
         max_=CLIENT_PAGE_SIZE,
     )
     params = {"type": "offline"} if offline else {}
-    not_before = int(live.client.representation.get("notBefore") or 0)
+    not_before = live.client.not_before_s
     context = {
         "realm": realm,
         "form": form,

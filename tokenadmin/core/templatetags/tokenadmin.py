@@ -13,7 +13,7 @@ def duration_text(seconds: int | float | None, parts: int = 2) -> str:
     if seconds == 0:
         return "0 s"
     sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-    pieces = []
+    pieces: list[str] = []
     for unit, size in _UNITS:
         if seconds >= size and len(pieces) < parts:
             amount, seconds = divmod(seconds, size)

@@ -8,4 +8,4 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def may(context: template.Context, realm: str, right: str) -> bool:
     rights = context.get("rights")
-    return bool(rights) and rights.can(realm, right)
+    return rights is not None and bool(rights.can(realm, right))
