@@ -7,12 +7,12 @@ from django.views.decorators.http import require_GET
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
+from tokenadmin.core.durations import DurationError, duration_parse
 from tokenadmin.http import AuthedRequest, page_or_partial, require_right
 
 from .catalog import lifespan_values_of
 from .selectors import lifespans_drift_select
 from .survival import job_survival_check
-from .units import DurationError, duration_parse
 
 
 class JobForm(forms.Form):

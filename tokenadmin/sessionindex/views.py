@@ -15,17 +15,16 @@ from tokenadmin.accounts.session_tokens import SID, rights_of
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, require_right
 
 from .csv import sessions_csv_rows
-from .forms import (
+from .filters import (
     DEFAULT_PER_PAGE,
     FILTER_KEYS,
     PER_PAGE_CHOICES,
     SORT_COLUMNS,
-    SavedViewForm,
     SessionFilterForm,
     SessionFilters,
     SessionType,
-    query_with,
 )
+from .forms import SavedViewForm, query_with
 from .models import IndexedSession, SavedView
 from .refresh_views import freshness_context
 from .rows_html import session_rows_html
