@@ -137,3 +137,15 @@ def test_a_saved_view_becomes_a_recipe_with_its_name_in_the_preview(kc, client_a
     assert preview.status_code == 200
     assert "Sessions in saved view “Stale offline”" in preview.content.decode()
     assert b'data-testid="preview-empty"' in preview.content  # the index holds none yet
+
+
+def test_finding_a_client_by_its_client_id_leads_straight_to_the_one_client_page(kc, client_as):
+    uuid = kc.admin("mlflow").get_client_id("mlflow")
+    client = client_as("admin")
+
+    found = client.get(reverse("revocation:client-find", args=["mlflow"]), {"client": "mlflow"})
+    missing = client.get(reverse("revocation:client-find", args=["mlflow"]), {"client": "nope"})
+
+    assert found.status_code == 302
+    assert found["Location"] == reverse("sessions:client", args=["mlflow", uuid])
+    assert missing.status_code == 404
