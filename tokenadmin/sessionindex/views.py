@@ -27,7 +27,7 @@ from .filters import (
 from .forms import SavedViewForm, query_with
 from .models import IndexedSession, SavedView
 from .refresh_views import freshness_context
-from .rows_html import session_rows_html
+from .rows_html import session_revoke_url_base, session_rows_html
 from .selectors import (
     SessionPage,
     indexed_clients_select,
@@ -116,8 +116,7 @@ def _results_context(
     # Reversed once, not once per row and badge: reverse() costs ~0.2 ms a call.
     user_url_base = reverse("sessions:user", args=[realm, "-"]).removesuffix("-/")
     client_url_base = reverse("sessions:client", args=[realm, "-"]).removesuffix("-/")
-    # .../revocations/<realm>/users/ : + <user id>/sessions/<id>/sign-out/ and the like.
-    revoke_url_base = reverse("revocation:user", args=[realm, "-"]).removesuffix("-/")
+    revoke_url_base = session_revoke_url_base(realm)
     return {
         "realm": realm,
         "form": form,
