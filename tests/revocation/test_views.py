@@ -143,7 +143,7 @@ def test_a_saved_view_becomes_a_recipe_with_its_name_in_the_preview(kc, client_a
 
 def test_finding_a_client_by_its_client_id_leads_straight_to_the_one_client_page(kc, client_as):
     uuid = kc.admin("mlflow").get_client_id("mlflow")
-    client = client_as("admin")
+    client = client_as("viewer")
 
     found = client.get(reverse("revocation:client-find", args=["mlflow"]), {"client": "mlflow"})
     missing = client.get(reverse("revocation:client-find", args=["mlflow"]), {"client": "nope"})

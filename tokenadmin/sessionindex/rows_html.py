@@ -101,6 +101,26 @@ def revoke_button_html(
     )
 
 
+def client_badges_html(client_paths: Iterable[tuple[str, str]], *, url_base: str) -> str:
+    """A session's clients as badges, each a link to the client page when `url_base` (escaped,
+    session_client_url_base(realm)) is given, i.e. when the admin may view clients; "—" for
+    none. `client_paths` are (client uuid URL-quoted, clientId)."""
+    badges = [
+        f'<a class="badge rounded-pill text-bg-light border client-badge"'
+        f' href="{url_base}{escape(path)}/">{escape(client_id)}</a> '
+        if url_base
+        else '<span class="badge rounded-pill text-bg-light border client-badge">'
+        f"{escape(client_id)}</span> "
+        for path, client_id in client_paths
+    ]
+    return "".join(badges) or _NO_CLIENT
+
+
+def session_client_url_base(realm: str) -> str:
+    """The client pages' common start, "/sessions/<realm>/clients/": a badge adds the uuid."""
+    return reverse("sessions:client", args=[realm, "-"]).removesuffix("-/")
+
+
 def session_rows_html(
     rows: Iterable[SessionRow],
     *,
@@ -140,20 +160,7 @@ def session_rows_html(
             f"{escape(row.last_access_text)}</td>"
             '<td class="clients-cell">'
         )
-        if row.client_paths:
-            for path, client_id in row.client_paths:
-                if can_view_clients:
-                    add(
-                        '<a class="badge rounded-pill text-bg-light border client-badge"'
-                        f' href="{client_base}{escape(path)}/">{escape(client_id)}</a> '
-                    )
-                else:
-                    add(
-                        '<span class="badge rounded-pill text-bg-light border client-badge">'
-                        f"{escape(client_id)}</span> "
-                    )
-        else:
-            add(_NO_CLIENT)
+        add(client_badges_html(row.client_paths, url_base=client_base if can_view_clients else ""))
         add("</td>")
         add(_OFFLINE if session.offline else _REGULAR)
         add(_REMEMBER if session.remember_me else _NO_REMEMBER)

@@ -27,7 +27,7 @@ from .filters import (
 from .forms import SavedViewForm, query_with
 from .models import IndexedSession, SavedView
 from .refresh_views import freshness_context
-from .rows_html import session_revoke_url_base, session_rows_html
+from .rows_html import session_client_url_base, session_revoke_url_base, session_rows_html
 from .selectors import (
     SessionPage,
     indexed_clients_select,
@@ -115,7 +115,7 @@ def _results_context(
     can_view_clients = rights.can(realm, "view-clients")
     # Reversed once, not once per row and badge: reverse() costs ~0.2 ms a call.
     user_url_base = reverse("sessions:user", args=[realm, "-"]).removesuffix("-/")
-    client_url_base = reverse("sessions:client", args=[realm, "-"]).removesuffix("-/")
+    client_url_base = session_client_url_base(realm)
     revoke_url_base = session_revoke_url_base(realm)
     return {
         "realm": realm,
