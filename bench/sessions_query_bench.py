@@ -186,7 +186,7 @@ def live_answer(query: str) -> tuple[float, int]:
 
     from tokenadmin.keycloak import gateway_for_worker
     from tokenadmin.keycloak.sessions import PAGE_SIZE
-    from tokenadmin.sessionindex.forms import SessionFilterForm
+    from tokenadmin.sessionindex.filters import SessionFilterForm
     from tokenadmin.sessionindex.selectors import SORT_COLUMNS
 
     filters = SessionFilterForm(dict(p.split("=") for p in query.split("&") if p)).filters()

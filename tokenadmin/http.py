@@ -5,6 +5,7 @@ from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from tokenadmin.accounts.models import User
@@ -22,6 +23,17 @@ def page_or_partial(request: AuthedRequest, page: str, partial: str) -> str:
     if h and not h.boosted and not h.history_restore_request:
         return f"{page}#{partial}"
     return page
+
+
+def render_poll(request: HttpRequest, template: str, context: dict, *, done: bool) -> HttpResponse:
+    """The answer to an htmx poll (`hx-trigger="every 1s"`): the partial, and once `done` the
+    status htmx documents for "stop polling" (286, django-htmx's HttpResponseStopPolling),
+    which still swaps the final state in. The one way a poll stops; the page rendered for a
+    finished thing simply carries no hx-trigger."""
+    response = render(request, template, context)
+    if done:
+        response.status_code = HttpResponseStopPolling.status_code
+    return response
 
 
 def forbidden(request: HttpRequest, reason: str) -> HttpResponse:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.fixtures.browser import ARTIFACTS, screenshot
-from tokenadmin.sessionindex.forms import SessionFilters
+from tokenadmin.sessionindex.filters import SessionFilters
 from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 from tokenadmin.sessionindex.selectors import indexed_sessions_select

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.fixtures.browser import screenshot
-from tokenadmin.sessionindex.forms import DURATION_INVALID, SessionFilters
+from tokenadmin.sessionindex.filters import DURATION_INVALID, SessionFilters
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 from tokenadmin.sessionindex.selectors import indexed_sessions_select
 

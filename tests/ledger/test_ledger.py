@@ -1,10 +1,19 @@
+import ast
 import csv
 import io
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+import tokenadmin
 from tokenadmin.ledger.models import Action, LedgerEntry, Outcome
-from tokenadmin.ledger.services import REDACTED, ledger_entry_create
+from tokenadmin.ledger.services import (
+    REDACTED,
+    LedgerDraft,
+    ledger_entry_create,
+    ledger_entry_record,
+)
 
 
 def test_secrets_never_reach_the_ledger(db):
@@ -22,6 +31,52 @@ def test_secrets_never_reach_the_ledger(db):
         "nested": [{"refreshToken": REDACTED, "ok": 1}],
     }
     assert entry.actor_username == "tokenadmin"
+
+
+def test_a_draft_holds_no_secret_from_the_moment_it_is_made(db):
+    draft = LedgerDraft(
+        actor=None,
+        action=Action.CONSENT_REVOKED,
+        realm="mlflow",
+        before={"client": {"secret": "s3cr3t", "credentials": ["pw"]}, "scopes": ["openid"]},
+    )
+    assert draft.before == {
+        "client": {"secret": REDACTED, "credentials": REDACTED},
+        "scopes": ["openid"],
+    }
+    # A copy with another state before is redacted too: there is no way around the draft.
+    assert replace(draft, before={"password": "x"}).before == {"password": REDACTED}
+
+    entry = ledger_entry_record(draft, after={"id_token": "eyJ..."}, outcome=Outcome.FAILED)
+    entry.refresh_from_db()
+    assert "s3cr3t" not in str(entry.before) and entry.after == {"id_token": REDACTED}
+    assert (entry.action, entry.outcome) == (Action.CONSENT_REVOKED, Outcome.FAILED)
+
+
+def test_no_module_but_the_ledgers_writer_writes_ledger_entries():
+    """Every entry goes through a LedgerDraft, so through its redaction."""
+    package = Path(tokenadmin.__file__).parent
+    writers = []
+    for path in package.rglob("*.py"):
+        if path == package / "ledger" / "services.py" or "migrations" in path.parts:
+            continue
+        source = path.read_text()
+        if "LedgerEntry" not in source:
+            continue
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                chain = ast.unparse(node.func)
+                if chain.startswith("LedgerEntry") and node.func.attr in {
+                    "create",
+                    "bulk_create",
+                    "update",
+                    "get_or_create",
+                    "update_or_create",
+                }:
+                    writers.append(f"{path.relative_to(package)}:{node.lineno}")
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "LedgerEntry":
+                writers.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert writers == []
 
 
 def test_lifespan_settings_stay_readable_in_the_ledger(db):

@@ -122,3 +122,15 @@ def test_with_admin_events_on_the_drift_names_who_changed_it(kc, db):
     lifespans_drift_watch(gateway=gateway_for_worker())
     [change] = lifespan_changes_since("mlflow", timezone.now() - timedelta(minutes=5))
     assert change.who == "admin"
+
+
+def test_a_bare_number_override_is_refused_but_minus_one_is_keycloaks_marker(client_as, kc):
+    before = client_rep(kc, "mlflow", "mlflow")
+    url = f"/lifespans/mlflow/clients/{before['id']}/"
+    client = client_as("operator")
+    page = client.post(url, {"client.session.max.lifespan": "300"}, headers=HTMX).content.decode()
+    assert 'value="300"' in page and "has no unit: write 300s for seconds" in page
+    assert client_rep(kc, "mlflow", "mlflow") == before
+    page = client.post(url, {"access.token.lifespan": "-1"}, headers=HTMX).content.decode()
+    assert 'data-testid="client-saved"' in page
+    assert client_rep(kc, "mlflow", "mlflow")["attributes"]["access.token.lifespan"] == "-1"

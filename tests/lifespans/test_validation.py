@@ -1,5 +1,5 @@
+from tokenadmin.core.durations import duration_format
 from tokenadmin.lifespans.catalog import FIELDS, lifespan_values_of
-from tokenadmin.lifespans.units import duration_format
 from tokenadmin.lifespans.validation import (
     errors_of,
     lifespans_check,
@@ -123,3 +123,9 @@ def test_max_reuse_without_rotation_is_a_warning():
         )
         == []
     )
+
+
+def test_a_bare_number_is_refused_with_how_to_write_it():
+    parsed = lifespans_form_parse(form_of(KEYCLOAK_DEFAULTS, ssoSessionMaxLifespan="600"))
+    assert "has no unit: write 600s for seconds" in parsed.errors["ssoSessionMaxLifespan"]
+    assert parsed.typed["ssoSessionMaxLifespan"] == "600"

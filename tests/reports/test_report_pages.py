@@ -1,8 +1,10 @@
 """The report pages, as an admin sees them through the Django test client."""
 
+from django.utils import timezone
+
 from tokenadmin.ledger.models import LedgerEntry
 from tokenadmin.reports.forms import RECIPIENT_INVALID
-from tokenadmin.reports.models import ExpiryReport
+from tokenadmin.reports.models import ExpiryReport, ReportRun
 
 from .conftest import index_refresh, report_create
 
@@ -116,3 +118,19 @@ def test_the_demo_mailbox_lists_and_shows_what_the_sink_received(client_as, kc, 
     assert html["Content-Security-Policy"].startswith("default-src 'none'")
     assert client.get("/demo/mailbox/..%2Fetc%2Fpasswd/").status_code == 404
     assert 'data-testid="mailbox-link"' in client.get("/reports/").content.decode()
+
+
+def test_the_runs_poll_goes_on_while_a_run_is_pending_and_stops_with_286(client_as, kc):
+    report = report_create(realms=["mlflow"])
+    run = ReportRun.objects.create(report=report, slot=timezone.now(), manual=True)
+    client = client_as("admin")
+    htmx = {"HX-Request": "true"}
+
+    page = client.get(f"/reports/{report.pk}/")
+    pending = client.get(f"/reports/{report.pk}/", headers=htmx)
+    ReportRun.objects.filter(pk=run.pk).update(state=ReportRun.State.SENT)
+    sent = client.get(f"/reports/{report.pk}/", headers=htmx)
+
+    assert page.status_code == 200 and 'hx-trigger="every 2s"' in page.content.decode()
+    assert pending.status_code == 200
+    assert sent.status_code == 286 and "every 2s" not in sent.content.decode()

@@ -1,5 +1,7 @@
+import json
 from datetime import UTC, datetime, timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 
 from tokenadmin.revocation.bulk import (
@@ -107,3 +109,26 @@ def test_a_filter_recipe_takes_the_sessions_pages_query_and_spares_the_admin(kc,
         {"session_id": admin.session_id, "username": "admin", "why": OWN_SESSION_WHY}
     ]
     assert "wallaroo_user" in {t.username for t in plan.targets}
+
+
+def test_the_progress_poll_stops_with_htmxs_286_once_the_job_is_done(kc, acting_as, client_as):
+    operator = acting_as("operator")
+    ticked, _kept = index_like_a_refresh(kc, "mlflow", "mlflow_user")
+    plan = revocation_plan_build(
+        admin=operator.gateway,
+        realm="mlflow",
+        recipe=Recipe(kind=Kind.SELECTION, sessions=(ticked,)),
+        own_session_id=operator.session_id,
+    )
+    job = revocation_job_create(plan=plan, actor=operator.user, reason="test")
+    client = client_as("operator")
+    url = reverse("revocation:job-progress", args=[job.pk])
+
+    waiting = client.get(url, headers={"HX-Request": "true"})
+    revocation_job_run(job_id=job.pk)
+    done = client.get(url, headers={"HX-Request": "true"})
+
+    assert waiting.status_code == 200 and "HX-Trigger" not in waiting
+    assert done.status_code == 286
+    assert json.loads(done["HX-Trigger"]) == {"revocation-job-finished": {}}
+    assert 'data-state="done"' in done.content.decode()

@@ -1,3 +1,5 @@
+import re
+
 from django.urls import reverse
 
 from tokenadmin.ledger.models import LedgerEntry
@@ -137,3 +139,32 @@ def test_a_saved_view_becomes_a_recipe_with_its_name_in_the_preview(kc, client_a
     assert preview.status_code == 200
     assert "Sessions in saved view “Stale offline”" in preview.content.decode()
     assert b'data-testid="preview-empty"' in preview.content  # the index holds none yet
+
+
+def test_finding_a_client_by_its_client_id_leads_straight_to_the_one_client_page(kc, client_as):
+    uuid = kc.admin("mlflow").get_client_id("mlflow")
+    client = client_as("viewer")
+
+    found = client.get(reverse("revocation:client-find", args=["mlflow"]), {"client": "mlflow"})
+    missing = client.get(reverse("revocation:client-find", args=["mlflow"]), {"client": "nope"})
+
+    assert found.status_code == 302
+    assert found["Location"] == reverse("sessions:client", args=["mlflow", uuid])
+    assert missing.status_code == 404
+
+
+def test_the_user_page_revoke_button_is_the_sessions_table_one(kc, client_as):
+    """One renderer (sessionindex/rows_html.py) for every page's revoke button."""
+    user_id, session_id = mlflow_user_session(kc)
+
+    page = client_as("operator").get(reverse("sessions:user", args=["mlflow", user_id]))
+
+    row = page.content.decode().split(f'<tr data-session-id="{session_id}"')[1].split("</tr>")[0]
+    url = reverse("revocation:revoke-session", args=["mlflow", user_id, session_id])
+    assert f'hx-post="{url}"' in row
+    assert 'class="btn btn-outline-danger btn-sm py-0" data-testid="revoke-session"' in row
+    assert re.search(
+        r'hx-confirm="Sign out 1 session of mlflow_user \(mlflow\), started '
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+\? The user&#x27;s other sessions stay\.\"",
+        row,
+    )

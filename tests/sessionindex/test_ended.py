@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from tests.reports.conftest import report_create
 from tokenadmin.sessionindex import selectors
-from tokenadmin.sessionindex.forms import SessionFilters
+from tokenadmin.sessionindex.filters import SessionFilters
 from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 from tokenadmin.sessionindex.selectors import (

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from tokenadmin.accounts.session_tokens import SID
 from tokenadmin.ledger.models import Action, LedgerEntry
-from tokenadmin.sessionindex.forms import DURATION_INVALID, SAVED_VIEW_NAME_TAKEN
+from tokenadmin.sessionindex.filters import DURATION_INVALID
+from tokenadmin.sessionindex.forms import SAVED_VIEW_NAME_TAKEN
 from tokenadmin.sessionindex.models import IndexedSession, SavedView, search_text_of
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 
@@ -113,6 +114,10 @@ def test_junk_in_the_query_string_is_named_not_a_500(client_as, kc, many_mlflow_
     assert 'data-testid="filter-errors"' in page
     assert "Expiring within: " + DURATION_INVALID in page.replace("&quot;", '"')
     # The rest still applies: all 120 rows, first page.
+    assert shown_range(1, 50, 120) in page
+    # A number without a unit could be seconds or minutes: refused, not guessed.
+    page = client.get("/sessions/mlflow/?idle_over=45").content.decode()
+    assert "Idle for more than: " + DURATION_INVALID in page.replace("&quot;", '"')
     assert shown_range(1, 50, 120) in page
 
 

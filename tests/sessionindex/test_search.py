@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from tokenadmin.sessionindex.forms import SessionFilters
+from tokenadmin.sessionindex.filters import SessionFilters
 from tokenadmin.sessionindex.models import ASCII_LOWER, IndexedSession
 from tokenadmin.sessionindex.refresh import _rows_upsert
 from tokenadmin.sessionindex.search import term_matches

@@ -7,9 +7,11 @@ again from the database. Settings make an unreachable Redis fail within about a 
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task
+from celery.signals import worker_ready
 
 logger = logging.getLogger(__name__)
 
@@ -22,3 +24,25 @@ def task_enqueue(task: Task, *args: Any, **options: Any) -> bool:
         logger.warning("could not queue %s%r: %s: %s", task.name, args, type(exc).__name__, exc)
         return False
     return True
+
+
+def on_worker_start(what: str) -> Callable[[Callable[[], None]], Callable[..., None]]:
+    """Run the decorated function when a Celery worker starts, to queue again the `what` the
+    database holds as unfinished: Redis re-delivers a task whose worker was killed only after
+    its visibility timeout (an hour by default). A failure is logged, never raised: the worker
+    must start even if the database is not there yet."""
+
+    def register(resume: Callable[[], None]) -> Callable[..., None]:
+        def on_ready(**_signal: object) -> None:
+            try:
+                resume()
+            except Exception:
+                logger.exception("could not look for %s", what)
+
+        on_ready.__name__ = on_ready.__qualname__ = resume.__name__
+        on_ready.__module__ = resume.__module__
+        on_ready.__doc__ = resume.__doc__
+        worker_ready.connect(on_ready, weak=False)
+        return on_ready
+
+    return register

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from tokenadmin.core.templatetags.tokenadmin import duration_text
+from tokenadmin.core.durations import duration_text
 from tokenadmin.keycloak.types import LIFESPAN_FIELDS
 
 Kind = Literal["duration", "switch", "count"]

@@ -3,9 +3,10 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from tokenadmin.core.durations import DurationError, duration_format, duration_parse
+
 from .catalog import INT32_MAX
 from .effective import COLUMNS, OVERRIDE_ATTRIBUTES
-from .units import DurationError, duration_format, duration_parse
 
 ERROR_NEGATIVE = "{heading} cannot be negative (only the access token takes -1: until SSO max)."
 ERROR_TOO_LARGE = "{heading} is too large: Keycloak stores at most {limit:,} s."
@@ -72,6 +73,10 @@ def client_overrides_parse(data: Mapping[str, str]) -> ParsedOverrides:
         heading = HEADINGS[name]
         if not text:
             attributes[name] = ""
+            continue
+        if text == "-1" and name == "access.token.lifespan":
+            # Keycloak's own marker (until SSO max), not a duration: typed and shown as "-1".
+            attributes[name] = "-1"
             continue
         try:
             seconds = duration_parse(text)

@@ -12,6 +12,7 @@ from django.core import signing
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
+from tokenadmin.core.durations import duration_format
 from tokenadmin.keycloak import Forbidden, Gateway
 from tokenadmin.keycloak.types import RealmSettings
 from tokenadmin.sessionindex.expiry import ClientOverrides
@@ -31,7 +32,6 @@ from .drift import Culprit, realm_change_culprit
 from .models import LifespanSnapshot
 from .selectors import Drift, index_refreshed_at, lifespans_drift_select, session_rows_select
 from .services import ConcurrentChange, SaveOutcome, realm_lifespans_update
-from .units import duration_format
 from .validation import Finding, errors_of, lifespans_check, lifespans_form_parse, warnings_of
 
 Stage = Literal["edit", "invalid", "warnings", "conflict", "nothing", "review", "saved"]

@@ -4,7 +4,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tokenadmin.core.templatetags.tokenadmin import duration_text
+from tokenadmin.core.durations import duration_text
 from tokenadmin.keycloak.types import KcClient
 from tokenadmin.sessionindex.expiry import (
     ATTR_ACCESS_TOKEN,

@@ -9,10 +9,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tokenadmin.core.templatetags.tokenadmin import duration_text
+from tokenadmin.core.durations import duration_format, duration_text
 from tokenadmin.sessionindex.expiry import ATTR_ACCESS_TOKEN, EffectiveLifespans, positive_or
-
-from .units import duration_format
 
 
 @dataclass(frozen=True)

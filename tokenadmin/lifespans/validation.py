@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from tokenadmin.core.templatetags.tokenadmin import duration_text
+from tokenadmin.core.durations import DurationError, duration_parse, duration_text
 
 from .catalog import BY_NAME, FIELDS, INT32_MAX, LifespanValues
-from .units import DurationError, duration_parse
 
 ERROR_NEGATIVE = "{label} cannot be negative."
 ERROR_TOO_LARGE = "{label} is too large: Keycloak stores at most {limit} (about 68 years)."

@@ -7,10 +7,10 @@ from django.views.decorators.http import require_GET
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
+from tokenadmin.core.durations import DurationError, duration_parse
 from tokenadmin.http import AuthedRequest, page_or_partial, require_right
 
 from .selectors_clients import JobQuestion, job_survival_select
-from .units import DurationError, duration_parse
 
 
 class JobForm(forms.Form):

@@ -12,6 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
 from tokenadmin.core.csv import csv_text
+from tokenadmin.core.durations import duration_format
 from tokenadmin.lifespans.selectors import lifespan_changes_since
 from tokenadmin.sessionindex.expiry import SSO_MAX_DEFAULT_S
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
@@ -173,14 +174,6 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-def duration_param(seconds: int) -> str:
-    """Seconds as the sessions page's duration parameter: 604800 → "7d", 3600 → "1h"."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{max(seconds, 0)}s"
-
-
 def sessions_page_url(realm: str, query: Mapping[str, str]) -> str:
     """The sessions page of `realm` filtered by `query`, as an absolute link for an email."""
     path = reverse("sessions:realm", args=[realm])
@@ -324,7 +317,7 @@ def expiry_report_build(
                 realms=realms,
                 link_params=lambda realm: {
                     "type": "offline",
-                    "expiring_within": duration_param(int(within.total_seconds())),
+                    "expiring_within": duration_format(int(within.total_seconds())),
                     "sort": "expires",
                 },
             )
@@ -350,7 +343,7 @@ def expiry_report_build(
                 realms=realms,
                 link_params=lambda realm: {
                     "type": "regular",
-                    "older_than": duration_param(max(max_by_realm[realm] - within_s, 0)),
+                    "older_than": duration_format(max(max_by_realm[realm] - within_s, 0)),
                     "sort": "started",
                 },
                 row_extra=lambda row: {
@@ -374,7 +367,7 @@ def expiry_report_build(
                 report=report,
                 realms=realms,
                 link_params=lambda realm: {
-                    "idle_over": duration_param(int(idle.total_seconds())),
+                    "idle_over": duration_format(int(idle.total_seconds())),
                     "sort": "last_access",
                 },
             )

@@ -9,10 +9,11 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from tokenadmin.core.queue import on_worker_start
 
 from .delivery import DeliveryUncertain
 from .models import ReportRun
@@ -76,17 +77,13 @@ def report_runs_sweep_task() -> list[int]:
     return report_runs_queue(overdue_s=settings.QUEUE_SWEEP_AFTER_S)
 
 
-@worker_ready.connect
-def report_runs_resume(**_kwargs: object) -> None:
-    """A starting worker sends what is due now: Redis only re-delivers an unacknowledged task
-    after its visibility timeout (an hour by default)."""
-    try:
-        report_runs_queue(overdue_s=0)
-        # Retries not due yet: the worker that held them may be the one that died.
-        for run_id, due in ReportRun.objects.filter(
-            state=ReportRun.State.PENDING, next_attempt_at__gt=timezone.now()
-        ).values_list("pk", "next_attempt_at"):
-            if due is not None:  # always set: the filter above needs it
-                expiry_report_send_task.apply_async(args=(run_id,), eta=due)
-    except Exception:  # the worker must start even if the database is not there yet
-        logger.exception("could not look for report runs left unsent by a stopped worker")
+@on_worker_start("report runs left unsent by a stopped worker")
+def report_runs_resume() -> None:
+    """Send what is due now, and queue again the retries not due yet: the worker that held
+    them may be the one that died."""
+    report_runs_queue(overdue_s=0)
+    for run_id, due in ReportRun.objects.filter(
+        state=ReportRun.State.PENDING, next_attempt_at__gt=timezone.now()
+    ).values_list("pk", "next_attempt_at"):
+        if due is not None:  # always set: the filter above needs it
+            expiry_report_send_task.apply_async(args=(run_id,), eta=due)

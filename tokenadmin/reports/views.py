@@ -12,12 +12,11 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.core.queue import task_enqueue
-from tokenadmin.http import AuthedRequest, forbidden, page_or_partial
+from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, render_poll
 from tokenadmin.sessionindex.models import SavedView
 
 from .access import report_realm_choices_select, report_visible, reports_visible
@@ -152,20 +151,14 @@ def report_page(request: AuthedRequest, pk: int) -> HttpResponse:
     runs = list(report.runs.select_related("requested_by")[:RUNS_SHOWN])
     busy = any(run.state in (ReportRun.State.PENDING, ReportRun.State.SENDING) for run in runs)
     template = page_or_partial(request, "reports/report.html", "report-runs")
-    response = render(
-        request,
-        template,
-        {
-            "report": report,
-            "runs": runs,
-            "busy": busy,
-            "schedule": schedule_describe(report.periodic_task),
-        },
-    )
-    if request.htmx and not busy:
-        # The last poll swaps the final states in and tells htmx to stop asking.
-        response.status_code = HttpResponseStopPolling.status_code
-    return response
+    context = {
+        "report": report,
+        "runs": runs,
+        "busy": busy,
+        "schedule": schedule_describe(report.periodic_task),
+    }
+    # The last poll swaps the final states in and tells htmx to stop asking.
+    return render_poll(request, template, context, done=bool(request.htmx) and not busy)
 
 
 @require_POST

@@ -24,7 +24,7 @@ from tokenadmin.keycloak import Gateway, NotFound
 from tokenadmin.keycloak.sessions import PAGE_SIZE
 from tokenadmin.keycloak.types import KcSession
 from tokenadmin.ledger.models import Action
-from tokenadmin.sessionindex.forms import filters_from_query
+from tokenadmin.sessionindex.filters import filters_from_query
 from tokenadmin.sessionindex.models import IndexedSession, SavedView
 from tokenadmin.sessionindex.selectors import indexed_sessions_select
 from tokenadmin.sessionindex.selectors_refresh import realm_index_get

@@ -5,12 +5,12 @@ from typing import Any
 from django import forms
 from django.core import signing
 
+from tokenadmin.sessionindex.filters import ROW_FILTER_KEYS
+
 from .bulk import Kind, Recipe
 from .outcomes import REALM_NAME_MISMATCH, REASON_REQUIRED
 
 RECIPE_SALT = "tokenadmin.revocation.recipe"
-# The sessions page's filter keys a "revoke all matching" link carries along.
-FILTER_KEYS = ("q", "type", "client", "expiring_within", "idle_over", "older_than")
 
 
 class RecipeForm(forms.Form):
@@ -44,7 +44,7 @@ class RecipeForm(forms.Form):
             older_than_days=data.get("older_than_days") or 0,
             group_id=data.get("group") or "",
             sessions=tuple(sessions),
-            query={k: v for k, v in query.items() if k in FILTER_KEYS and v},
+            query={k: v for k, v in query.items() if k in ROW_FILTER_KEYS and v},
             saved_view_id=data.get("view"),
         )
 

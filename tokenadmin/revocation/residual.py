@@ -8,7 +8,7 @@ Keycloak signs access tokens that resource servers verify locally; no revoke rea
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tokenadmin.core.templatetags.tokenadmin import duration_text
+from tokenadmin.core.durations import duration_text
 from tokenadmin.keycloak import Forbidden, Gateway, GatewayError
 from tokenadmin.keycloak.revocation import PushResult
 from tokenadmin.sessionindex.expiry import ClientOverrides

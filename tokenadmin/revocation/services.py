@@ -8,6 +8,7 @@ Bulk work (many sessions) goes through `bulk.py` and `jobs.py`.
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -17,13 +18,13 @@ from tokenadmin.keycloak import Gateway, GatewayError, KeycloakUnavailable, NotF
 from tokenadmin.keycloak.revocation import PushResult
 from tokenadmin.keycloak.types import KcClient, KcSession
 from tokenadmin.ledger.models import Action, LedgerEntry, Outcome
-from tokenadmin.ledger.services import ledger_entry_create
-
-from .index import (
+from tokenadmin.ledger.services import LedgerDraft, ledger_entry_record
+from tokenadmin.sessionindex.forget import (
     indexed_realm_sessions_forget,
     indexed_sessions_forget,
     indexed_user_sessions_forget,
 )
+
 from .outcomes import (
     OWN_CLIENT_NOT_BEFORE_REFUSED,
     OWN_CONSENT_REFUSED,
@@ -51,7 +52,7 @@ def is_login_realm(realm: str) -> bool:
 
 
 @contextmanager
-def _failure_recorded(**entry: Any) -> Iterator[None]:
+def _failure_recorded(entry: LedgerDraft) -> Iterator[None]:
     """Record a change Keycloak refused or did not answer, then let the view show why."""
     try:
         yield
@@ -59,12 +60,12 @@ def _failure_recorded(**entry: Any) -> Iterator[None]:
         detail = exc.message + (f" Keycloak said: {exc.detail}" if exc.detail else "")
         if isinstance(exc, KeycloakUnavailable):
             detail += " Whether Keycloak made the change is unknown."
-        ledger_entry_create(outcome=Outcome.FAILED, detail=detail, **entry)
+        ledger_entry_record(entry, outcome=Outcome.FAILED, detail=detail)
         raise
 
 
 def _delete_unless_gone(
-    entry: dict[str, Any], delete: Callable[[], object] | None, *, after_key: str
+    entry: LedgerDraft, delete: Callable[[], object] | None, *, after_key: str
 ) -> tuple[bool, LedgerEntry]:
     """Delete a target read a moment ago (`delete` None: the read found none) and record it.
 
@@ -72,27 +73,26 @@ def _delete_unless_gone(
     """
     gone = delete is None
     if delete is not None:
-        with _failure_recorded(**entry):
+        with _failure_recorded(entry):
             try:
                 delete()
             except NotFound:
                 gone = True  # ended between our read and the delete
-    ledger = ledger_entry_create(
-        **entry, after={after_key: not gone}, detail=ALREADY_GONE_NOTE if gone else ""
+    ledger = ledger_entry_record(
+        entry, after={after_key: not gone}, detail=ALREADY_GONE_NOTE if gone else ""
     )
     return gone, ledger
 
 
 def _not_before_set(
-    entry: dict[str, Any], set_not_before: Callable[[int], int], *, clear: bool
+    entry: LedgerDraft, set_not_before: Callable[[int], int], *, clear: bool
 ) -> LedgerEntry:
     """Set a not-before to now, or clear it (0), and record the value it replaced."""
     new_value = 0 if clear else int(time.time())
-    entry = {**entry, "action": Action.NOT_BEFORE_CLEARED if clear else Action.NOT_BEFORE_SET}
-    with _failure_recorded(**entry):
+    with _failure_recorded(entry):
         previous = set_not_before(new_value)
-    return ledger_entry_create(
-        **entry, before={"not_before": previous}, after={"not_before": new_value}
+    return ledger_entry_record(
+        replace(entry, before={"not_before": previous}), after={"not_before": new_value}
     )
 
 
@@ -127,17 +127,17 @@ def session_revoke(
     if own_session_id and session_id == own_session_id:
         raise RevocationRefused(OWN_SESSION_REFUSED)
     session = _find_session(admin.user_sessions(realm, user_id), session_id)
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "action": Action.SESSION_REVOKED,
-        "realm": realm,
-        "target_type": "session",
-        "target_id": session_id,
-        "target_label": f"{session.username} from {session.ip_address}" if session else session_id,
-        "reason": reason,
-        "ticket": ticket,
-        "before": session_snapshot(session) if session else None,
-    }
+    entry = LedgerDraft(
+        actor=actor,
+        action=Action.SESSION_REVOKED,
+        realm=realm,
+        target_type="session",
+        target_id=session_id,
+        target_label=f"{session.username} from {session.ip_address}" if session else session_id,
+        reason=reason,
+        ticket=ticket,
+        before=session_snapshot(session) if session else None,
+    )
     return _session_delete(
         admin=admin,
         entry=entry,
@@ -151,7 +151,7 @@ def session_revoke(
 def _session_delete(
     *,
     admin: Gateway,
-    entry: dict[str, Any],
+    entry: LedgerDraft,
     session: KcSession | None,
     offline: bool,
     after_key: str,
@@ -162,7 +162,7 @@ def _session_delete(
 
     `titles` is (done, already gone); `notes` are shown only when the delete happened.
     """
-    realm, session_id = entry["realm"], entry["target_id"]
+    realm, session_id = entry.realm, entry.target_id
     gone, ledger = _delete_unless_gone(
         entry,
         (lambda: admin.session_delete(realm, session_id, offline=offline)) if session else None,
@@ -173,7 +173,7 @@ def _session_delete(
     return RevokeOutcome(
         title=titles[1] if gone else titles[0],
         realm=realm,
-        target_label=entry["target_label"],
+        target_label=entry.target_label,
         already_gone=gone,
         residual_risk=residual_risk_for(admin=admin, realm=realm, client_ids=clients),
         notes=[] if gone else list(notes or []),
@@ -216,21 +216,21 @@ def offline_session_revoke(
     if own_session_id and session_id == own_session_id:
         raise RevocationRefused(OWN_SESSION_REFUSED)
     session = _offline_session_find(admin, realm, user_id, session_id)
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "action": Action.OFFLINE_SESSION_REVOKED,
-        "realm": realm,
-        "target_type": "offline_session",
-        "target_id": session_id,
-        "target_label": (
+    entry = LedgerDraft(
+        actor=actor,
+        action=Action.OFFLINE_SESSION_REVOKED,
+        realm=realm,
+        target_type="offline_session",
+        target_id=session_id,
+        target_label=(
             f"{session.username}: offline token of {', '.join(sorted(session.clients.values()))}"
             if session
             else session_id
         ),
-        "reason": reason,
-        "ticket": ticket,
-        "before": session_snapshot(session) if session else None,
-    }
+        reason=reason,
+        ticket=ticket,
+        before=session_snapshot(session) if session else None,
+    )
     return _session_delete(
         admin=admin,
         entry=entry,
@@ -257,24 +257,24 @@ def user_sign_out(
         raise RevocationRefused(OWN_USER_REFUSED)
     user = admin.user_get(realm, user_id)
     sessions = admin.user_sessions(realm, user_id)
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "action": Action.USER_SIGNED_OUT,
-        "realm": realm,
-        "target_type": "user",
-        "target_id": user_id,
-        "target_label": user.username,
-        "reason": reason,
-        "ticket": ticket,
-        "before": {
+    entry = LedgerDraft(
+        actor=actor,
+        action=Action.USER_SIGNED_OUT,
+        realm=realm,
+        target_type="user",
+        target_id=user_id,
+        target_label=user.username,
+        reason=reason,
+        ticket=ticket,
+        before={
             "username": user.username,
             "online_sessions": [session_snapshot(s) for s in sessions],
         },
-    }
-    with _failure_recorded(**entry):
+    )
+    with _failure_recorded(entry):
         admin.user_logout(realm, user_id)
-    ledger = ledger_entry_create(
-        **entry, after={"online_sessions_ended": len(sessions), "user_not_before": "now"}
+    ledger = ledger_entry_record(
+        entry, after={"online_sessions_ended": len(sessions), "user_not_before": "now"}
     )
     indexed_user_sessions_forget(realm=realm, user_id=user_id)
     clients = {name for s in sessions for name in s.clients.values()}
@@ -316,16 +316,16 @@ def consent_revoke(
     consent = next(
         (c for c in admin.user_consents(realm, user_id) if c.client_id == client_id), None
     )
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "action": Action.CONSENT_REVOKED,
-        "realm": realm,
-        "target_type": "consent",
-        "target_id": f"{user_id}/{client_id}",
-        "target_label": f"{user.username} / {client_id}",
-        "reason": reason,
-        "ticket": ticket,
-        "before": {
+    entry = LedgerDraft(
+        actor=actor,
+        action=Action.CONSENT_REVOKED,
+        realm=realm,
+        target_type="consent",
+        target_id=f"{user_id}/{client_id}",
+        target_label=f"{user.username} / {client_id}",
+        reason=reason,
+        ticket=ticket,
+        before={
             "username": user.username,
             "client_id": client_id,
             "scopes": list(consent.granted_scopes),
@@ -334,7 +334,7 @@ def consent_revoke(
         }
         if consent
         else None,
-    }
+    )
     gone, ledger = _delete_unless_gone(
         entry,
         (lambda: admin.consent_revoke(realm, user_id, client_id)) if consent else None,
@@ -343,7 +343,7 @@ def consent_revoke(
     return RevokeOutcome(
         title=f"Offline tokens of {client_id} revoked" if not gone else "No consent to revoke",
         realm=realm,
-        target_label=entry["target_label"],
+        target_label=entry.target_label,
         already_gone=gone,
         residual_risk=residual_risk_for(admin=admin, realm=realm, client_ids=[client_id]),
         ledger_entry_id=ledger.pk,
@@ -365,21 +365,21 @@ def realm_sign_out(
         before: Any = {s.client_id: {"active": s.active, "offline": s.offline} for s in stats}
     except GatewayError:
         before = None  # counts need view-realm; the sign-out itself needs manage-users
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "action": Action.REALM_SIGNED_OUT,
-        "realm": realm,
-        "target_type": "realm",
-        "target_id": realm,
-        "target_label": realm,
-        "reason": reason,
-        "ticket": ticket,
-        "before": before,
-    }
-    with _failure_recorded(**entry):
+    entry = LedgerDraft(
+        actor=actor,
+        action=Action.REALM_SIGNED_OUT,
+        realm=realm,
+        target_type="realm",
+        target_id=realm,
+        target_label=realm,
+        reason=reason,
+        ticket=ticket,
+        before=before,
+    )
+    with _failure_recorded(entry):
         result = admin.realm_logout_all(realm)
-    ledger = ledger_entry_create(
-        **entry,
+    ledger = ledger_entry_record(
+        entry,
         after={"realm_not_before": "now", **_push_requests(result)},
         outcome=_push_outcome(result),
     )
@@ -401,15 +401,16 @@ def realm_not_before_update(
     """Set the realm's not-before to now (every older token fails refresh) or clear it (0)."""
     if not clear and is_login_realm(realm):
         raise RevocationRefused(OWN_REALM_NOT_BEFORE_REFUSED.format(realm=realm))
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "realm": realm,
-        "target_type": "realm",
-        "target_id": realm,
-        "target_label": realm,
-        "reason": reason,
-        "ticket": ticket,
-    }
+    entry = LedgerDraft(
+        actor=actor,
+        action=Action.NOT_BEFORE_CLEARED if clear else Action.NOT_BEFORE_SET,
+        realm=realm,
+        target_type="realm",
+        target_id=realm,
+        target_label=realm,
+        reason=reason,
+        ticket=ticket,
+    )
     ledger = _not_before_set(
         entry, lambda value: admin.realm_not_before_set(realm, value), clear=clear
     )
@@ -455,15 +456,16 @@ def client_not_before_update(
     if not clear and is_login_realm(realm) and client_id == settings.KEYCLOAK_CLIENT_ID:
         raise RevocationRefused(OWN_CLIENT_NOT_BEFORE_REFUSED.format(client_id=client_id))
     client = client_or_not_found(admin, realm, client_id)
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "realm": realm,
-        "target_type": "client",
-        "target_id": client.uuid,
-        "target_label": client_id,
-        "reason": reason,
-        "ticket": ticket,
-    }
+    entry = LedgerDraft(
+        actor=actor,
+        action=Action.NOT_BEFORE_CLEARED if clear else Action.NOT_BEFORE_SET,
+        realm=realm,
+        target_type="client",
+        target_id=client.uuid,
+        target_label=client_id,
+        reason=reason,
+        ticket=ticket,
+    )
     ledger = _not_before_set(
         entry, lambda value: admin.client_not_before_set(realm, client.uuid, value), clear=clear
     )
@@ -492,23 +494,23 @@ def revocation_push(
 ) -> RevokeOutcome:
     """Push the not-before to clients with an admin URL (POST [clients/{uuid}/]push-revocation)."""
     client = client_or_not_found(admin, realm, client_id) if client_id else None
-    entry: dict[str, Any] = {
-        "actor": actor,
-        "action": Action.PUSH_REVOCATION,
-        "realm": realm,
-        "target_type": "client" if client else "realm",
-        "target_id": client.uuid if client else realm,
-        "target_label": client_id or realm,
-        "reason": reason,
-        "ticket": ticket,
-    }
-    with _failure_recorded(**entry):
+    entry = LedgerDraft(
+        actor=actor,
+        action=Action.PUSH_REVOCATION,
+        realm=realm,
+        target_type="client" if client else "realm",
+        target_id=client.uuid if client else realm,
+        target_label=client_id or realm,
+        reason=reason,
+        ticket=ticket,
+    )
+    with _failure_recorded(entry):
         if client:
             result = admin.client_push_revocation(realm, client.uuid)
         else:
             result = admin.realm_push_revocation(realm)
-    ledger = ledger_entry_create(
-        **entry,
+    ledger = ledger_entry_record(
+        entry,
         after=_push_requests(result),
         outcome=_push_outcome(result),
         detail=f"{len(result.failed_urls)} client(s) unreachable" if result.failed_urls else "",

@@ -4,10 +4,10 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.conf import settings
 from django.utils import timezone
 
+from tokenadmin.core.queue import on_worker_start
 from tokenadmin.keycloak import KeycloakUnavailable
 
 from .jobs import JobBusy, revocation_job_run, revocation_jobs_unfinished
@@ -39,17 +39,11 @@ def revocation_job_run_task(self, job_id: int) -> None:
         raise self.retry(countdown=STOPPED_RETRY_S, max_retries=60)
 
 
-@worker_ready.connect
-def revocation_jobs_resume(**_kwargs: object) -> None:
-    """A worker that starts re-enqueues unfinished jobs: with Redis, a task whose worker was
-    killed is only re-delivered after the broker's visibility timeout (an hour by default).
-    The job's lease makes a duplicate harmless: it waits, then finds the job done."""
-    try:
-        job_ids = revocation_jobs_unfinished()
-    except Exception:  # the worker must start even if the database is not there yet
-        logger.exception("could not look for unfinished revocation jobs")
-        return
-    for job_id in job_ids:
+@on_worker_start("unfinished revocation jobs")
+def revocation_jobs_resume() -> None:
+    """Queue again every unfinished job. The job's lease makes a duplicate harmless: it waits,
+    then finds the job done."""
+    for job_id in revocation_jobs_unfinished():
         logger.info("resuming revocation job %s", job_id)
         revocation_job_run_task.delay(job_id)
 

@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
-from tokenadmin.http import AuthedRequest, forbidden, require_right
+from tokenadmin.http import AuthedRequest, forbidden, render_poll, require_right
 
 from . import services
 from .bulk import Kind, Plan, Recipe
@@ -203,15 +203,15 @@ def job_page(request: AuthedRequest, job_id: int) -> HttpResponse:
 @never_cache
 @require_GET
 def job_progress(request: AuthedRequest, job_id: int) -> HttpResponse:
-    """The progress partial, polled every second; 286 (stop polling) once the job is done."""
+    """The progress partial, polled every second until the job is done."""
     job = _job_for(request, job_id)
     if not request.htmx:  # opened directly: the job's page, not the bare progress bar
         return redirect("revocation:job", job_id=job.pk)
     context = {"job": job, "counts": job_counts(job)}
-    if not job.is_done:
-        return render(request, "revocation/job.html#job-progress", context)
-    response = render(request, "revocation/job.html#job-progress", context, status=286)
-    return trigger_client_event(response, "revocation-job-finished")
+    response = render_poll(request, "revocation/job.html#job-progress", context, done=job.is_done)
+    if job.is_done:
+        trigger_client_event(response, "revocation-job-finished")
+    return response
 
 
 @require_http_methods(["POST"])

@@ -158,7 +158,7 @@ def client_find(request: AuthedRequest, realm: str) -> HttpResponse:
     client_id = request.GET.get("client", "").strip()
     if not client_id:
         return redirect("revocation:index")
-    return redirect("revocation:client", realm=realm, client_id=client_id)
+    return client_page(request, realm=realm, client_id=client_id)
 
 
 @require_GET

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tokenadmin.core.templatetags.tokenadmin import duration_text
+from tokenadmin.core.durations import duration_text
 
 # Keycloak 26 defaults (facts sheet §5), in seconds.
 SSO_IDLE_DEFAULT_S = 1800

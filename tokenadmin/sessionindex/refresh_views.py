@@ -4,12 +4,11 @@ from datetime import datetime
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+from django_htmx.http import trigger_client_event
 
-from tokenadmin.http import AuthedRequest, require_right
+from tokenadmin.http import AuthedRequest, render_poll, require_right
 
 from .models import RealmIndex
 from .refresh import realm_index_refresh_start
@@ -60,7 +59,8 @@ def refresh_progress(request: AuthedRequest, realm: str) -> HttpResponse:
         return redirect("sessions:realm", realm=realm)
     index = realm_index_get(realm=realm)
     context = freshness_context(realm=realm, index=index, now=timezone.now())
-    if index is not None and index.is_refreshing:
-        return render(request, FRESHNESS_TEMPLATE, context)
-    response = HttpResponseStopPolling(render_to_string(FRESHNESS_TEMPLATE, context, request))
-    return trigger_client_event(response, "sessions-changed")
+    done = index is None or not index.is_refreshing
+    response = render_poll(request, FRESHNESS_TEMPLATE, context, done=done)
+    if done:
+        trigger_client_event(response, "sessions-changed")
+    return response

@@ -9,13 +9,13 @@ and the markup is the one the template had; the template prints the result as on
 from collections.abc import Iterable
 from html import escape
 
+from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from .selectors import SessionRow
 
 _MINE_CHECK = (
-    '<td><span class="text-secondary small" title="Your own session is never revoked in bulk">'
-    "—</span></td>"
+    '<span class="text-secondary small" title="Your own session is never revoked in bulk">—</span>'
 )
 _YOU_BADGE = (
     ' <span class="badge text-bg-info" title="The session you are signed in with"'
@@ -30,26 +30,95 @@ _REGULAR = '<td class="col-detail"><span class="badge text-bg-success">regular</
 _REMEMBER = '<td class="col-detail"><span title="Remember me">yes</span></td>'
 _NO_REMEMBER = '<td class="col-detail"><span class="text-secondary">no</span></td>'
 _MINE_REVOKE = (
-    '<td class="text-end text-nowrap"><span class="badge text-bg-info"'
-    ' title="tokenadmin never signs you out from here">your session</span></td>'
+    '<span class="badge text-bg-info" data-testid="own-session"'
+    ' title="tokenadmin never signs you out from here">your session</span>'
 )
 
 
-def _confirm(row: SessionRow) -> str:
+def _confirm(*, username: str, offline: bool, client_ids: Iterable[str], started: str) -> str:
     """The revoke button's question, naming what goes: whose session, on which clients, started
     when, and how many (one)."""
-    session = row.session
-    clients = ", ".join(client_id for _, client_id in row.client_paths) or "no client"
-    what = "offline session" if session.offline else "session"
-    verb = "Revoke" if session.offline else "Sign out"
+    clients = ", ".join(client_ids) or "no client"
+    what = "offline session" if offline else "session"
+    verb = "Revoke" if offline else "Sign out"
     after = (
-        "Its refresh token stops working at once."
-        if session.offline
-        else "The user's other sessions stay."
+        "Its refresh token stops working at once." if offline else "The user's other sessions stay."
     )
-    return escape(
-        f"{verb} 1 {what} of {session.username} ({clients}), started {row.started_exact}? {after}"
+    return escape(f"{verb} 1 {what} of {username} ({clients}), started {started}? {after}")
+
+
+def session_revoke_url_base(realm: str) -> str:
+    """The revoke URLs' common start, "/revocations/<realm>/users/": a row adds its user id
+    and session id (reverse() per row would cost ~20 µs each)."""
+    return reverse("revocation:user", args=[realm, "-"]).removesuffix("-/")
+
+
+def selection_checkbox_html(*, session_id: str, offline: bool, mine: bool) -> str:
+    """A row's checkbox for the selection toolbar; never for the admin's own session."""
+    if mine:
+        return _MINE_CHECK
+    value = f"{escape(session_id)}{':offline' if offline else ''}"
+    return (
+        '<input type="checkbox" class="form-check-input" name="session"'
+        f' form="revoke-selection" value="{value}"'
+        ' aria-label="Select this session" data-testid="select-session">'
     )
+
+
+def revoke_button_html(
+    *,
+    url_base: str,
+    user_id: str,
+    session_id: str,
+    offline: bool,
+    mine: bool,
+    username: str,
+    client_ids: Iterable[str],
+    started: str,
+) -> str:
+    """A session's revoke button (sign out, or revoke an offline session), the one renderer of
+    it for every page; the admin's own session gets a badge instead. `url_base` is
+    session_revoke_url_base(realm), `started` the start as the page prints it."""
+    if mine:
+        return _MINE_REVOKE
+    question = _confirm(username=username, offline=offline, client_ids=client_ids, started=started)
+    path = f"{escape(url_base)}{escape(user_id)}/"
+    sid = escape(session_id)
+    if offline:
+        return (
+            '<button type="button" class="btn btn-outline-danger btn-sm py-0"'
+            ' data-testid="revoke-offline-session"'
+            f' hx-post="{path}offline-sessions/{sid}/revoke/"'
+            ' hx-target="#revocation-outcome" hx-swap="innerHTML"'
+            f' hx-include="#revocation-reason" hx-confirm="{question}">Revoke</button>'
+        )
+    return (
+        '<button type="button" class="btn btn-outline-danger btn-sm py-0"'
+        ' data-testid="revoke-session"'
+        f' hx-post="{path}sessions/{sid}/sign-out/"'
+        ' hx-target="#revocation-outcome" hx-swap="innerHTML"'
+        f' hx-include="#revocation-reason" hx-confirm="{question}">Sign out</button>'
+    )
+
+
+def client_badges_html(client_paths: Iterable[tuple[str, str]], *, url_base: str) -> str:
+    """A session's clients as badges, each a link to the client page when `url_base` (escaped,
+    session_client_url_base(realm)) is given, i.e. when the admin may view clients; "—" for
+    none. `client_paths` are (client uuid URL-quoted, clientId)."""
+    badges = [
+        f'<a class="badge rounded-pill text-bg-light border client-badge"'
+        f' href="{url_base}{escape(path)}/">{escape(client_id)}</a> '
+        if url_base
+        else '<span class="badge rounded-pill text-bg-light border client-badge">'
+        f"{escape(client_id)}</span> "
+        for path, client_id in client_paths
+    ]
+    return "".join(badges) or _NO_CLIENT
+
+
+def session_client_url_base(realm: str) -> str:
+    """The client pages' common start, "/sessions/<realm>/clients/": a badge adds the uuid."""
+    return reverse("sessions:client", args=[realm, "-"]).removesuffix("-/")
 
 
 def session_rows_html(
@@ -64,7 +133,6 @@ def session_rows_html(
     """The <tr> of every row, escaped; see the table head in realm_sessions.html."""
     user_base = escape(user_url_base)
     client_base = escape(client_url_base)
-    revoke_base = escape(revoke_url_base)
     out: list[str] = []
     add = out.append
     for row in rows:
@@ -73,14 +141,10 @@ def session_rows_html(
         mine = row.is_mine
         add(f'<tr data-session-id="{sid}" data-testid="session-row"{_MINE_CLASS if mine else ""}>')
         if can_revoke:
-            if mine:
-                add(_MINE_CHECK)
-            else:
-                add(
-                    '<td><input type="checkbox" class="form-check-input" name="session"'
-                    f' form="revoke-selection" value="{sid}{":offline" if session.offline else ""}"'
-                    ' aria-label="Select this session" data-testid="select-session"></td>'
-                )
+            check = selection_checkbox_html(
+                session_id=session.session_id, offline=session.offline, mine=mine
+            )
+            add(f"<td>{check}</td>")
         ip = escape(session.ip_address) if session.ip_address else "—"
         # The minute and the time zone ("2026-05-01 12:00 UTC"): every time shows its zone.
         started = escape(row.started_text + row.started_exact[19:])
@@ -96,20 +160,7 @@ def session_rows_html(
             f"{escape(row.last_access_text)}</td>"
             '<td class="clients-cell">'
         )
-        if row.client_paths:
-            for path, client_id in row.client_paths:
-                if can_view_clients:
-                    add(
-                        '<a class="badge rounded-pill text-bg-light border client-badge"'
-                        f' href="{client_base}{escape(path)}/">{escape(client_id)}</a> '
-                    )
-                else:
-                    add(
-                        '<span class="badge rounded-pill text-bg-light border client-badge">'
-                        f"{escape(client_id)}</span> "
-                    )
-        else:
-            add(_NO_CLIENT)
+        add(client_badges_html(row.client_paths, url_base=client_base if can_view_clients else ""))
         add("</td>")
         add(_OFFLINE if session.offline else _REGULAR)
         add(_REMEMBER if session.remember_me else _NO_REMEMBER)
@@ -119,28 +170,16 @@ def session_rows_html(
             text = f'<span class="{escape(row.expires_class)}">{text}</span>'
         add(f'<td class="num"{title} data-testid="expires-in">{text}</td>')
         if can_revoke:
-            if mine:
-                add(_MINE_REVOKE)
-            else:
-                user = escape(session.user_id)
-                if session.offline:
-                    add(
-                        '<td class="text-end text-nowrap"><button type="button"'
-                        ' class="btn btn-outline-danger btn-sm py-0"'
-                        ' data-testid="revoke-offline-session"'
-                        f' hx-post="{revoke_base}{user}/offline-sessions/{sid}/revoke/"'
-                        ' hx-target="#revocation-outcome" hx-swap="innerHTML"'
-                        f' hx-include="#revocation-reason" hx-confirm="{_confirm(row)}">'
-                        "Revoke</button></td>"
-                    )
-                else:
-                    add(
-                        '<td class="text-end text-nowrap"><button type="button"'
-                        ' class="btn btn-outline-danger btn-sm py-0" data-testid="revoke-session"'
-                        f' hx-post="{revoke_base}{user}/sessions/{sid}/sign-out/"'
-                        ' hx-target="#revocation-outcome" hx-swap="innerHTML"'
-                        ' hx-include="#revocation-reason"'
-                        f' hx-confirm="{_confirm(row)}">Sign out</button></td>'
-                    )
+            button = revoke_button_html(
+                url_base=revoke_url_base,
+                user_id=session.user_id,
+                session_id=session.session_id,
+                offline=session.offline,
+                mine=mine,
+                username=session.username,
+                client_ids=[client_id for _, client_id in row.client_paths],
+                started=row.started_exact,
+            )
+            add(f'<td class="text-end text-nowrap">{button}</td>')
         add("</tr>\n")
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped

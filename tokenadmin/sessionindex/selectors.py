@@ -16,11 +16,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
-from tokenadmin.core.templatetags.tokenadmin import duration_text
+from tokenadmin.core.durations import duration_text
 from tokenadmin.keycloak import Gateway
 from tokenadmin.keycloak.types import Consent, KcClient, KcSession, KcUser
 
-from .forms import SORT_COLUMNS, SessionFilters, SessionType, filters_from_query
+from .filters import SORT_COLUMNS, SessionFilters, SessionType, filters_from_query
 from .models import ASCII_LOWER, SEARCH_SEPARATOR, IndexedSession, RealmIndex, SavedView
 from .search import TermMatches, term_matches
 

@@ -4,7 +4,8 @@ import logging
 from datetime import datetime
 
 from celery import shared_task
-from celery.signals import worker_ready
+
+from tokenadmin.core.queue import on_worker_start
 
 from .models import REFRESH_LEASE_S, RealmIndex
 from .refresh import realm_index_refresh, realm_index_refresh_all
@@ -30,20 +31,14 @@ def realm_index_refresh_all_task() -> dict[str, str]:
     return {index.realm: index.state for index in realm_index_refresh_all()}
 
 
-@worker_ready.connect
-def realm_index_refreshes_resume(**_kwargs: object) -> None:
-    """A worker that starts refreshes again the realms a refresh holds RUNNING: if that one's
-    worker was killed, its lease lapses within REFRESH_LEASE_S and this claim takes over; if
-    it is alive elsewhere, the claim finds it running and does nothing."""
-    try:
-        realms = list(
-            RealmIndex.objects.filter(state=RealmIndex.State.RUNNING).values_list(
-                "realm", flat=True
-            )
-        )
-    except Exception:  # the worker must start even if the database is not there yet
-        logger.exception("could not look for cut-off index refreshes")
-        return
-    for realm in realms:
+@on_worker_start("cut-off index refreshes")
+def realm_index_refreshes_resume() -> None:
+    """Refresh again the realms a refresh holds RUNNING: if that one's worker was killed, its
+    lease lapses within REFRESH_LEASE_S and this claim takes over; if it is alive elsewhere,
+    the claim finds it running and does nothing."""
+    realms = RealmIndex.objects.filter(state=RealmIndex.State.RUNNING).values_list(
+        "realm", flat=True
+    )
+    for realm in list(realms):
         logger.info("refreshing the index of %s again once its lease lapses", realm)
         realm_index_refresh_task.apply_async((realm,), countdown=REFRESH_LEASE_S + 1)

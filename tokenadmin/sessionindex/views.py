@@ -16,20 +16,19 @@ from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, require_r
 from tokenadmin.realms.selectors import realm_names_select
 
 from .csv import sessions_csv_rows
-from .forms import (
+from .filters import (
     DEFAULT_PER_PAGE,
     FILTER_KEYS,
     PER_PAGE_CHOICES,
     SORT_COLUMNS,
-    SavedViewForm,
     SessionFilterForm,
     SessionFilters,
     SessionType,
-    query_with,
 )
+from .forms import SavedViewForm, query_with
 from .models import IndexedSession, SavedView
 from .refresh_views import freshness_context
-from .rows_html import session_rows_html
+from .rows_html import session_client_url_base, session_revoke_url_base, session_rows_html
 from .selectors import (
     SessionPage,
     indexed_clients_select,
@@ -112,9 +111,8 @@ def _results_context(
     can_view_clients = rights.can(realm, "view-clients")
     # Reversed once, not once per row and badge: reverse() costs ~0.2 ms a call.
     user_url_base = reverse("sessions:user", args=[realm, "-"]).removesuffix("-/")
-    client_url_base = reverse("sessions:client", args=[realm, "-"]).removesuffix("-/")
-    # .../revocations/<realm>/users/ : + <user id>/sessions/<id>/sign-out/ and the like.
-    revoke_url_base = reverse("revocation:user", args=[realm, "-"]).removesuffix("-/")
+    client_url_base = session_client_url_base(realm)
+    revoke_url_base = session_revoke_url_base(realm)
     return {
         "realm": realm,
         "form": form,

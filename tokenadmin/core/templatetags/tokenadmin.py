@@ -1,31 +1,13 @@
 from django import template
 
+from tokenadmin.core.durations import duration_text
+
 register = template.Library()
-
-_UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
-
-
-def duration_text(seconds: int | float | None, parts: int = 2) -> str:
-    """Seconds in the units admins think in: 300 → "5 min", 36000 → "10 h", 5400 → "1 h 30 min"."""
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    if seconds == 0:
-        return "0 s"
-    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-    pieces: list[str] = []
-    for unit, size in _UNITS:
-        if seconds >= size and len(pieces) < parts:
-            amount, seconds = divmod(seconds, size)
-            pieces.append(f"{amount} {unit}")
-        elif pieces:
-            # Stop at the first empty unit after a filled one: "1 d 5 s" reads as noise.
-            break
-    return sign + " ".join(pieces)
 
 
 @register.filter
 def duration(seconds: int | float | None) -> str:
+    """`{{ lifespan_s|duration }}` → "10 h": the one reading form (core/durations.py)."""
     return duration_text(seconds)
 
 

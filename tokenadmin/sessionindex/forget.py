@@ -1,12 +1,15 @@
 """Keep the local session index honest after a revoke, so the sessions pages stop listing what
-Keycloak no longer holds (the next refresh would drop it too, minutes later)."""
+Keycloak no longer holds (the next refresh would drop it too, minutes later).
+
+The index's tables have their writers here and in refresh.py only: revocation calls these
+functions once Keycloak has answered, and never writes IndexedSession itself."""
 
 from collections.abc import Iterable
 
 from django.utils import timezone
 
-from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
-from tokenadmin.sessionindex.tombstones import session_tombstones_add
+from .models import IndexedSession, RealmIndex
+from .tombstones import session_tombstones_add
 
 
 def indexed_sessions_forget(*, realm: str, session_ids: Iterable[str], offline: bool) -> int:
