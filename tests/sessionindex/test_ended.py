@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.reports.conftest import report_create
-from tokenadmin.sessionindex import selectors
+from tokenadmin.sessionindex import selectors_page
 from tokenadmin.sessionindex.forms import SessionFilters
 from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.refresh import realm_index_refresh
@@ -21,12 +21,12 @@ from tokenadmin.sessionindex.selectors import (
     SessionCounts,
     indexed_clients_select,
     indexed_realms_select,
-    indexed_sessions_page_select,
     indexed_sessions_select,
     realm_totals_select,
     sessions_ended_select,
     sessions_summary_select,
 )
+from tokenadmin.sessionindex.selectors_page import indexed_sessions_page_select
 
 NOW = timezone.now().replace(microsecond=0)
 
@@ -105,7 +105,7 @@ def test_a_search_through_the_trigram_table_leaves_out_ended_sessions(some_ended
     assert page_names(q="10.0.0", type="offline") == ["erin"]
     assert page_names(q="bob") == []
     # ... and many (only counts come back from the trigram table; the page walks the index).
-    monkeypatch.setattr(selectors, "SMALL_SET", 1)
+    monkeypatch.setattr(selectors_page, "SMALL_SET", 1)
     page = indexed_sessions_page_select(
         realm="master", filters=SessionFilters(q="10.0.0"), number=1, per_page=50, now=NOW
     )

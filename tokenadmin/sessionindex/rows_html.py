@@ -11,7 +11,7 @@ from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
 
-from .selectors import SessionRow
+from .selectors_page import SessionRow
 
 _MINE_CHECK = (
     '<td><span class="text-secondary small" title="Your own session is never revoked in bulk">'

@@ -30,14 +30,13 @@ from .models import IndexedSession, SavedView
 from .refresh_views import freshness_context
 from .rows_html import session_rows_html
 from .selectors import (
-    SessionPage,
     indexed_clients_select,
     indexed_realms_select,
-    indexed_sessions_page_select,
     indexed_sessions_select,
     saved_views_select,
     sessions_summary_select,
 )
+from .selectors_page import SessionPage, indexed_sessions_page_select
 from .selectors_refresh import realm_index_get
 from .services import SavedViewInUse, saved_view_create, saved_view_delete
 
