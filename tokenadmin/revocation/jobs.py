@@ -43,8 +43,8 @@ from tokenadmin.keycloak import (
 from tokenadmin.keycloak.revocation import SessionDeleter
 from tokenadmin.ledger.models import Outcome
 from tokenadmin.ledger.services import ledger_entry_create
+from tokenadmin.sessionindex.forget import indexed_sessions_forget
 
-from .index import indexed_sessions_forget
 from .models import RevocationItem, RevocationJob
 
 logger = logging.getLogger(__name__)

@@ -18,12 +18,12 @@ from tokenadmin.keycloak.revocation import PushResult
 from tokenadmin.keycloak.types import KcClient, KcSession
 from tokenadmin.ledger.models import Action, LedgerEntry, Outcome
 from tokenadmin.ledger.services import ledger_entry_create
-
-from .index import (
+from tokenadmin.sessionindex.forget import (
     indexed_realm_sessions_forget,
     indexed_sessions_forget,
     indexed_user_sessions_forget,
 )
+
 from .outcomes import (
     OWN_CLIENT_NOT_BEFORE_REFUSED,
     OWN_CONSENT_REFUSED,

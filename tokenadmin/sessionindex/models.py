@@ -154,6 +154,33 @@ class RealmIndex(models.Model):
         return self.refreshed_at is None and self.sessions_seen > 0
 
 
+# Width of RealmFigures.expiry_bins' bins, in seconds: a page counts the part of one bin up
+# to each of its chart's bounds in the expires index, the rest from the bins.
+FIGURES_BIN_S = 900
+
+
+class RealmFigures(models.Model):
+    """Figures of a realm's stored index rows, written by the refresh that wrote the rows and
+    adjusted by the revokes that drop rows (figures.py), so that a page load does not count
+    the whole realm. Over every stored row, ended ones too: a page takes out the ended ones
+    (few, a range of the expires index) at its own `now`. No row: unknown (a refresh is
+    writing, or none finished since), and the pages count the rows themselves."""
+
+    realm = models.CharField(max_length=255, unique=True)
+    online = models.PositiveIntegerField(default=0)
+    offline = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)  # distinct user ids
+    unknown_expiry = models.PositiveIntegerField(default=0)  # rows with no predicted expiry
+    # {"<epoch seconds // FIGURES_BIN_S>": rows whose predicted expiry is in that bin}
+    expiry_bins = models.JSONField(default=dict)
+    # {client_ids_text: [rows, {client uuid: clientId}]}: the realm's client sets.
+    client_sets = models.JSONField(default=dict)
+    written_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.realm}: {self.online} online, {self.offline} offline"
+
+
 class SessionTombstone(models.Model):
     """A session tokenadmin revoked, and when: a refresh that read Keycloak's page listing it
     before the revoke must not add it back. Pruned by the first refresh claimed after it."""

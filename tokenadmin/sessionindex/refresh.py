@@ -33,8 +33,9 @@ from django.db.models import QuerySet
 from tokenadmin.keycloak import Gateway, GatewayError, gateway_for_worker
 
 from .expiry import ClientOverrides, EffectiveLifespans
+from .figures import realm_figures_forget, realm_figures_store
 from .lease import Heartbeat, RefreshCutOff, realm_index_claim
-from .models import IndexedSession, RealmIndex
+from .models import IndexedSession, RealmFigures, RealmIndex
 from .paging import CONCURRENCY, client_pages_iter, page_plans_build
 from .refresh_merge import _Merger, _Revoked, _Seen, lifespans_fingerprint
 from .refresh_store import (
@@ -122,19 +123,21 @@ def _revoked_since(*, realm: str, stamp: datetime) -> _Revoked:
 
 def _revoked_rows_drop(
     *, realm: str, seen: dict[tuple[str, bool], _Seen], revoked: _Revoked
-) -> None:
+) -> int:
     """Drop rows this refresh wrote for sessions revoked after their last page was read (the
     revoke's own index update may have come before this refresh's write)."""
     if not revoked:
-        return
+        return 0
+    dropped = 0
     for offline in (False, True):
         ids = [
             key[0] for key, entry in seen.items() if key[1] == offline and revoked.hides(key, entry)
         ]
         for start in range(0, len(ids), 500):
-            IndexedSession.objects.filter(
+            dropped += IndexedSession.objects.filter(
                 realm=realm, offline=offline, session_id__in=ids[start : start + 500]
-            ).delete()
+            ).delete()[0]
+    return dropped
 
 
 def _refresh(
@@ -190,7 +193,10 @@ def _refresh(
         if len(merger.dirty) >= WRITE_BATCH:
             with transaction.atomic():
                 # Inside the write's transaction: a revoke is either in it or after it.
-                _rows_write(merger.take_rows(_revoked_since(realm=realm, stamp=stamp)))
+                writes = merger.take_rows(_revoked_since(realm=realm, stamp=stamp))
+                if _rows_write(writes):
+                    # Rows change before the end: the figures are counted again there.
+                    realm_figures_forget(realm=realm)
         if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
             progress_at = time.monotonic()
             progress.update(
@@ -249,10 +255,13 @@ def _refresh_finish(
         if not finished:
             raise RefreshCutOff
         revoked = _revoked_since(realm=realm, stamp=stamp)
-        _rows_write(merger.take_rows(revoked))
+        changed = _rows_write(merger.take_rows(revoked))
         # What is left of the stored rows: the unchanged ones and the ones no list showed.
-        _unseen_drop(stored=merger.stored, seen=merger.seen)
-        _revoked_rows_drop(realm=realm, seen=merger.seen, revoked=revoked)
+        changed += _unseen_drop(stored=merger.stored, seen=merger.seen)
+        changed += _revoked_rows_drop(realm=realm, seen=merger.seen, revoked=revoked)
+        if changed or not RealmFigures.objects.filter(realm=realm).exists():
+            # With the rows, in their transaction: a page reads both or neither.
+            realm_figures_store(realm=realm)
         # Every page of a later refresh is read after this one's claim: older tombstones
         # can no longer bring anything back.
         session_tombstones_prune(realm=realm, before=stamp)

@@ -116,8 +116,9 @@ def _rows_upsert(rows: list[tuple]) -> None:
         )
 
 
-def _rows_write(writes: Writes) -> None:
-    """Upsert the whole rows, then update the used sessions' last access and expiry by id."""
+def _rows_write(writes: Writes) -> int:
+    """Upsert the whole rows, then update the used sessions' last access and expiry by id;
+    returns how many rows it wrote."""
     _rows_upsert(writes.upserts)
     if writes.updates:
         table = connection.ops.quote_name(IndexedSession._meta.db_table)
@@ -127,6 +128,7 @@ def _rows_write(writes: Writes) -> None:
                 "WHERE id = %s",
                 writes.updates,
             )
+    return len(writes.upserts) + len(writes.updates)
 
 
 # Between a stored row's fields and between rows in _stored_rows' one text value. Neither
@@ -207,7 +209,7 @@ def _stored_rows_orm(realm: str) -> dict[tuple[str, bool], Stored]:
 
 def _unseen_drop(
     *, stored: dict[tuple[str, bool], Stored], seen: Container[tuple[str, bool]]
-) -> None:
+) -> int:
     """Drop the rows this refresh did not see: Keycloak no longer holds those sessions.
 
     `stored` is what is left of the rows before this refresh (the rows it wrote left it): the
@@ -217,6 +219,7 @@ def _unseen_drop(
     gone = [row.pk for key, row in stored.items() if key not in seen]
     for start in range(0, len(gone), 500):
         IndexedSession.objects.filter(pk__in=gone[start : start + 500]).delete()
+    return len(gone)
 
 
 @contextmanager

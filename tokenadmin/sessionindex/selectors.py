@@ -16,8 +16,16 @@ from django.utils import timezone
 
 from tokenadmin.accounts.models import User
 
+from .figures import EXPIRY_BUCKETS, realm_figures_live_select
 from .forms import SORT_COLUMNS, SessionFilters, SessionType, filters_from_query
-from .models import ASCII_LOWER, SEARCH_SEPARATOR, IndexedSession, RealmIndex, SavedView
+from .models import (
+    ASCII_LOWER,
+    SEARCH_SEPARATOR,
+    IndexedSession,
+    RealmFigures,
+    RealmIndex,
+    SavedView,
+)
 
 # Tie-breakers after the sorted column, matching the indexes (see IndexedSession.Meta): each
 # (realm, X, offline) index ends in the row id, and (realm, offline, username) serves "type".
@@ -25,15 +33,6 @@ _TIE_BREAKERS: dict[str, tuple[str, ...]] = {
     "offline": ("username", "id"),
     "username": ("ip_address", "client_ids_text", "offline", "id"),
 }
-
-# Expiry histogram buckets: (label, upper bound in seconds from now, exclusive of the previous).
-EXPIRY_BUCKETS: tuple[tuple[str, int], ...] = (
-    ("≤ 1 h", 3600),
-    ("1-6 h", 6 * 3600),
-    ("6-24 h", 86400),
-    ("1-7 d", 7 * 86400),
-    ("7-30 d", 30 * 86400),
-)
 
 
 def _type_q(filters: SessionFilters, *, seek: bool) -> Q:
@@ -275,11 +274,15 @@ def sessions_summary_select(
 def realm_totals_select(*, realm: str, now: datetime) -> tuple[SessionCounts, SessionCounts]:
     """The realm's live sessions and those that ended since the last refresh, by type: what
     the page's freshness line, cards and unfiltered table count, all from one `now`."""
-    # Two (realm, offline) ranges rather than the whole realm: without statistics SQLite
-    # counts a bare realm in whichever index comes first, which may be the widest.
-    realm_rows = IndexedSession.objects.filter(realm=realm)
-    online = realm_rows.filter(offline__in=[False]).count()
-    offline = realm_rows.filter(offline__in=[True]).count()
+    kept = RealmFigures.objects.filter(realm=realm).values_list("online", "offline").first()
+    if kept is not None:
+        online, offline = kept
+    else:
+        # Two (realm, offline) ranges rather than the whole realm: without statistics SQLite
+        # counts a bare realm in whichever index comes first, which may be the widest.
+        realm_rows = IndexedSession.objects.filter(realm=realm)
+        online = realm_rows.filter(offline__in=[False]).count()
+        offline = realm_rows.filter(offline__in=[True]).count()
     ended = sessions_ended_select(realm=realm, now=now)
     live = SessionCounts(
         total=online + offline - ended.total,
@@ -294,6 +297,27 @@ class ClientCount:
     client_uuid: str
     client_id: str
     sessions: int
+
+
+def realm_figures_select(*, realm: str, now: datetime) -> tuple[SessionSummary, list[ClientCount]]:
+    """The sessions page's cards, expiry chart and client counts for the realm's live
+    sessions at `now`: from the figures kept with the index (figures.py), or counted in the
+    rows when none are kept (a refresh is writing, or none finished since)."""
+    live = realm_figures_live_select(realm=realm, now=now)
+    if live is None:
+        rows = IndexedSession.objects.filter(realm=realm)
+        summary = sessions_summary_select(sessions=rows, now=now)
+        return summary, indexed_clients_select(realm=realm, now=now)
+    summary = SessionSummary(
+        total=live.online + live.offline,
+        online=live.online,
+        offline=live.offline,
+        expiring_within_1h=live.expiry_histogram[0][1],
+        distinct_users=live.users,
+        expiry_histogram=live.expiry_histogram,
+    )
+    clients = (ClientCount(uuid, client_id, n) for (uuid, client_id), n in live.clients.items())
+    return summary, sorted(clients, key=lambda c: (-c.sessions, c.client_id.lower()))
 
 
 def indexed_clients_select(*, realm: str, now: datetime | None = None) -> list[ClientCount]:
@@ -356,7 +380,13 @@ def indexed_realms_select(
     names = list(realms)
     now = now or timezone.now()
     indexes = {ri.realm: ri for ri in RealmIndex.objects.filter(realm__in=names)}
-    counts = _realm_counts(IndexedSession.objects.filter(realm__in=names))
+    counts = {
+        kept.realm: {"total": kept.online + kept.offline, "offline": kept.offline}
+        for kept in RealmFigures.objects.filter(realm__in=names)
+    }
+    uncounted = [name for name in names if name not in counts]
+    if uncounted:  # no figures kept: count the rows
+        counts.update(_realm_counts(IndexedSession.objects.filter(realm__in=uncounted)))
     ended = _realm_counts(IndexedSession.objects.filter(realm__in=names, expires_at__lte=now))
     rows = []
     for name in names:
