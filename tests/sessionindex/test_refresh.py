@@ -307,11 +307,9 @@ def test_a_session_seen_in_two_clients_keeps_both_when_written_page_by_page(kc, 
     assert index_counts("master") == keycloak_counts(admin, "master")
 
 
-def test_the_portable_read_of_stored_rows_leaves_unchanged_rows_alone_too(kc, monkeypatch):
-    """What PostgreSQL uses (the ORM instead of SQLite's one-text read): same outcome."""
-    from tokenadmin.sessionindex import refresh, refresh_store
-
-    monkeypatch.setattr(refresh, "_stored_rows", refresh_store._stored_rows_orm)
+def test_a_refresh_after_a_delete_leaves_unchanged_rows_alone_until_the_lifespans_change(
+    kc, monkeypatch
+):
     kc.seed(realm="mlflow", users=10, sessions=80, offline_ratio=0.3)
     first = realm_index_refresh(realm="mlflow")
     gone = IndexedSession.objects.get(realm="mlflow", username="mlflow_admin")

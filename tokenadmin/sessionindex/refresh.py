@@ -37,13 +37,12 @@ from .figures import realm_figures_forget, realm_figures_store
 from .lease import Heartbeat, RefreshCutOff, realm_index_claim
 from .models import IndexedSession, RealmFigures, RealmIndex
 from .paging import CONCURRENCY, client_pages_iter, page_plans_build
-from .refresh_merge import _Merger, _Revoked, _Seen, lifespans_fingerprint
+from .refresh_merge import _Merger, _Revoked, lifespans_fingerprint
+from .refresh_stage import Stage
 from .refresh_store import (
     SQLITE_CACHE_KIB,
     _rows_write,
     _sqlite_cache_kib,
-    _stored_rows,
-    _unseen_drop,
 )
 from .tombstones import session_tombstones_prune, session_tombstones_since
 
@@ -121,22 +120,17 @@ def _revoked_since(*, realm: str, stamp: datetime) -> _Revoked:
     return _Revoked(session_tombstones_since(realm=realm, since=stamp), all_at)
 
 
-def _revoked_rows_drop(
-    *, realm: str, seen: dict[tuple[str, bool], _Seen], revoked: _Revoked
-) -> int:
+def _revoked_rows_drop(*, realm: str, stage: Stage, revoked: _Revoked) -> int:
     """Drop rows this refresh wrote for sessions revoked after their last page was read (the
     revoke's own index update may have come before this refresh's write)."""
-    if not revoked:
-        return 0
     dropped = 0
-    for offline in (False, True):
-        ids = [
-            key[0] for key, entry in seen.items() if key[1] == offline and revoked.hides(key, entry)
-        ]
-        for start in range(0, len(ids), 500):
-            dropped += IndexedSession.objects.filter(
-                realm=realm, offline=offline, session_id__in=ids[start : start + 500]
-            ).delete()[0]
+    for (session_id, offline), at in revoked.sessions.items():
+        last_read = stage.last_read_at((session_id, offline))
+        if last_read is not None and at >= last_read:
+            rows = IndexedSession.objects.filter(realm=realm, session_id=session_id)
+            dropped += rows.filter(offline=offline).delete()[0]
+    if revoked.all_at is not None:
+        dropped += stage.signed_out_drop(revoked.all_at)
     return dropped
 
 
@@ -166,58 +160,69 @@ def _refresh(
         # Until this refresh is done, the stored expiries follow no one set of lifespans: a
         # refresh that fails half-way leaves the next one to recompute everything.
         progress.update(lifespans_fingerprint="")
-    merger = _Merger(
-        realm=realm,
-        stamp=stamp,
-        lifespans=lifespans,
-        overrides=overrides,
-        stored={},
-        lifespans_unchanged=lifespans_unchanged,
-    )
-    pages_done = 0
-    progress_at = time.monotonic()
-    for page in client_pages_iter(
-        gateway=gateway,
-        realm=realm,
-        plans=plans,
-        concurrency=concurrency,
-        on_wait=heartbeat.tick,
-    ):
-        heartbeat.tick()
-        if pages_done == 0:
-            # Read what the index holds while the next pages are on their way (nothing of
-            # this refresh is written yet).
-            merger.stored = _stored_rows(realm)
-        merger.add(page)
-        pages_done += 1
-        if len(merger.dirty) >= WRITE_BATCH:
-            with transaction.atomic():
-                # Inside the write's transaction: a revoke is either in it or after it.
-                writes = merger.take_rows(_revoked_since(realm=realm, stamp=stamp))
-                if _rows_write(writes):
-                    # Rows change before the end: the figures are counted again there.
-                    realm_figures_forget(realm=realm)
-        if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
-            progress_at = time.monotonic()
-            progress.update(
-                progress_done=pages_done,
-                # Longer lists than the statistics said: the bar grows rather than overflows.
-                progress_total=max(total_pages, pages_done + 1),
-                sessions_seen=len(merger.seen),
-            )
 
-    heartbeat.tick()
-    if pages_done == 0:  # no list to page: every stored row goes
-        merger.stored = _stored_rows(realm)
-    _refresh_finish(
-        realm=realm,
-        stamp=stamp,
-        progress=progress,
-        merger=merger,
-        pages_done=pages_done,
-        fingerprint=fingerprint,
-    )
-    return len(merger.seen)
+    def merger() -> _Merger:
+        return _Merger(
+            realm=realm,
+            stamp=stamp,
+            lifespans=lifespans,
+            overrides=overrides,
+            stored={},
+            lifespans_unchanged=lifespans_unchanged,
+        )
+
+    stage = Stage(realm)
+    try:
+        pages_done = 0
+        progress_at = time.monotonic()
+        for page in client_pages_iter(
+            gateway=gateway,
+            realm=realm,
+            plans=plans,
+            concurrency=concurrency,
+            on_wait=heartbeat.tick,
+        ):
+            heartbeat.tick()
+            stage.add(page)
+            pages_done += 1
+            if stage.unflushed >= WRITE_BATCH:
+                with transaction.atomic():
+                    # Inside the write's transaction: a revoke is either in it or after it.
+                    revoked = _revoked_since(realm=realm, stamp=stamp)
+                    if _batch_write(stage=stage, merger=merger(), revoked=revoked):
+                        # Rows change before the end: the figures are counted again there.
+                        realm_figures_forget(realm=realm)
+            if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
+                progress_at = time.monotonic()
+                progress.update(
+                    progress_done=pages_done,
+                    # Longer lists than the statistics said: the bar grows, not overflows.
+                    progress_total=max(total_pages, pages_done + 1),
+                    # The staged listings not merged yet count as sessions (an upper bound).
+                    sessions_seen=stage.sessions_seen + stage.unflushed,
+                )
+        heartbeat.tick()
+        _refresh_finish(
+            realm=realm,
+            stamp=stamp,
+            progress=progress,
+            stage=stage,
+            merger=merger(),
+            pages_done=pages_done,
+            fingerprint=fingerprint,
+        )
+        return stage.sessions_seen
+    finally:
+        stage.close()
+
+
+def _batch_write(*, stage: Stage, merger: _Merger, revoked: _Revoked) -> int:
+    """Merge the sessions listed since the last batch (with all their listings so far),
+    compare them with their stored rows and write what changed; returns rows written."""
+    pages, merger.stored = stage.batch_take()
+    for page in pages:
+        merger.add(page)
+    return _rows_write(merger.take_rows(revoked))
 
 
 def realm_index_refresh_all(
@@ -233,6 +238,7 @@ def _refresh_finish(
     realm: str,
     stamp: datetime,
     progress: QuerySet[RealmIndex],
+    stage: Stage,
     merger: _Merger,
     pages_done: int,
     fingerprint: str,
@@ -240,6 +246,8 @@ def _refresh_finish(
     """Write the last batch and the end of the refresh, drop the rows no list showed and the
     revoked ones, all in one transaction."""
     with transaction.atomic():
+        revoked = _revoked_since(realm=realm, stamp=stamp)
+        changed = _batch_write(stage=stage, merger=merger, revoked=revoked)
         # The end is written only while the claim holds (a refresh that took over after this
         # one's lease lapsed owns the realm now); the rest rolls back with it.
         finished = progress.filter(state=RealmIndex.State.RUNNING).update(
@@ -248,17 +256,16 @@ def _refresh_finish(
             heartbeat_at=None,
             progress_done=pages_done,
             progress_total=pages_done,
-            sessions_seen=len(merger.seen),
+            sessions_seen=stage.sessions_seen,
             error="",
             lifespans_fingerprint=fingerprint,
         )
         if not finished:
             raise RefreshCutOff
-        revoked = _revoked_since(realm=realm, stamp=stamp)
-        changed = _rows_write(merger.take_rows(revoked))
-        # What is left of the stored rows: the unchanged ones and the ones no list showed.
-        changed += _unseen_drop(stored=merger.stored, seen=merger.seen)
-        changed += _revoked_rows_drop(realm=realm, seen=merger.seen, revoked=revoked)
+        # Rows no listing names: Keycloak no longer holds those sessions.
+        changed += stage.unlisted_drop()
+        if revoked:
+            changed += _revoked_rows_drop(realm=realm, stage=stage, revoked=revoked)
         if changed or not RealmFigures.objects.filter(realm=realm).exists():
             # With the rows, in their transaction: a page reads both or neither.
             realm_figures_store(realm=realm)

@@ -2,7 +2,7 @@
 batched upserts and narrow updates, the drop of unseen rows."""
 
 import json
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -129,97 +129,6 @@ def _rows_write(writes: Writes) -> int:
                 writes.updates,
             )
     return len(writes.upserts) + len(writes.updates)
-
-
-# Between a stored row's fields and between rows in _stored_rows' one text value. Neither
-# occurs inside a field: session ids are Keycloak's UUIDs, datetimes are digits, and JSON
-# escapes every control character inside its strings.
-_FIELD_SEP, _ROW_SEP = "\x1f", "\x1e"
-
-
-# The realm's stored rows as one text value: fields joined by _FIELD_SEP (char 31), rows by
-# _ROW_SEP (char 30); datetimes as ISO text in UTC. {table} is the only interpolation.
-_STORED_ROWS_SQL = {
-    # `+realm`: no index on realm for this one, the row id range is the way in.
-    "sqlite": (
-        "SELECT group_concat(session_id || char(31) || offline || char(31) || id || char(31) "
-        "|| last_access_at || '+00:00' || char(31) || clients || char(31) "
-        "|| ifnull(expires_at, ''), char(30)) FROM {table} "
-        "WHERE id BETWEEN %s AND %s AND +realm = %s"
-    ),
-    "postgresql": (
-        "SELECT string_agg(session_id || chr(31) || offline::int || chr(31) || id || chr(31) "
-        "|| to_char(last_access_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00:00') "
-        "|| chr(31) || clients::text || chr(31) || coalesce(to_char(expires_at AT TIME ZONE "
-        "'UTC', 'YYYY-MM-DD HH24:MI:SS.US+00:00'), ''), chr(30)) FROM {table} "
-        "WHERE id BETWEEN %s AND %s AND realm = %s"
-    ),
-}
-
-
-def _stored_rows(realm: str) -> dict[tuple[str, bool], Stored]:
-    """The realm's rows before this refresh, to leave unchanged ones alone.
-
-    Read as one text value over the realm's range of row ids (a realm's rows are written
-    together, so the range reads the table in order instead of seeking each row through an
-    index), then split here: row by row, the database module hands the interpreter lock back
-    and forth per row, and with the paging threads busy each hand-back waits; on PostgreSQL,
-    Django's per-value loaders took 4 s for 100,000 rows. (Stored is a plain slots class:
-    100,000 of them are built, a frozen one takes twice as long.) The expiry stays text on
-    SQLite, as the refresh writes it there; elsewhere it is read back as a datetime.
-    """
-    sql = _STORED_ROWS_SQL.get(connection.vendor)
-    if sql is None or (connection.vendor == "sqlite" and connection.timezone_name != "UTC"):
-        return _stored_rows_orm(realm)
-    table = connection.ops.quote_name(IndexedSession._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {table} WHERE realm = %s", [realm])  # noqa: S608
-        low, high = cursor.fetchone()
-        if low is None:
-            return {}
-        cursor.execute(sql.format(table=table), [low, high, realm])
-        (text,) = cursor.fetchone()
-    parse = datetime.fromisoformat
-    expiry_as_text = connection.vendor == "sqlite"
-    clients_of: dict[str, dict[str, str]] = {}
-    stored = {}
-    for line in text.split(_ROW_SEP):
-        session_id, offline, pk, last_access, clients_json, expires = line.split(_FIELD_SEP)
-        clients = clients_of.get(clients_json)
-        if clients is None:
-            clients = clients_of[clients_json] = json.loads(clients_json)
-        if not expiry_as_text and expires:
-            expires = parse(expires)
-        stored[session_id, offline == "1"] = Stored(int(pk), parse(last_access), clients, expires)
-    return stored
-
-
-def _stored_rows_orm(realm: str) -> dict[tuple[str, bool], Stored]:
-    """_stored_rows through the ORM (databases without a one-value read, SQLite not in UTC):
-    the expiry as the database adapter writes it, compared with this refresh's."""
-    adapt = connection.ops.adapt_datetimefield_value
-    rows = IndexedSession.objects.filter(realm=realm).values_list(
-        "session_id", "offline", "id", "last_access_at", "clients", "expires_at"
-    )
-    return {
-        (session_id, offline): Stored(pk, last_access, clients, adapt(expires) if expires else "")
-        for session_id, offline, pk, last_access, clients, expires in rows.iterator(chunk_size=5000)
-    }
-
-
-def _unseen_drop(
-    *, stored: dict[tuple[str, bool], Stored], seen: Container[tuple[str, bool]]
-) -> int:
-    """Drop the rows this refresh did not see: Keycloak no longer holds those sessions.
-
-    `stored` is what is left of the rows before this refresh (the rows it wrote left it): the
-    ones no list showed go by id; the unchanged ones keep the stamp of the refresh that last
-    wrote them (see IndexedSession.seen_at).
-    """
-    gone = [row.pk for key, row in stored.items() if key not in seen]
-    for start in range(0, len(gone), 500):
-        IndexedSession.objects.filter(pk__in=gone[start : start + 500]).delete()
-    return len(gone)
 
 
 @contextmanager
