@@ -17,7 +17,7 @@ access moved back a second before each warm refresh (untimed), so that refresh f
 sessions changed: their expiry is computed and their row written, as if they had been used
 since the last refresh (--touch alone: every session).
 Reported: medians of the warm runs and their ratio. Each paging and each refresh runs in a
-fresh process (`--child`), whose peak resident memory (ru_maxrss) is reported beside its time:
+fresh process (`--child`), whose peak resident memory (VmHWM) is reported beside its time:
 the worker's memory is the process's, not only what tracemalloc sees.
 Targets (#18): warm refresh at most 1.5 times paging, cold fill at most 2.5 times, worker peak
 memory at most 300 MB at 1,000,000 sessions. Each run adds its size to
@@ -34,7 +34,6 @@ import json
 import math
 import os
 import platform
-import resource
 import signal
 import socket
 import sqlite3
@@ -176,8 +175,15 @@ def child_main(kind: str, base_url: str, concurrency: int) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # As a production worker runs: DEBUG keeps every query's text, a batch's rows included.
+    settings.DEBUG = False
     seconds, rows = (paging_run if kind == "paging" else refresh_run)(concurrency)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, the peak of this process image: ru_maxrss on Linux carries over through exec
+    # the parent's peak at fork time.
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
     print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": round(peak_kb / 1024, 1)}))
 
 
@@ -192,7 +198,7 @@ def scaling_write(vendor: str, sessions: int, figures: dict) -> None:
         "# Index refresh from 10k to 1M sessions: time against paging, and peak memory",
         "",
         "`bench/index_refresh_bench.py --sessions N` (its own emulator, seeded once per size; "
-        "every paging and refresh in a fresh process, its peak RSS from ru_maxrss). Times are "
+        "every paging and refresh in a fresh process, its peak RSS from VmHWM). Times are "
         "medians of the warm runs; ratios against the paging measured in the same run. "
         "Targets at 1M: warm ≤ 1.5 x paging, cold ≤ 2.5 x paging, worker peak ≤ 300 MB.",
         "",

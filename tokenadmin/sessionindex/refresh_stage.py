@@ -41,7 +41,7 @@ _STAGE_COLUMNS = (
 
 
 # SQLite page cache of the temporary database while a refresh stages (KiB).
-STAGE_CACHE_KIB = 32768
+STAGE_CACHE_KIB = 16384
 
 
 def _us(moment: datetime) -> int:

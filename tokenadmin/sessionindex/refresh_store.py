@@ -29,9 +29,10 @@ _VALUE_FIELDS = (
 # when it creates it; leaving them out spares SQLite rewriting three indexes per row. (A user
 # renamed in Keycloak keeps the old username in the index until the session ends.)
 _UPDATE_FIELDS = ("last_access_at", "clients", "client_ids_text", "expires_at", "seen_at")
-# SQLite page cache while a refresh writes (KiB, negative per SQLite's convention): the
-# table's eight B-trees at 100,000 rows fit, so upserts do not re-read pages.
-SQLITE_CACHE_KIB = 131072
+# SQLite page cache while a refresh writes (KiB, negative per SQLite's convention): most of
+# the table's B-trees at 100,000 rows fit, so upserts seldom re-read pages (from the OS's
+# cache); bounded, as it counts in the worker's memory (at 1,000,000 rows nothing fits).
+SQLITE_CACHE_KIB = 65536
 
 
 @dataclass(slots=True)
