@@ -143,6 +143,6 @@ def test_the_sessions_and_realms_pages_read_figures_in_few_queries(
     with django_assert_max_num_queries(9):
         fragment = client.get("/sessions/mlflow/?sort=-started", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         realms = client.get("/sessions/")
     assert realms.status_code == 200 and "mlflow" in realms.content.decode()

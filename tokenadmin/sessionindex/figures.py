@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, F, Max, QuerySet
 
 from .models import FIGURES_BIN_S, IndexedSession, RealmFigures
 
@@ -45,44 +45,76 @@ def realm_figures_forget(*, realm: str) -> None:
 
 
 def realm_figures_store(*, realm: str) -> RealmFigures:
-    """Count the realm's stored rows once (the end of a refresh) and keep the figures."""
-    rows = IndexedSession.objects.filter(realm=realm).order_by()
-    by_type = dict(rows.values("offline").annotate(n=Count("id")).values_list("offline", "n"))
-    users = rows.aggregate(n=Count("user_id", distinct=True))["n"]
-    bins, unknown = _expiry_bins_count(realm)
-    sets: dict[str, list] = {}
-    for text, n in rows.values_list("client_ids_text").annotate(n=Count("id")):
-        clients = rows.filter(client_ids_text=text).values_list("clients", flat=True).first()
-        sets[text] = [n, clients or {}]
+    """Count the realm's stored rows once (the end of a refresh) and keep the figures: one
+    grouped pass for the types, expiries and client sets, one over the users."""
+    table = connection.ops.quote_name(IndexedSession._meta.db_table)
+    bin_sql = _BIN_SQL[connection.vendor].format(w=FIGURES_BIN_S)
+    by_type = [0, 0]
+    unknown = 0
+    bins: dict[str, int] = {}
+    set_bins: dict[str, dict[str, list[int]]] = {}
+    set_totals: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT client_ids_text, offline, {bin_sql}, COUNT(*) FROM {table} "  # noqa: S608
+            "WHERE realm = %s GROUP BY 1, 2, 3",
+            [realm],
+        )
+        for text, offline, key, n in cursor.fetchall():
+            by_type[bool(offline)] += n
+            set_totals[text] = set_totals.get(text, 0) + n
+            if key is None:
+                unknown += n
+                continue
+            key = str(int(key))
+            bins[key] = bins.get(key, 0) + n
+            set_bins.setdefault(text, {}).setdefault(key, [0, 0])[bool(offline)] += n
+    rows = IndexedSession.objects.filter(realm=realm)
+    sets = {
+        text: [n, rows.filter(client_ids_text=text).values_list("clients", flat=True).first()]
+        for text, n in set_totals.items()
+    }
+    user_bins = _user_bins_count(realm=realm, users=None)
     figures, _created = RealmFigures.objects.update_or_create(
         realm=realm,
         defaults={
-            "online": by_type.get(False, 0),
-            "offline": by_type.get(True, 0),
-            "users": users,
+            "online": by_type[0],
+            "offline": by_type[1],
+            "users": sum(user_bins.values()),
             "unknown_expiry": unknown,
             "expiry_bins": bins,
             "client_sets": sets,
+            "set_bins": set_bins,
+            "user_bins": user_bins,
         },
     )
     return figures
 
 
-def _expiry_bins_count(realm: str) -> tuple[dict[str, int], int]:
-    """({bin: rows}, rows with no expiry): one pass over the realm's expires index."""
+def _user_last_ends_sql(table: str, users: int | None) -> str:
+    """Each user's last predicted end (NULL when a session has none), of every user of the
+    realm or of `users` given ones."""
+    among = f" AND user_id IN ({', '.join(['%s'] * users)})" if users else ""
+    return (
+        "SELECT CASE WHEN COUNT(expires_at) < COUNT(*) THEN NULL ELSE MAX(expires_at) END "  # noqa: S608
+        f"AS expires_at FROM {table} WHERE realm = %s{among} GROUP BY user_id"
+    )
+
+
+def _user_bins_count(*, realm: str, users: list[str] | None) -> dict[str, int]:
+    """{bin of a user's last end, or "none": users} of the realm's users (or of `users`)."""
     table = connection.ops.quote_name(IndexedSession._meta.db_table)
     bin_sql = _BIN_SQL[connection.vendor].format(w=FIGURES_BIN_S)
-    sql = f"SELECT {bin_sql}, COUNT(*) FROM {table} WHERE realm = %s GROUP BY 1"  # noqa: S608
-    bins: dict[str, int] = {}
-    unknown = 0
+    inner = _user_last_ends_sql(table, len(users) if users else None)
+    counted: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [realm])
+        cursor.execute(
+            f"SELECT {bin_sql}, COUNT(*) FROM ({inner}) u GROUP BY 1",  # noqa: S608
+            [realm, *(users or [])],
+        )
         for key, n in cursor.fetchall():
-            if key is None:
-                unknown = n
-            else:
-                bins[str(int(key))] = n
-    return bins, unknown
+            counted["none" if key is None else str(int(key))] = n
+    return counted
 
 
 def realm_figures_rows_drop(*, realm: str, rows: QuerySet[IndexedSession]) -> int:
@@ -94,10 +126,17 @@ def realm_figures_rows_drop(*, realm: str, rows: QuerySet[IndexedSession]) -> in
             deleted, _ = rows.delete()
             return deleted
         gone = list(rows.values_list("offline", "user_id", "client_ids_text", "expires_at"))
+        users = sorted({user_id for _o, user_id, _t, _e in gone})
+        before = _users_bins(realm=realm, users=users)
         deleted, _ = rows.delete()
-        users = {user_id for _o, user_id, _t, _e in gone}
-        still = IndexedSession.objects.filter(realm=realm, user_id__in=users)
-        figures.users -= len(users - set(still.values_list("user_id", flat=True).distinct()))
+        after = _users_bins(realm=realm, users=users)
+        # Each user's last end moves (or the user is gone): out of the old bin, into the new.
+        for counted, step in ((before, -1), (after, 1)):
+            for key, n in counted.items():
+                figures.user_bins[key] = figures.user_bins.get(key, 0) + step * n
+                if not figures.user_bins[key]:
+                    del figures.user_bins[key]
+        figures.users = sum(figures.user_bins.values())
         if _figures_take_out(figures, gone):
             figures.save()
         else:  # figures that did not hold these rows: unknown from now on
@@ -105,9 +144,18 @@ def realm_figures_rows_drop(*, realm: str, rows: QuerySet[IndexedSession]) -> in
     return deleted
 
 
+def _users_bins(*, realm: str, users: list[str]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for start in range(0, len(users), 500):
+        part = _user_bins_count(realm=realm, users=users[start : start + 500])
+        for key, n in part.items():
+            counted[key] = counted.get(key, 0) + n
+    return counted
+
+
 def _figures_take_out(figures: RealmFigures, gone: list[tuple]) -> bool:
     """Take the rows out of the figures; False when the figures did not hold them."""
-    bins, sets = figures.expiry_bins, figures.client_sets
+    bins, sets, set_bins = figures.expiry_bins, figures.client_sets, figures.set_bins
     for offline, _user_id, text, expires_at in gone:
         if offline:
             figures.offline -= 1
@@ -120,15 +168,22 @@ def _figures_take_out(figures: RealmFigures, gone: list[tuple]) -> bool:
             bins[key] = bins.get(key, 0) - 1
             if not bins[key]:
                 del bins[key]
+            by_type = set_bins.setdefault(text, {}).setdefault(key, [0, 0])
+            by_type[bool(offline)] -= 1
+            if not any(by_type):
+                del set_bins[text][key]
         counted = sets.setdefault(text, [0, {}])
         counted[0] -= 1
         if not counted[0]:
             del sets[text]
-    numbers = (figures.online, figures.offline, figures.users, figures.unknown_expiry)
+            set_bins.pop(text, None)
+    numbers = (figures.online, figures.offline, figures.unknown_expiry)
     return (
         min(numbers) >= 0
         and all(n > 0 for n in bins.values())
         and all(n > 0 for n, _clients in sets.values())
+        and all(n > 0 for n in figures.user_bins.values())
+        and all(min(pair) >= 0 for by_bin in set_bins.values() for pair in by_bin.values())
     )
 
 
@@ -147,40 +202,76 @@ class LiveFigures:
     clients: dict[tuple[str, str], int]
 
 
+def realm_figures_ended(
+    figures: RealmFigures, *, realm: str, now: datetime
+) -> dict[tuple[str, bool], int]:
+    """{(client set, offline): rows} of the realm's rows whose predicted end is at or before
+    `now`: the kept bins before `now`'s bin, and that bin's part up to `now` read from the
+    expires index (at most FIGURES_BIN_S of ends)."""
+    key = expiry_bin(now)
+    ended: dict[tuple[str, bool], int] = {}
+    for text, by_bin in figures.set_bins.items():
+        for bin_key, (online, offline) in by_bin.items():
+            if int(bin_key) < key:
+                ended[(text, False)] = ended.get((text, False), 0) + online
+                ended[(text, True)] = ended.get((text, True), 0) + offline
+    bin_start = datetime.fromtimestamp(key * FIGURES_BIN_S, tz=UTC)
+    partial = IndexedSession.objects.filter(
+        realm=realm, expires_at__gte=bin_start, expires_at__lte=now
+    ).order_by()
+    for text, offline, n in partial.values_list("client_ids_text", "offline").annotate(
+        n=Count("id")
+    ):
+        ended[(text, offline)] = ended.get((text, offline), 0) + n
+    return ended
+
+
 def realm_figures_live_select(*, realm: str, now: datetime) -> LiveFigures | None:
     """The kept figures less what ended by `now`, or None when the realm has none kept."""
     figures = RealmFigures.objects.filter(realm=realm).first()
     if figures is None:
         return None
-    ended = IndexedSession.objects.filter(realm=realm, expires_at__lte=now).order_by()
-    ended_by = {"online": 0, "offline": 0}
+    ended = realm_figures_ended(figures, realm=realm, now=now)
+    ended_by = {False: 0, True: 0}
     sets = {text: n for text, (n, _clients) in figures.client_sets.items()}
-    for text, offline, n in ended.values_list("client_ids_text", "offline").annotate(n=Count("id")):
-        ended_by["offline" if offline else "online"] += n
+    for (text, offline), n in ended.items():
+        ended_by[offline] += n
         sets[text] = sets.get(text, 0) - n
     clients: dict[tuple[str, str], int] = {}
     for text, n in sets.items():
         for uuid, client_id in figures.client_sets.get(text, [0, {}])[1].items():
             clients[(uuid, client_id)] = clients.get((uuid, client_id), 0) + n
     return LiveFigures(
-        online=figures.online - ended_by["online"],
-        offline=figures.offline - ended_by["offline"],
-        ended_online=ended_by["online"],
-        ended_offline=ended_by["offline"],
-        users=figures.users - _users_ended(realm=realm, now=now),
+        online=figures.online - ended_by[False],
+        offline=figures.offline - ended_by[True],
+        ended_online=ended_by[False],
+        ended_offline=ended_by[True],
+        users=figures.users - _users_ended(figures, realm=realm, now=now),
         expiry_histogram=_histogram(figures, realm=realm, now=now, ended=sum(ended_by.values())),
         clients={key: n for key, n in clients.items() if n > 0},
     )
 
 
-def _users_ended(*, realm: str, now: datetime) -> int:
-    """Users whose every session has ended: each ended row's user looked up in the (realm,
-    user_id) index for a row still live."""
-    live = IndexedSession.objects.filter(realm=realm, user_id=OuterRef("user_id")).filter(
-        Q(expires_at__gt=now) | Q(expires_at__isnull=True)
+def _users_ended(figures: RealmFigures, *, realm: str, now: datetime) -> int:
+    """Users whose last session ended by `now`: the kept bins before `now`'s bin, and the
+    users with an end in that bin up to `now` whose last end is then (each looked up in the
+    (realm, user_id) index)."""
+    key = expiry_bin(now)
+    before = sum(
+        n for bin_key, n in figures.user_bins.items() if bin_key != "none" and int(bin_key) < key
     )
-    ended = IndexedSession.objects.filter(realm=realm, expires_at__lte=now).order_by()
-    return ended.exclude(Exists(live)).aggregate(n=Count("user_id", distinct=True))["n"]
+    bin_start = datetime.fromtimestamp(key * FIGURES_BIN_S, tz=UTC)
+    in_bin = IndexedSession.objects.filter(
+        realm=realm, expires_at__gte=bin_start, expires_at__lte=now
+    ).values("user_id")
+    last = (
+        IndexedSession.objects.filter(realm=realm, user_id__in=in_bin)
+        .order_by()
+        .values("user_id")
+        .annotate(known=Count("expires_at"), total=Count("id"), last=Max("expires_at"))
+        .filter(known=F("total"), last__lte=now)
+    )
+    return before + last.count()
 
 
 def _histogram(

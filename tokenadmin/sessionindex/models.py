@@ -175,6 +175,12 @@ class RealmFigures(models.Model):
     expiry_bins = models.JSONField(default=dict)
     # {client_ids_text: [rows, {client uuid: clientId}]}: the realm's client sets.
     client_sets = models.JSONField(default=dict)
+    # {client_ids_text: {"<bin>": [online rows, offline rows]}} of the known expiries: what
+    # ended by a moment, per client set and type, is the bins before that moment's bin.
+    set_bins = models.JSONField(default=dict)
+    # {"<bin>": users whose last session ends in that bin, "none": users with one that has no
+    # predicted end}: the users who have no live session left at a moment.
+    user_bins = models.JSONField(default=dict)
     written_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

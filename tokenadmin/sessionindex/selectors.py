@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from tokenadmin.accounts.models import User
 
-from .figures import EXPIRY_BUCKETS, realm_figures_live_select
+from .figures import EXPIRY_BUCKETS, realm_figures_ended, realm_figures_live_select
 from .forms import SORT_COLUMNS, SessionFilters, SessionType, filters_from_query
 from .models import (
     ASCII_LOWER,
@@ -274,22 +274,29 @@ def sessions_summary_select(
 def realm_totals_select(*, realm: str, now: datetime) -> tuple[SessionCounts, SessionCounts]:
     """The realm's live sessions and those that ended since the last refresh, by type: what
     the page's freshness line, cards and unfiltered table count, all from one `now`."""
-    kept = RealmFigures.objects.filter(realm=realm).values_list("online", "offline").first()
+    kept = RealmFigures.objects.filter(realm=realm).first()
     if kept is not None:
-        online, offline = kept
+        online, offline = kept.online, kept.offline
+        ended = _ended_counts(realm_figures_ended(kept, realm=realm, now=now))
     else:
         # Two (realm, offline) ranges rather than the whole realm: without statistics SQLite
         # counts a bare realm in whichever index comes first, which may be the widest.
         realm_rows = IndexedSession.objects.filter(realm=realm)
         online = realm_rows.filter(offline__in=[False]).count()
         offline = realm_rows.filter(offline__in=[True]).count()
-    ended = sessions_ended_select(realm=realm, now=now)
+        ended = sessions_ended_select(realm=realm, now=now)
     live = SessionCounts(
         total=online + offline - ended.total,
         online=online - ended.online,
         offline=offline - ended.offline,
     )
     return live, ended
+
+
+def _ended_counts(ended: dict[tuple[str, bool], int]) -> SessionCounts:
+    offline = sum(n for (_text, is_offline), n in ended.items() if is_offline)
+    total = sum(ended.values())
+    return SessionCounts(total=total, online=total - offline, offline=offline)
 
 
 @dataclass(frozen=True)
@@ -380,14 +387,16 @@ def indexed_realms_select(
     names = list(realms)
     now = now or timezone.now()
     indexes = {ri.realm: ri for ri in RealmIndex.objects.filter(realm__in=names)}
-    counts = {
-        kept.realm: {"total": kept.online + kept.offline, "offline": kept.offline}
-        for kept in RealmFigures.objects.filter(realm__in=names)
-    }
+    counts, ended = {}, {}
+    for kept in RealmFigures.objects.filter(realm__in=names):
+        counts[kept.realm] = {"total": kept.online + kept.offline, "offline": kept.offline}
+        gone = _ended_counts(realm_figures_ended(kept, realm=kept.realm, now=now))
+        ended[kept.realm] = {"total": gone.total, "offline": gone.offline}
     uncounted = [name for name in names if name not in counts]
     if uncounted:  # no figures kept: count the rows
         counts.update(_realm_counts(IndexedSession.objects.filter(realm__in=uncounted)))
-    ended = _realm_counts(IndexedSession.objects.filter(realm__in=names, expires_at__lte=now))
+        rows = IndexedSession.objects.filter(realm__in=uncounted, expires_at__lte=now)
+        ended.update(_realm_counts(rows))
     rows = []
     for name in names:
         total = counts.get(name, {}).get("total", 0)

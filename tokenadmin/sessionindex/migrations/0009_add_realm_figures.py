@@ -23,6 +23,8 @@ class Migration(migrations.Migration):
                 ("unknown_expiry", models.PositiveIntegerField(default=0)),
                 ("expiry_bins", models.JSONField(default=dict)),
                 ("client_sets", models.JSONField(default=dict)),
+                ("set_bins", models.JSONField(default=dict)),
+                ("user_bins", models.JSONField(default=dict)),
                 ("written_at", models.DateTimeField(auto_now=True)),
             ],
         ),
