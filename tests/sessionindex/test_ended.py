@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.reports.conftest import report_create
-from tokenadmin.sessionindex import selectors_page
+from tokenadmin.sessionindex import selectors, selectors_page
 from tokenadmin.sessionindex.forms import SessionFilters
 from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.refresh import realm_index_refresh
@@ -81,7 +81,10 @@ def page_total(**filters) -> int:
     ).counts.total
 
 
-def test_the_set_counts_and_pages_hold_only_live_sessions(some_ended):
+@pytest.mark.parametrize("by_ids_max", [5000, 0])
+def test_the_set_counts_and_pages_hold_only_live_sessions(some_ended, monkeypatch, by_ids_max):
+    # 0: as when many have ended, each walked entry's expiry is read instead of the ended ids.
+    monkeypatch.setattr(selectors, "LIVE_BY_IDS_MAX", by_ids_max)
     live = ["alice", "carol", "erin"]
     selected = indexed_sessions_select(realm="master", filters=SessionFilters(), now=NOW)
     assert sorted(s.username for s in selected) == live

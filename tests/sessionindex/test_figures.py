@@ -137,10 +137,10 @@ def test_the_sessions_and_realms_pages_read_figures_in_few_queries(
     client = client_as("admin")
     realm_index_refresh(realm="mlflow")
     assert realm_figures_live_select(realm="mlflow", now=datetime.now(tz=UTC)) is not None
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         page = client.get("/sessions/mlflow/")
     assert page.status_code == 200
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         fragment = client.get("/sessions/mlflow/?sort=-started", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     with django_assert_max_num_queries(7):
