@@ -14,8 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Max, QuerySet
+from django.utils import timezone
 
-from .models import FIGURES_BIN_S, IndexedSession, RealmFigures
+from .models import (
+    FIGURES_BIN_S,
+    FIGURES_COARSE_BIN_S,
+    FIGURES_FINE_FOR_S,
+    IndexedSession,
+    RealmFigures,
+)
 
 # The chart's buckets: (label, upper bound in seconds from now, exclusive of the previous).
 EXPIRY_BUCKETS: tuple[tuple[str, int], ...] = (
@@ -26,16 +33,32 @@ EXPIRY_BUCKETS: tuple[tuple[str, int], ...] = (
     ("7-30 d", 30 * 86400),
 )
 
-# A stored expiry's bin, in SQL: whole epoch seconds // FIGURES_BIN_S (the fraction dropped,
-# as int(datetime.timestamp()) drops it for the revokes' adjustments).
-_BIN_SQL = {
-    "sqlite": "CAST(strftime('%%s', expires_at) AS INTEGER) / {w}",
-    "postgresql": "FLOOR(FLOOR(EXTRACT(EPOCH FROM expires_at)) / {w})::bigint",
+# A stored expiry's whole epoch seconds, in SQL (the fraction dropped, as int(timestamp())
+# drops it for the revokes' adjustments).
+_EPOCH_SQL = {
+    "sqlite": "CAST(strftime('%%s', expires_at) AS INTEGER)",
+    "postgresql": "FLOOR(EXTRACT(EPOCH FROM expires_at))::bigint",
 }
 
 
-def expiry_bin(moment: datetime) -> int:
-    return int(moment.timestamp()) // FIGURES_BIN_S
+def _bin_sql(fine_until: int) -> str:
+    """A stored expiry's bin (its start), in SQL; NULL for no expiry."""
+    epoch = _EPOCH_SQL[connection.vendor]
+    return (
+        f"CASE WHEN {epoch} < {int(fine_until)} THEN {epoch} - {epoch} %% {FIGURES_BIN_S} "
+        f"ELSE {epoch} - {epoch} %% {FIGURES_COARSE_BIN_S} END"
+    )
+
+
+def expiry_bin(moment: datetime, fine_until: int) -> int:
+    """The start (epoch seconds) of the bin holding `moment`."""
+    t = int(moment.timestamp())
+    return t - t % (FIGURES_BIN_S if t < fine_until else FIGURES_COARSE_BIN_S)
+
+
+def _fine_until(now: datetime) -> int:
+    end = int(now.timestamp()) + FIGURES_FINE_FOR_S
+    return end - end % FIGURES_COARSE_BIN_S + FIGURES_COARSE_BIN_S
 
 
 def realm_figures_forget(*, realm: str) -> None:
@@ -48,7 +71,8 @@ def realm_figures_store(*, realm: str) -> RealmFigures:
     """Count the realm's stored rows once (the end of a refresh) and keep the figures: one
     grouped pass for the types, expiries and client sets, one over the users."""
     table = connection.ops.quote_name(IndexedSession._meta.db_table)
-    bin_sql = _BIN_SQL[connection.vendor].format(w=FIGURES_BIN_S)
+    fine_until = _fine_until(timezone.now())
+    bin_sql = _bin_sql(fine_until)
     by_type = [0, 0]
     unknown = 0
     bins: dict[str, int] = {}
@@ -74,7 +98,7 @@ def realm_figures_store(*, realm: str) -> RealmFigures:
         text: [n, rows.filter(client_ids_text=text).values_list("clients", flat=True).first()]
         for text, n in set_totals.items()
     }
-    user_bins = _user_bins_count(realm=realm, users=None)
+    user_bins = _user_bins_count(realm=realm, users=None, fine_until=fine_until)
     figures, _created = RealmFigures.objects.update_or_create(
         realm=realm,
         defaults={
@@ -86,6 +110,7 @@ def realm_figures_store(*, realm: str) -> RealmFigures:
             "client_sets": sets,
             "set_bins": set_bins,
             "user_bins": user_bins,
+            "fine_until": fine_until,
         },
     )
     return figures
@@ -101,10 +126,10 @@ def _user_last_ends_sql(table: str, users: int | None) -> str:
     )
 
 
-def _user_bins_count(*, realm: str, users: list[str] | None) -> dict[str, int]:
+def _user_bins_count(*, realm: str, users: list[str] | None, fine_until: int) -> dict[str, int]:
     """{bin of a user's last end, or "none": users} of the realm's users (or of `users`)."""
     table = connection.ops.quote_name(IndexedSession._meta.db_table)
-    bin_sql = _BIN_SQL[connection.vendor].format(w=FIGURES_BIN_S)
+    bin_sql = _bin_sql(fine_until)
     inner = _user_last_ends_sql(table, len(users) if users else None)
     counted: dict[str, int] = {}
     with connection.cursor() as cursor:
@@ -127,9 +152,10 @@ def realm_figures_rows_drop(*, realm: str, rows: QuerySet[IndexedSession]) -> in
             return deleted
         gone = list(rows.values_list("offline", "user_id", "client_ids_text", "expires_at"))
         users = sorted({user_id for _o, user_id, _t, _e in gone})
-        before = _users_bins(realm=realm, users=users)
+        fine_until = figures.fine_until
+        before = _users_bins(realm=realm, users=users, fine_until=fine_until)
         deleted, _ = rows.delete()
-        after = _users_bins(realm=realm, users=users)
+        after = _users_bins(realm=realm, users=users, fine_until=fine_until)
         # Each user's last end moves (or the user is gone): out of the old bin, into the new.
         for counted, step in ((before, -1), (after, 1)):
             for key, n in counted.items():
@@ -144,10 +170,12 @@ def realm_figures_rows_drop(*, realm: str, rows: QuerySet[IndexedSession]) -> in
     return deleted
 
 
-def _users_bins(*, realm: str, users: list[str]) -> dict[str, int]:
+def _users_bins(*, realm: str, users: list[str], fine_until: int) -> dict[str, int]:
     counted: dict[str, int] = {}
     for start in range(0, len(users), 500):
-        part = _user_bins_count(realm=realm, users=users[start : start + 500])
+        part = _user_bins_count(
+            realm=realm, users=users[start : start + 500], fine_until=fine_until
+        )
         for key, n in part.items():
             counted[key] = counted.get(key, 0) + n
     return counted
@@ -164,7 +192,7 @@ def _figures_take_out(figures: RealmFigures, gone: list[tuple]) -> bool:
         if expires_at is None:
             figures.unknown_expiry -= 1
         else:
-            key = str(expiry_bin(expires_at))
+            key = str(expiry_bin(expires_at, figures.fine_until))
             bins[key] = bins.get(key, 0) - 1
             if not bins[key]:
                 del bins[key]
@@ -208,14 +236,14 @@ def realm_figures_ended(
     """{(client set, offline): rows} of the realm's rows whose predicted end is at or before
     `now`: the kept bins before `now`'s bin, and that bin's part up to `now` read from the
     expires index (at most FIGURES_BIN_S of ends)."""
-    key = expiry_bin(now)
+    key = expiry_bin(now, figures.fine_until)
     ended: dict[tuple[str, bool], int] = {}
     for text, by_bin in figures.set_bins.items():
         for bin_key, (online, offline) in by_bin.items():
             if int(bin_key) < key:
                 ended[(text, False)] = ended.get((text, False), 0) + online
                 ended[(text, True)] = ended.get((text, True), 0) + offline
-    bin_start = datetime.fromtimestamp(key * FIGURES_BIN_S, tz=UTC)
+    bin_start = datetime.fromtimestamp(key, tz=UTC)
     partial = IndexedSession.objects.filter(
         realm=realm, expires_at__gte=bin_start, expires_at__lte=now
     ).order_by()
@@ -256,11 +284,11 @@ def _users_ended(figures: RealmFigures, *, realm: str, now: datetime) -> int:
     """Users whose last session ended by `now`: the kept bins before `now`'s bin, and the
     users with an end in that bin up to `now` whose last end is then (each looked up in the
     (realm, user_id) index)."""
-    key = expiry_bin(now)
+    key = expiry_bin(now, figures.fine_until)
     before = sum(
         n for bin_key, n in figures.user_bins.items() if bin_key != "none" and int(bin_key) < key
     )
-    bin_start = datetime.fromtimestamp(key * FIGURES_BIN_S, tz=UTC)
+    bin_start = datetime.fromtimestamp(key, tz=UTC)
     in_bin = IndexedSession.objects.filter(
         realm=realm, expires_at__gte=bin_start, expires_at__lte=now
     ).values("user_id")
@@ -287,8 +315,8 @@ def _histogram(
     below = ended  # rows expiring up to the previous bound
     for label, bound_s in EXPIRY_BUCKETS:
         bound = now + timedelta(seconds=bound_s)
-        key = expiry_bin(bound)
-        bin_start = datetime.fromtimestamp(key * FIGURES_BIN_S, tz=UTC)
+        key = expiry_bin(bound, figures.fine_until)
+        bin_start = datetime.fromtimestamp(key, tz=UTC)
         upto = sum(n for k, n in bins if k < key)
         upto += rows.filter(expires_at__gte=bin_start, expires_at__lte=bound).count()
         histogram.append((label, upto - below))

@@ -31,6 +31,7 @@ from .models import (
 # (realm, X, offline) index ends in the row id, and (realm, offline, username) serves "type".
 _TIE_BREAKERS: dict[str, tuple[str, ...]] = {
     "offline": ("username", "id"),
+    "expires_at": ("offline", "client_ids_text", "user_id", "id"),
     "username": ("ip_address", "client_ids_text", "offline", "id"),
 }
 

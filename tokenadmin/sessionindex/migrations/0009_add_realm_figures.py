@@ -25,6 +25,7 @@ class Migration(migrations.Migration):
                 ("client_sets", models.JSONField(default=dict)),
                 ("set_bins", models.JSONField(default=dict)),
                 ("user_bins", models.JSONField(default=dict)),
+                ("fine_until", models.BigIntegerField(default=0)),
                 ("written_at", models.DateTimeField(auto_now=True)),
             ],
         ),
