@@ -32,7 +32,7 @@ _UPDATE_FIELDS = ("last_access_at", "clients", "client_ids_text", "expires_at", 
 # SQLite page cache while a refresh writes (KiB, negative per SQLite's convention): most of
 # the table's B-trees at 100,000 rows fit, so upserts seldom re-read pages (from the OS's
 # cache); bounded, as it counts in the worker's memory (at 1,000,000 rows nothing fits).
-SQLITE_CACHE_KIB = 65536
+SQLITE_CACHE_KIB = 32768
 
 
 @dataclass(slots=True)
@@ -134,16 +134,23 @@ def _rows_write(writes: Writes) -> int:
 
 @contextmanager
 def _sqlite_cache_kib(kib: int) -> Iterator[None]:
-    """A bigger SQLite page cache on this connection for the duration, then the old size."""
+    """For the duration, on SQLite: this page cache size, no memory-mapped reads, temporary
+    tables in a file; then the connection's own settings again. The site's settings map 256
+    MB of the database file and keep temporary tables in memory, both fine for pages and both
+    part of the worker's memory in a refresh that reads and stages a million sessions."""
     if connection.vendor != "sqlite":
         yield
         return
+    pragmas = {"cache_size": -int(kib), "mmap_size": 0, "temp_store": 1}
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (previous,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = {-int(kib)}")
+        previous = {}
+        for name, value in pragmas.items():
+            cursor.execute(f"PRAGMA {name}")
+            (previous[name],) = cursor.fetchone()
+            cursor.execute(f"PRAGMA {name} = {int(value)}")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+            for name, value in previous.items():
+                cursor.execute(f"PRAGMA {name} = {int(value)}")
