@@ -141,7 +141,9 @@ def _sqlite_cache_kib(kib: int) -> Iterator[None]:
     if connection.vendor != "sqlite":
         yield
         return
-    pragmas = {"cache_size": -int(kib), "mmap_size": 0, "temp_store": 1}
+    pragmas = {"cache_size": -int(kib), "mmap_size": 0}
+    if not connection.in_atomic_block:  # SQLite refuses it inside a transaction (tests)
+        pragmas["temp_store"] = 1
     with connection.cursor() as cursor:
         previous = {}
         for name, value in pragmas.items():
