@@ -93,6 +93,9 @@ def emulator_seed(base_url: str, sessions: int) -> dict:
 
 
 def django_setup(base_url: str) -> None:
+    if "DATABASE_URL" not in os.environ:  # a fresh file each run: the schema of this checkout
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{BENCH_DB}{suffix}").unlink(missing_ok=True)
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DB}")
     os.environ["KEYCLOAK_URL"] = base_url
     os.environ["KEYCLOAK_PUBLIC_URL"] = base_url
