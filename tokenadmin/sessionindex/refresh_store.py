@@ -33,6 +33,8 @@ _UPDATE_FIELDS = ("last_access_at", "clients", "client_ids_text", "expires_at", 
 # the table's B-trees at 100,000 rows fit, so upserts seldom re-read pages (from the OS's
 # cache); bounded, as it counts in the worker's memory (at 1,000,000 rows nothing fits).
 SQLITE_CACHE_KIB = 32768
+# Memory-mapped reads while a refresh runs (bytes; mapped pages count in the worker's memory).
+SQLITE_MMAP_BYTES = 0
 
 
 @dataclass(slots=True)
@@ -141,7 +143,7 @@ def _sqlite_cache_kib(kib: int) -> Iterator[None]:
     if connection.vendor != "sqlite":
         yield
         return
-    pragmas = {"cache_size": -int(kib), "mmap_size": 0}
+    pragmas = {"cache_size": -int(kib), "mmap_size": SQLITE_MMAP_BYTES}
     if not connection.in_atomic_block:  # SQLite refuses it inside a transaction (tests)
         pragmas["temp_store"] = 1
     with connection.cursor() as cursor:
