@@ -16,8 +16,12 @@ every row is unchanged). With --touch PERCENT, that share of the stored rows get
 access moved back a second before each warm refresh (untimed), so that refresh finds those
 sessions changed: their expiry is computed and their row written, as if they had been used
 since the last refresh (--touch alone: every session).
-Reported: medians of the warm runs and their ratio, from one process.
-Target: refresh at most 1.5 times paging.
+Reported: medians of the warm runs and their ratio. Each paging and each refresh runs in a
+fresh process (`--child`), whose peak resident memory (VmHWM) is reported beside its time:
+the worker's memory is the process's, not only what tracemalloc sees.
+Targets (#18): warm refresh at most 1.5 times paging, cold fill at most 2.5 times, worker peak
+memory at most 300 MB at 1,000,000 sessions. Each run adds its size to
+bench/results/index-refresh-scaling.json and rewrites index-refresh-scaling.md.
 
 Run: .venv/bin/python bench/index_refresh_bench.py [--sessions N] [--runs 5] [--touch [PERCENT]]
 Uses its own SQLite file under var/bench/ (or DATABASE_URL if set).
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import signal
@@ -88,6 +93,9 @@ def emulator_seed(base_url: str, sessions: int) -> dict:
 
 
 def django_setup(base_url: str) -> None:
+    if "DATABASE_URL" not in os.environ:  # a fresh file each run: the schema of this checkout
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{BENCH_DB}{suffix}").unlink(missing_ok=True)
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DB}")
     os.environ["KEYCLOAK_URL"] = base_url
     os.environ["KEYCLOAK_PUBLIC_URL"] = base_url
@@ -152,6 +160,83 @@ def refresh_run(concurrency: int) -> tuple[float, int]:
     return elapsed, index.sessions_seen
 
 
+def child_run(kind: str, base_url: str, concurrency: int) -> dict:
+    """One paging or refresh in a fresh process: (seconds, rows, peak RSS in MB)."""
+    command = [sys.executable, __file__, "--child", kind, "--emulator-url", base_url]
+    command += ["--concurrency", str(concurrency)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind} child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def child_main(kind: str, base_url: str, concurrency: int) -> None:
+    os.environ["KEYCLOAK_URL"] = base_url
+    os.environ["KEYCLOAK_PUBLIC_URL"] = base_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tokenadmin.settings")
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    # As a production worker runs: DEBUG keeps every query's text, a batch's rows included.
+    settings.DEBUG = False
+    seconds, rows = (paging_run if kind == "paging" else refresh_run)(concurrency)
+    # VmHWM, the peak of this process image: ru_maxrss on Linux carries over through exec
+    # the parent's peak at fork time.
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": round(peak_kb / 1024, 1)}))
+
+
+SCALING_JSON = ROOT / "bench" / "results" / "index-refresh-scaling.json"
+
+
+def scaling_write(vendor: str, sessions: int, figures: dict) -> None:
+    runs = json.loads(SCALING_JSON.read_text()) if SCALING_JSON.exists() else {}
+    runs.setdefault(vendor, {})[str(sessions)] = figures
+    SCALING_JSON.write_text(json.dumps(runs, indent=1) + "\n")
+    lines = [
+        "# Index refresh from 10k to 1M sessions: time against paging, and peak memory",
+        "",
+        "`bench/index_refresh_bench.py --sessions N` (its own emulator, seeded once per size; "
+        "every paging and refresh in a fresh process, its peak RSS from VmHWM). Times are "
+        "medians of the warm runs; ratios against the paging measured in the same run. "
+        "Targets at 1M: warm ≤ 1.5 x paging, cold ≤ 2.5 x paging, worker peak ≤ 300 MB.",
+        "",
+        "Growth exponent k between two sizes: t2 / t1 = (n2 / n1)^k (1 = linear).",
+    ]
+    for name, by_size in runs.items():
+        sizes = sorted(by_size, key=int)
+        lines += [
+            "",
+            f"## {name}",
+            "",
+            "| sessions | when, load (start → end) | paging s | warm s (x paging) | "
+            "cold s (x paging) | peak MB paging / warm / cold | k warm | k cold |",
+            "|---:|---|---:|---:|---:|---|---:|---:|",
+        ]
+        previous = None
+        for n in sizes:
+            f = by_size[n]
+            k_warm = k_cold = "-"
+            if previous is not None:
+                pn, pf = previous
+                scale = math.log(int(n) / int(pn))
+                k_warm = f"{math.log(f['warm_s'] / pf['warm_s']) / scale:.2f}"
+                k_cold = f"{math.log(f['cold_s'] / pf['cold_s']) / scale:.2f}"
+            lines.append(
+                f"| {int(n):,} | {f['at']}, {f['load_start']} → {f['load_end']} | "
+                f"{f['paging_s']:.1f} | {f['warm_s']:.1f} ({f['warm_s'] / f['paging_s']:.2f}) | "
+                f"{f['cold_s']:.1f} ({f['cold_s'] / f['paging_s']:.2f}) | "
+                f"{f['paging_mb']:.0f} / {f['warm_mb']:.0f} / {f['cold_mb']:.0f} | "
+                f"{k_warm} | {k_cold} |"
+            )
+            previous = (n, f)
+    (ROOT / "bench" / "results" / "index-refresh-scaling.md").write_text("\n".join(lines) + "\n")
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -181,58 +266,106 @@ def main() -> None:
         metavar="PERCENT",
         help="this share of the sessions changed before each warm refresh (alone: 100)",
     )
+    parser.add_argument("--child", choices=["paging", "refresh"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--emulator-url",
+        help="an emulator already seeded with realm mlflow (reused; not started nor seeded)",
+    )
     args = parser.parse_args()
+    if args.child:
+        child_main(args.child, args.emulator_url, args.concurrency)
+        return
 
-    process, base_url = emulator_start()
+    load_start = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    process = None
+    base_url = args.emulator_url
     try:
-        seeded_at = time.perf_counter()
-        seeded = emulator_seed(base_url, args.sessions)
-        print(
-            f"seeded {seeded['sessions']:,} online + {seeded['offline_sessions']:,} offline "
-            f"sessions over clients {seeded['clients']} in {time.perf_counter() - seeded_at:.1f} s"
-        )
+        if base_url is None:
+            process, base_url = emulator_start()
+            seeded_at = time.perf_counter()
+            seeded = emulator_seed(base_url, args.sessions)
+            print(
+                f"seeded {seeded['sessions']:,} online + {seeded['offline_sessions']:,} offline "
+                f"sessions over clients {seeded['clients']} in "
+                f"{time.perf_counter() - seeded_at:.1f} s",
+                flush=True,
+            )
         django_setup(base_url)
         from django.db import connection
 
-        cold, rows = refresh_run(args.concurrency)
-        print(f"cold refresh (empty table): {cold:.2f} s, {rows:,} rows")
-        pages, refreshes, ratios = [], [], []
+        connection.close()  # the children write; this process only touches rows between runs
+        cold = child_run("refresh", base_url, args.concurrency)
+        print(
+            f"cold refresh (empty table): {cold['seconds']:.2f} s, {cold['rows']:,} rows, "
+            f"peak {cold['peak_mb']} MB",
+            flush=True,
+        )
+        pages, refreshes, ratios, page_mb, warm_mb = [], [], [], [], []
         for run in range(1, args.runs + 1):
-            paging_s, listed = paging_run(args.concurrency)
+            paging = child_run("paging", base_url, args.concurrency)
             if args.touch:
                 rows_touch(args.touch)
-            refresh_s, rows = refresh_run(args.concurrency)
-            pages.append(paging_s)
-            refreshes.append(refresh_s)
-            ratios.append(refresh_s / paging_s)
+                connection.close()
+            refresh = child_run("refresh", base_url, args.concurrency)
+            pages.append(paging["seconds"])
+            refreshes.append(refresh["seconds"])
+            page_mb.append(paging["peak_mb"])
+            warm_mb.append(refresh["peak_mb"])
+            ratios.append(refresh["seconds"] / paging["seconds"])
             print(
-                f"run {run}: paging {paging_s:.2f} s ({listed:,} listed), "
-                f"refresh {refresh_s:.2f} s ({rows:,} rows), ratio {refresh_s / paging_s:.2f}"
+                f"run {run}: paging {paging['seconds']:.2f} s ({paging['rows']:,} listed, "
+                f"peak {paging['peak_mb']} MB), refresh {refresh['seconds']:.2f} s "
+                f"({refresh['rows']:,} rows, peak {refresh['peak_mb']} MB), "
+                f"ratio {ratios[-1]:.2f}",
+                flush=True,
             )
         paging_median = statistics.median(pages)
         refresh_median = statistics.median(refreshes)
         print()
         print(f"machine: {machine()}; database: {connection.vendor}; touched: {args.touch}%")
-        print("| What | Median | Runs |")
-        print("|---|---|---|")
+        print("| What | Median | Runs | Peak RSS MB |")
+        print("|---|---|---|---|")
         print(
             f"| Paging only ({args.concurrency} threads) | {paging_median:.2f} s | "
             + ", ".join(f"{s:.2f}" for s in pages)
-            + " |"
+            + f" | {max(page_mb)} |"
         )
         changed = f" ({args.touch}% of sessions changed)" if args.touch else ""
         print(
-            f"| Full refresh, warm{changed} | "
-            f"{refresh_median:.2f} s | " + ", ".join(f"{s:.2f}" for s in refreshes) + " |"
+            f"| Full refresh, warm{changed} | {refresh_median:.2f} s | "
+            + ", ".join(f"{s:.2f}" for s in refreshes)
+            + f" | {max(warm_mb)} |"
         )
-        print(f"| Full refresh, cold (empty table) | {cold:.2f} s | 1 |")
+        print(
+            f"| Full refresh, cold (empty table) | {cold['seconds']:.2f} s | 1 | "
+            f"{cold['peak_mb']} |"
+        )
         print(
             f"| Ratio refresh / paging | {refresh_median / paging_median:.2f} "
-            f"(target ≤ 1.5) | per run: " + ", ".join(f"{r:.2f}" for r in ratios) + " |"
+            f"(target ≤ 1.5) | per run: " + ", ".join(f"{r:.2f}" for r in ratios) + " | |"
+        )
+        print(f"| Ratio cold / paging | {cold['seconds'] / paging_median:.2f} (target ≤ 2.5) | | |")
+        vendor = connection.vendor + (f", {args.touch}% touched" if args.touch else "")
+        scaling_write(
+            vendor,
+            args.sessions,
+            {
+                "at": time.strftime("%Y-%m-%d %H:%M"),
+                "load_start": load_start,
+                "load_end": ", ".join(f"{v:.1f}" for v in os.getloadavg()),
+                "runs": args.runs,
+                "paging_s": paging_median,
+                "warm_s": refresh_median,
+                "cold_s": cold["seconds"],
+                "paging_mb": max(page_mb),
+                "warm_mb": max(warm_mb),
+                "cold_mb": cold["peak_mb"],
+            },
         )
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        if process is not None:
+            os.kill(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -9,19 +9,34 @@ answer (selectors + template render, through the view, with a RequestFactory req
 scenario, and the same answers computed by paging every client's sessions over HTTP through
 the gateway and filtering in Python. It prints EXPLAIN QUERY PLAN for every query the page runs
 and writes bench/results/sessions-query.md. Uses its own SQLite file under var/.
+
+Over HTTP too (what a user waits for): a gunicorn process serves the dashboard on loopback, the
+bench logs in through the real OIDC flow as `admin` and times every page's time to first byte
+with the middleware and session: the full sessions page, each scenario's htmx fragment, the
+realm list and the realms overview. Each run adds its size's figures to
+bench/results/sessions-http-scaling.json and rewrites sessions-http-scaling.md with the growth
+exponent between the sizes measured (10k, 100k, 1M).
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import itertools
+import json
+import math
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -63,7 +78,7 @@ def percentile(values: list[float], pct: float) -> float:
     return sorted(values)[_percentile_index(values, pct)]
 
 
-def setup_django(emulator_url: str, database_url: str | None) -> None:
+def setup_django(emulator_url: str, database_url: str | None) -> str:
     if database_url is None:
         DB_PATH.parent.mkdir(exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
@@ -84,6 +99,7 @@ def setup_django(emulator_url: str, database_url: str | None) -> None:
 
     IndexedSession.objects.filter(realm="master").delete()
     RealmIndex.objects.filter(realm="master").delete()
+    return database_url
 
 
 def ip_prefix_indexed(realm: str) -> str:
@@ -243,11 +259,137 @@ def live_answer(query: str) -> tuple[float, int]:
     return (time.perf_counter() - started) * 1000, len(rows)
 
 
+@contextmanager
+def dashboard_server(emulator_url: str, database_url: str) -> Iterator[str]:
+    """The dashboard under gunicorn (one sync worker) on a free loopback port; stopped by pid."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KEYCLOAK_URL": emulator_url,
+        "KEYCLOAK_PUBLIC_URL": emulator_url,
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    log = (ROOT / "var" / "bench-sessions-http.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tokenadmin.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the dashboard did not start; see {log.name}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def http_login(base: str, username: str = "admin") -> str:
+    """Log in through the real OIDC flow; returns the Cookie header of the signed-in session."""
+    import requests
+
+    from tests.fixtures.dashboard import keycloak_login_code
+
+    browser = requests.Session()
+    start = browser.get(f"{base}/oidc/authenticate/", allow_redirects=False, timeout=30)
+    assert start.status_code == 302, start.status_code
+    callback = urlsplit(keycloak_login_code(start.headers["Location"], username, username))
+    finish = browser.get(
+        f"{base}{callback.path}?{callback.query}", allow_redirects=False, timeout=30
+    )
+    assert finish.status_code == 302 and "login-failed" not in finish.headers["Location"]
+    return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
+
+
+def time_http(base: str, path: str, cookie: str, runs: int, *, htmx: bool) -> list[float]:
+    """Time to first byte (ms) of `runs` GETs on one kept-alive connection."""
+    url = urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
+    headers = {"Cookie": cookie, **({"HX-Request": "true"} if htmx else {})}
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read(1)
+        times.append((time.perf_counter() - started) * 1000)
+        body = response.read()
+        assert response.status == 200, (path, response.status, body[:300])
+    connection.close()
+    return times
+
+
+def http_pages() -> list[tuple[str, str, bool]]:
+    """(label, path, htmx): every page a user opens on the sessions side, whole and in part."""
+    pages = [
+        ("sessions page, full (cards, charts, clients, table)", "/sessions/master/", False),
+        ("realm list /sessions/", "/sessions/", False),
+        ("realms overview /realms/ (reads Keycloak)", "/realms/", False),
+        (
+            "sessions page, full, search + 200 rows",
+            "/sessions/master/?q=user-00&per_page=200",
+            False,
+        ),
+    ]
+    pages += [
+        (f"fragment: {label}", f"/sessions/master/?{query}", True) for label, query in SCENARIOS
+    ]
+    return pages
+
+
+def http_measure(emulator_url: str, database_url: str, runs: int) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {}
+    with dashboard_server(emulator_url, database_url) as base:
+        cookie = http_login(base)
+        for label, path, htmx in http_pages():
+            time_http(base, path, cookie, 2, htmx=htmx)  # warm-up
+            results[label] = time_http(base, path, cookie, runs, htmx=htmx)
+            print(
+                f"HTTP {label:55} median {statistics.median(results[label]):6.1f} ms  "
+                f"p95 {percentile(results[label], 95):6.1f} ms",
+                flush=True,
+            )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--live-runs", type=int, default=3)
+    parser.add_argument("--http-runs", type=int, default=30)
+    parser.add_argument(
+        "--http-only",
+        action="store_true",
+        help="time only the pages over HTTP (no in-process scenarios, no live answers)",
+    )
     parser.add_argument(
         "--database-url",
         help="run on this database (emptied of realm master) instead of a fresh SQLite file; "
@@ -269,11 +411,20 @@ def main() -> None:
         )
         seed_s = time.perf_counter() - seeded_at
         print(f"seeded {args.sessions} sessions in {seed_s:.1f} s", flush=True)
-        setup_django(emulator.base_url, args.database_url)
+        database_url = setup_django(emulator.base_url, args.database_url)
         refresh_s, indexed = index_fill("master")
         print(f"index filled by the refresh: {indexed} rows in {refresh_s:.1f} s", flush=True)
+        # Refreshed again before timing, as the schedule keeps it every five minutes: a cold
+        # fill of 1,000,000 sessions takes minutes, in which many online sessions end; the
+        # pages then describe an index as fresh as the schedule leaves it.
+        warm_s, _rows = index_fill("master")
+        print(f"refreshed again (warm) in {warm_s:.1f} s", flush=True)
         ip_prefix = ip_prefix_indexed("master")
         SCENARIOS[:] = [(label, query.format(ip_prefix=ip_prefix)) for label, query in SCENARIOS]
+        http = http_measure(emulator.base_url, database_url, args.http_runs)
+        http_results_write(sessions=args.sessions, refresh_s=refresh_s, http=http)
+        if args.http_only:
+            return
 
         # Warm-up: the first render compiles templates, the first query warms SQLite's cache.
         time_page("", 3)
@@ -312,6 +463,89 @@ def main() -> None:
         plans=plans,
     )
     print(f"wrote {results_path().relative_to(ROOT)}")
+
+
+SCALING_JSON = RESULTS_DIR / "sessions-http-scaling.json"
+
+
+def http_results_write(*, sessions: int, refresh_s: float, http: dict[str, list[float]]) -> None:
+    """Keep this size's HTTP figures beside the other sizes' and rewrite the scaling table."""
+    from django.db import connection
+
+    key = f"{connection.vendor}"
+    runs = json.loads(SCALING_JSON.read_text()) if SCALING_JSON.exists() else {}
+    runs.setdefault(key, {})[str(sessions)] = {
+        "at": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "load": [round(v, 2) for v in os.getloadavg()],
+        "load_at_start": [round(v, 2) for v in LOAD_AT_START],
+        "refresh_s": round(refresh_s, 1),
+        "pages": {
+            label: {"median": round(statistics.median(t), 1), "p95": round(percentile(t, 95), 1)}
+            for label, t in http.items()
+        },
+    }
+    SCALING_JSON.write_text(json.dumps(runs, indent=1, ensure_ascii=False) + "\n")
+    scaling_md_write(runs)
+
+
+def scaling_md_write(runs: dict) -> None:
+    """sessions-http-scaling.md from every size's figures (sessions-http-scaling.json)."""
+    lines = [
+        "# Every sessions page over HTTP, from 10k to 1M sessions",
+        "",
+        "`bench/sessions_query_bench.py --sessions N` (each size its own run, own seeded emulator"
+        " and index): the dashboard under gunicorn (one sync worker, DEBUG as the demo runs it),"
+        " logged in through the real OIDC flow as `admin`, every page timed to its first byte"
+        " with the middleware and session, on one kept-alive connection;"
+        " 2 warm-up requests then `--http-runs` timed ones per page. Target: p95 ≤ 150 ms.",
+        "",
+        "Growth exponent k between two sizes: t2 / t1 = (n2 / n1)^k on the p95 (k ≤ 1: no faster"
+        " than linear; k ≈ 0: flat).",
+    ]
+    for vendor, by_size in runs.items():
+        sizes = sorted(by_size, key=int)
+        lines += ["", f"## {vendor}", ""]
+        lines.append(
+            "Runs: "
+            + "; ".join(
+                f"{int(n):,} at {by_size[n]['at']} (load {by_size[n]['load_at_start']} → "
+                f"{by_size[n]['load']}, cold refresh {by_size[n]['refresh_s']} s)"
+                for n in sizes
+            )
+        )
+        lines += [
+            "",
+            "| page | "
+            + " | ".join(f"{int(n):,} p95 (median) ms" for n in sizes)
+            + " | "
+            + " | ".join(
+                f"k {int(a):,}→{int(b):,} p95 (median)" for a, b in itertools.pairwise(sizes)
+            )
+            + " | ≤ 150 ms at the largest |",
+            "|---|" + "---:|" * (2 * len(sizes) - 1) + "---|",
+        ]
+        for label in by_size[sizes[-1]]["pages"]:
+            cells, p95s, medians = [], [], []
+            for n in sizes:
+                page = by_size[n]["pages"].get(label)
+                cells.append(f"{page['p95']} ({page['median']})" if page else "-")
+                p95s.append(page["p95"] if page else None)
+                medians.append(page["median"] if page else None)
+            exps = [
+                f"{_exponent(a, ta, b, tb)} ({_exponent(a, ma, b, mb)})"
+                for (a, ta, ma), (b, tb, mb) in itertools.pairwise(
+                    zip(sizes, p95s, medians, strict=True)
+                )
+            ]
+            met = "met" if p95s[-1] is not None and p95s[-1] <= 150 else "**not met**"
+            lines.append(f"| {label} | " + " | ".join(cells + exps) + f" | {met} |")
+    (RESULTS_DIR / "sessions-http-scaling.md").write_text("\n".join(lines) + "\n")
+
+
+def _exponent(n1: str, t1: float | None, n2: str, t2: float | None) -> str:
+    if not t1 or not t2:
+        return "-"
+    return f"{math.log(t2 / t1) / math.log(int(n2) / int(n1)):.2f}"
 
 
 def database_name() -> str:

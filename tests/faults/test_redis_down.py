@@ -12,7 +12,7 @@ from tokenadmin.reports.models import ReportRun
 from tokenadmin.reports.views import QUEUE_UNREACHABLE as REPORT_QUEUE_UNREACHABLE
 from tokenadmin.revocation.models import RevocationJob
 from tokenadmin.revocation.views import QUEUE_UNREACHABLE as JOB_QUEUE_UNREACHABLE
-from tokenadmin.sessionindex.refresh import ERROR_NOT_QUEUED
+from tokenadmin.sessionindex.refresh_start import ERROR_NOT_QUEUED
 
 from .conftest import celery_start
 

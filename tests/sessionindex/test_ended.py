@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.reports.conftest import report_create
-from tokenadmin.sessionindex import selectors
+from tokenadmin.sessionindex import selectors, selectors_page
 from tokenadmin.sessionindex.filters import SessionFilters
 from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.refresh import realm_index_refresh
@@ -21,12 +21,12 @@ from tokenadmin.sessionindex.selectors import (
     SessionCounts,
     indexed_clients_select,
     indexed_realms_select,
-    indexed_sessions_page_select,
     indexed_sessions_select,
     realm_totals_select,
     sessions_ended_select,
     sessions_summary_select,
 )
+from tokenadmin.sessionindex.selectors_page import indexed_sessions_page_select
 
 NOW = timezone.now().replace(microsecond=0)
 
@@ -81,7 +81,10 @@ def page_total(**filters) -> int:
     ).counts.total
 
 
-def test_the_set_counts_and_pages_hold_only_live_sessions(some_ended):
+@pytest.mark.parametrize("by_ids_max", [5000, 0])
+def test_the_set_counts_and_pages_hold_only_live_sessions(some_ended, monkeypatch, by_ids_max):
+    # 0: as when many have ended, each walked entry's expiry is read instead of the ended ids.
+    monkeypatch.setattr(selectors, "LIVE_BY_IDS_MAX", by_ids_max)
     live = ["alice", "carol", "erin"]
     selected = indexed_sessions_select(realm="master", filters=SessionFilters(), now=NOW)
     assert sorted(s.username for s in selected) == live
@@ -105,7 +108,7 @@ def test_a_search_through_the_trigram_table_leaves_out_ended_sessions(some_ended
     assert page_names(q="10.0.0", type="offline") == ["erin"]
     assert page_names(q="bob") == []
     # ... and many (only counts come back from the trigram table; the page walks the index).
-    monkeypatch.setattr(selectors, "SMALL_SET", 1)
+    monkeypatch.setattr(selectors_page, "SMALL_SET", 1)
     page = indexed_sessions_page_select(
         realm="master", filters=SessionFilters(q="10.0.0"), number=1, per_page=50, now=NOW
     )

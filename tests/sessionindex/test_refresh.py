@@ -307,11 +307,9 @@ def test_a_session_seen_in_two_clients_keeps_both_when_written_page_by_page(kc, 
     assert index_counts("master") == keycloak_counts(admin, "master")
 
 
-def test_the_portable_read_of_stored_rows_leaves_unchanged_rows_alone_too(kc, monkeypatch):
-    """What PostgreSQL uses (the ORM instead of SQLite's one-text read): same outcome."""
-    from tokenadmin.sessionindex import refresh
-
-    monkeypatch.setattr(refresh, "_stored_rows", refresh._stored_rows_orm)
+def test_a_refresh_after_a_delete_leaves_unchanged_rows_alone_until_the_lifespans_change(
+    kc, monkeypatch
+):
     kc.seed(realm="mlflow", users=10, sessions=80, offline_ratio=0.3)
     first = realm_index_refresh(realm="mlflow")
     gone = IndexedSession.objects.get(realm="mlflow", username="mlflow_admin")
@@ -338,16 +336,16 @@ def test_the_portable_read_of_stored_rows_leaves_unchanged_rows_alone_too(kc, mo
 
 def expiries_counted(monkeypatch) -> list[str]:
     """The session ids whose expiry the refreshes compute from now on."""
-    from tokenadmin.sessionindex import refresh
+    from tokenadmin.sessionindex import refresh_merge
 
     calls: list[str] = []
-    compute = refresh._Merger._expiry
+    compute = refresh_merge._Merger._expiry
 
     def counting(self, entry):
         calls.append(entry.first.id)
         return compute(self, entry)
 
-    monkeypatch.setattr(refresh._Merger, "_expiry", counting)
+    monkeypatch.setattr(refresh_merge._Merger, "_expiry", counting)
     return calls
 
 

@@ -5,9 +5,10 @@ from django.db import connection
 
 from tokenadmin.sessionindex.filters import SessionFilters
 from tokenadmin.sessionindex.models import ASCII_LOWER, IndexedSession
-from tokenadmin.sessionindex.refresh import _rows_upsert
+from tokenadmin.sessionindex.refresh_store import _rows_upsert
 from tokenadmin.sessionindex.search import term_matches
-from tokenadmin.sessionindex.selectors import _search_q, indexed_sessions_page_select
+from tokenadmin.sessionindex.selectors import _search_q
+from tokenadmin.sessionindex.selectors_page import indexed_sessions_page_select
 
 from .test_selectors import NOW, indexed
 
@@ -164,7 +165,7 @@ def test_the_sessions_page_searches_through_the_table_rare_and_common_terms(rows
     )
     assert [r.session.username for r in rare.rows] == ["Alice.Smith"]
 
-    from tokenadmin.sessionindex import selectors
+    from tokenadmin.sessionindex import selectors_page as selectors
 
     common_before = selectors.SMALL_SET
     selectors.SMALL_SET = 10  # 30 matches: counted in the table, the page walked in order

@@ -16,13 +16,13 @@ from tokenadmin.sessionindex.models import IndexedSession, SavedView
 from tokenadmin.sessionindex.selectors import (
     SessionCounts,
     indexed_clients_select,
-    indexed_sessions_page_select,
     indexed_sessions_select,
     saved_view_filters,
     saved_views_select,
     sessions_count_select,
     sessions_summary_select,
 )
+from tokenadmin.sessionindex.selectors_page import indexed_sessions_page_select
 
 NOW = timezone.now().replace(microsecond=0)
 
@@ -231,7 +231,7 @@ def test_a_narrow_or_a_wide_match_pages_and_counts_the_same(db, monkeypatch):
     filters = SessionFilters(q="user1", sort="-user")
     narrow = indexed_sessions_page_select(realm="master", filters=filters, number=2, per_page=4)
     # The same query when the matches count as many (walked in sort order, counted in SQL).
-    monkeypatch.setattr("tokenadmin.sessionindex.selectors.SMALL_SET", 3)
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors_page.SMALL_SET", 3)
     wide = indexed_sessions_page_select(realm="master", filters=filters, number=2, per_page=4)
     for page in (narrow, wide):
         assert page.counts == SessionCounts(total=10, online=7, offline=3)
@@ -278,9 +278,9 @@ def test_a_duration_with_many_matches_pages_like_the_plain_query(db, monkeypatch
             expires_in_s=(n % 7) * 3600,
         )
     # Matches count as many, and the first walk takes `window` entries.
-    monkeypatch.setattr("tokenadmin.sessionindex.selectors.SMALL_SET", 3)
-    monkeypatch.setattr("tokenadmin.sessionindex.selectors.WINDOW_MIN", window)
-    monkeypatch.setattr("tokenadmin.sessionindex.selectors.WINDOW_PER_ROW", 1)
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors_page.SMALL_SET", 3)
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors_page.WINDOW_MIN", window)
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors_page.WINDOW_PER_ROW", 1)
     expected = names(filters)
     assert len(expected) > 8
     for number in (1, 2, 3):

@@ -1,13 +1,16 @@
 """Keep the local session index honest after a revoke, so the sessions pages stop listing what
 Keycloak no longer holds (the next refresh would drop it too, minutes later).
 
-The index's tables have their writers here and in refresh.py only: revocation calls these
-functions once Keycloak has answered, and never writes IndexedSession itself."""
+The index's tables have their writers here and in the refresh only: revocation calls these
+functions once Keycloak has answered, and never writes IndexedSession itself. Every drop goes
+through realm_figures_rows_drop, which takes the rows out of the realm's kept figures too."""
 
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.utils import timezone
 
+from .figures import realm_figures_rows_drop, realm_figures_store
 from .models import IndexedSession, RealmIndex
 from .tombstones import session_tombstones_add
 
@@ -23,8 +26,7 @@ def indexed_sessions_forget(*, realm: str, session_ids: Iterable[str], offline: 
     rows = IndexedSession.objects.filter(realm=realm, session_id__in=ids)
     if not offline:
         rows = rows.filter(offline=False)
-    deleted, _ = rows.delete()
-    return deleted
+    return realm_figures_rows_drop(realm=realm, rows=rows)
 
 
 def indexed_user_sessions_forget(*, realm: str, user_id: str) -> int:
@@ -34,8 +36,7 @@ def indexed_user_sessions_forget(*, realm: str, user_id: str) -> int:
     session_tombstones_add(
         realm=realm, keys=[(sid, False) for sid in rows.values_list("session_id", flat=True)]
     )
-    deleted, _ = rows.delete()
-    return deleted
+    return realm_figures_rows_drop(realm=realm, rows=rows)
 
 
 def indexed_realm_sessions_forget(*, realm: str) -> int:
@@ -44,5 +45,7 @@ def indexed_realm_sessions_forget(*, realm: str) -> int:
     session), so a refresh running meanwhile does not bring them back."""
     RealmIndex.objects.get_or_create(realm=realm)
     RealmIndex.objects.filter(realm=realm).update(all_signed_out_at=timezone.now())
-    deleted, _ = IndexedSession.objects.filter(realm=realm).delete()
+    with transaction.atomic():
+        deleted, _ = IndexedSession.objects.filter(realm=realm).delete()
+        realm_figures_store(realm=realm)  # an empty realm: counted at once
     return deleted

@@ -69,7 +69,12 @@ class IndexedSession(models.Model):
             models.Index(fields=["realm", "ip_address", "offline"], name="idx_sess_r_ip"),
             models.Index(fields=["realm", "started_at", "offline"], name="idx_sess_r_started"),
             models.Index(fields=["realm", "last_access_at", "offline"], name="idx_sess_r_last"),
-            models.Index(fields=["realm", "expires_at", "offline"], name="idx_sess_r_expires"),
+            # Client set and user too: what ended by a moment is counted by client set and by
+            # user inside this index (figures.py), without a table row per ended session.
+            models.Index(
+                fields=["realm", "expires_at", "offline", "client_ids_text", "user_id"],
+                name="idx_sess_r_expires_cover",
+            ),
             models.Index(fields=["realm", "client_ids_text", "offline"], name="idx_sess_r_clients"),
             models.Index(fields=["realm", "remember_me", "offline"], name="idx_sess_r_remember"),
             models.Index(
@@ -77,7 +82,8 @@ class IndexedSession(models.Model):
                 name="idx_sess_search",
             ),
             models.Index(fields=["realm", "search_text", "offline"], name="idx_sess_search_text"),
-            models.Index(fields=["realm", "user_id"], name="idx_sess_user"),
+            # With the expiry: a user's last end is read inside the index.
+            models.Index(fields=["realm", "user_id", "expires_at"], name="idx_sess_user_expires"),
         ]
 
     def __str__(self) -> str:
@@ -152,6 +158,47 @@ class RealmIndex(models.Model):
         """The index holds rows, but no refresh of the realm has completed: a first refresh
         failed or was cut off half-way (or still runs), so its counts are partial."""
         return self.refreshed_at is None and self.sessions_seen > 0
+
+
+# Width of RealmFigures' bins, in seconds: a page counts the part of one bin up to a moment
+# in the expires index, the rest from the bins. Online sessions end within their idle timeout
+# (30 minutes by default): at 1,000,000 sessions a 30-second bin holds up to 15,000 ends.
+FIGURES_BIN_S = 30
+# Ends further than six hours past the refresh are binned by the hour (fewer bins to read on each
+# page load; by the time they come near, a later refresh has binned them finely).
+FIGURES_COARSE_BIN_S = 3600
+FIGURES_FINE_FOR_S = 6 * 3600
+
+
+class RealmFigures(models.Model):
+    """Figures of a realm's stored index rows, written by the refresh that wrote the rows and
+    adjusted by the revokes that drop rows (figures.py), so that a page load does not count
+    the whole realm. Over every stored row, ended ones too: a page takes out the ended ones
+    (few, a range of the expires index) at its own `now`. No row: unknown (a refresh is
+    writing, or none finished since), and the pages count the rows themselves."""
+
+    realm = models.CharField(max_length=255, unique=True)
+    online = models.PositiveIntegerField(default=0)
+    offline = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)  # distinct user ids
+    unknown_expiry = models.PositiveIntegerField(default=0)  # rows with no predicted expiry
+    # {"<bin start, epoch seconds>": rows whose predicted expiry is in that bin}
+    expiry_bins = models.JSONField(default=dict)
+    # {client_ids_text: [rows, {client uuid: clientId}]}: the realm's client sets.
+    client_sets = models.JSONField(default=dict)
+    # {client_ids_text: {"<bin>": [online rows, offline rows]}} of the known expiries: what
+    # ended by a moment, per client set and type, is the bins before that moment's bin.
+    set_bins = models.JSONField(default=dict)
+    # {"<bin>": users whose last session ends in that bin, "none": users with one that has no
+    # predicted end}: the users who have no live session left at a moment.
+    user_bins = models.JSONField(default=dict)
+    # Bins are keyed by their start (epoch seconds): FIGURES_BIN_S wide before this moment,
+    # FIGURES_COARSE_BIN_S wide from it on.
+    fine_until = models.BigIntegerField(default=0)
+    written_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.realm}: {self.online} online, {self.offline} offline"
 
 
 class SessionTombstone(models.Model):

@@ -10,6 +10,7 @@ the two pages). Where two pages share nothing, the gap is read again (_Repair).
 
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from tokenadmin.keycloak.types import KcClient, KcSession
 
 # Threads paging Keycloak at once: enough to hide latency, few enough not to load Keycloak.
 CONCURRENCY = 8
+# Pages requested ahead of the caller, per thread.
+READ_AHEAD = 4
 # Sessions each page repeats from the page before: a session leaving the list between two
 # page reads shifts the rest forward, and the overlap keeps consecutive pages linked.
 PAGE_OVERLAP = 10
@@ -136,10 +139,24 @@ def client_pages_iter(
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="index-refresh")
     # What each pending page is: (list, grid page number) or a repair step.
     pending: dict[Future[Page], tuple[_ListPaging, int] | _Repair] = {}
+    # Planned pages not requested yet. At most `window` pages are requested and not yet taken
+    # by the caller: a page read ahead of a slower caller waits in memory, and requesting a
+    # million sessions' pages up front held them all (2 GB at 1,000,000 sessions).
+    planned: deque[tuple[_ListPaging, int]] = deque()
+    window = concurrency * READ_AHEAD
 
     def request(paging: _ListPaging, number: int) -> None:
         paging.last_requested = max(paging.last_requested, number)
         pending[executor.submit(fetch, paging.plan, number * PAGE_STEP)] = (paging, number)
+
+    def plan_request(paging: _ListPaging, number: int) -> None:
+        paging.last_requested = max(paging.last_requested, number)
+        planned.append((paging, number))
+
+    def requests_fill() -> None:
+        while planned and len(pending) < window:
+            paging, number = planned.popleft()
+            pending[executor.submit(fetch, paging.plan, number * PAGE_STEP)] = (paging, number)
 
     def repair_request(repair: _Repair) -> None:
         pending[executor.submit(fetch, repair.paging.plan, repair.first)] = repair
@@ -193,7 +210,8 @@ def client_pages_iter(
         for plan in plans:
             paging = _ListPaging(plan)
             for number in range(plan.expected_pages):
-                request(paging, number)
+                plan_request(paging, number)
+        requests_fill()
         while pending:
             done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
             if not done and on_wait is not None:
@@ -213,5 +231,6 @@ def client_pages_iter(
                             request(paging, number + 1)
                         link(paging)
                 yield page
+            requests_fill()
     finally:
         executor.shutdown(wait=True, cancel_futures=True)

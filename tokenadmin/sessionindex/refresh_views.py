@@ -11,7 +11,7 @@ from django_htmx.http import trigger_client_event
 from tokenadmin.http import AuthedRequest, render_poll, require_right
 
 from .models import RealmIndex
-from .refresh import realm_index_refresh_start
+from .refresh_start import realm_index_refresh_start
 from .selectors import realm_totals_select
 from .selectors_refresh import index_refresh_next_at, realm_index_get
 

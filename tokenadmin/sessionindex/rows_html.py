@@ -12,7 +12,7 @@ from html import escape
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from .selectors import SessionRow
+from .selectors_page import SessionRow
 
 _MINE_CHECK = (
     '<span class="text-secondary small" title="Your own session is never revoked in bulk">—</span>'

@@ -26,18 +26,16 @@ from .filters import (
     SessionType,
 )
 from .forms import SavedViewForm, query_with
-from .models import IndexedSession, SavedView
+from .models import SavedView
 from .refresh_views import freshness_context
 from .rows_html import session_client_url_base, session_revoke_url_base, session_rows_html
 from .selectors import (
-    SessionPage,
-    indexed_clients_select,
     indexed_realms_select,
-    indexed_sessions_page_select,
     indexed_sessions_select,
+    realm_figures_select,
     saved_views_select,
-    sessions_summary_select,
 )
+from .selectors_page import SessionPage, indexed_sessions_page_select
 from .selectors_refresh import realm_index_get
 from .services import SavedViewInUse, saved_view_create, saved_view_delete
 
@@ -161,11 +159,8 @@ def realm_sessions_page(request: AuthedRequest, realm: str) -> HttpResponse:
     if template == PAGE_TEMPLATE:
         # The cards and charts describe the whole realm and load with the page only: a search
         # or sort answers just the table (counts and one page), which keeps it instant.
-        # The realm's plain rows: the summary counts only live ones, by expiry ranges.
-        summary = sessions_summary_select(
-            sessions=IndexedSession.objects.filter(realm=realm), now=now
-        )
-        clients = indexed_clients_select(realm=realm, now=now)
+        # From the figures kept with the index, less the sessions ended by `now`.
+        summary, clients = realm_figures_select(realm=realm, now=now)
         chosen = form.filters().client
         context.update(
             {

@@ -13,7 +13,7 @@ from tokenadmin.accounts.session_tokens import SID, rights_of
 from tokenadmin.http import AuthedRequest, page_or_partial, require_right
 
 from .forms import query_with
-from .selectors import client_sessions_live_select, user_sessions_live_select
+from .selectors_live import client_sessions_live_select, user_sessions_live_select
 
 CLIENT_PAGE_SIZE = 50
 

@@ -1,0 +1,280 @@
+"""A refresh's listings staged in a temporary table, so that its memory does not grow with the
+realm: at a million sessions, holding every listed session and every stored row took 1.6-2.1 GB.
+
+Each page's sessions go into the connection's temporary table as they arrive (one row per
+listing: a session listed under three clients is three rows). Every WRITE_BATCH listings, the
+sessions listed in that batch are merged from all their listings so far, compared with their
+stored rows (read for those sessions only) and written; at the end, the stored rows that no
+listing names are dropped by one anti-join. Python holds one batch at a time.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+
+from tokenadmin.keycloak.types import KcSession
+
+from .models import IndexedSession
+from .paging import Page
+from .refresh_store import Stored
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+# A temporary table lives in the connection (SQLite: in its own temporary database, so staging
+# takes no lock of the main one; PostgreSQL: in the session's temporary schema).
+_STAGE = "tokenadmin_refresh_stage"
+_STAGE_COLUMNS = (
+    "n",
+    "session_id",
+    "offline",
+    "client_uuid",
+    "read_at_us",
+    "user_id",
+    "username",
+    "ip_address",
+    "started_us",
+    "last_access_us",
+    "remember_me",
+    "clients",
+)
+
+
+# SQLite page cache of the temporary database while a refresh stages (KiB).
+STAGE_CACHE_KIB = 16384
+STAGE_INSERT_ROWS = 5000
+
+
+def _us(moment: datetime) -> int:
+    """Microseconds since the epoch, exactly (a datetime's own resolution)."""
+    return (moment - _EPOCH) // _US
+
+
+def _moment(us: int) -> datetime:
+    return _EPOCH + us * _US
+
+
+class Stage:
+    """The listings of one refresh, numbered in the order they arrived."""
+
+    def __init__(self, realm: str) -> None:
+        self.realm = realm
+        self.staged = 0  # listings so far; listing numbers run 1..staged
+        self.flushed = 0  # listings up to this number were merged and written
+        self.sessions_seen = 0  # distinct sessions among the flushed listings
+        # A realm has a few client sets, shared by its sessions: each encoded once.
+        self._client_texts: dict[tuple[tuple[str, str], ...], str] = {}
+        # Listings not inserted yet: inserted STAGE_INSERT_ROWS at a time (each insert is a
+        # statement; one per page of 100 took 67 µs a listing).
+        self._pending: list[tuple] = []
+        # On SQLite the listing number is the row id (no second B-tree), and the temporary
+        # database gets a page cache of its own, bounded, so that its index is not re-read.
+        number = "INTEGER" if connection.vendor == "sqlite" else "BIGINT"
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute(f"PRAGMA temp.cache_size = {-STAGE_CACHE_KIB}")
+                # Nothing to roll back: the table is dropped if the refresh stops.
+                cursor.execute("PRAGMA temp.journal_mode = OFF")
+            cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {_STAGE} (n {number} PRIMARY KEY, "
+                "session_id VARCHAR(64) NOT NULL, offline BOOLEAN NOT NULL, "
+                "client_uuid VARCHAR(64) NOT NULL, read_at_us BIGINT NOT NULL, "
+                "user_id VARCHAR(64) NOT NULL, username VARCHAR(255) NOT NULL, "
+                "ip_address VARCHAR(64) NOT NULL, started_us BIGINT NOT NULL, "
+                "last_access_us BIGINT NOT NULL, remember_me BOOLEAN NOT NULL, clients TEXT)"
+            )
+            cursor.execute(f"CREATE INDEX {_STAGE}_key ON {_STAGE} (session_id, offline, n)")
+
+    def close(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+
+    def add(self, page: Page) -> None:
+        """Stage a page's sessions; each session's clients map once per distinct map."""
+        if not page.sessions:
+            return
+        read_at = _us(page.read_at)
+        texts = self._client_texts
+        rows = self._pending
+        for session in page.sessions:
+            self.staged += 1
+            signature = tuple(session.clients.items())
+            clients = texts.get(signature)
+            if clients is None:
+                clients = texts[signature] = json.dumps(session.clients)
+            rows.append(
+                (
+                    self.staged,
+                    session.id,
+                    session.offline,
+                    page.client_uuid,
+                    read_at,
+                    session.user_id,
+                    session.username,
+                    session.ip_address,
+                    _us(session.started_at),
+                    _us(session.last_access_at),
+                    session.remember_me,
+                    clients,
+                )
+            )
+        if len(rows) >= STAGE_INSERT_ROWS:
+            self._insert()
+
+    def _insert(self) -> None:
+        if not self._pending:
+            return
+        columns = ", ".join(_STAGE_COLUMNS)
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                # One statement over a JSON array: row by row, the database module hands the
+                # interpreter lock to the paging threads and waits to get it back, per row.
+                values = ", ".join(
+                    f"json_extract(value, '$[{i}]')" for i in range(len(_STAGE_COLUMNS))
+                )
+                cursor.execute(
+                    f"INSERT INTO {_STAGE} ({columns}) SELECT {values} FROM json_each(%s)",  # noqa: S608
+                    [json.dumps(self._pending)],
+                )
+            else:
+                placeholders = ", ".join(["%s"] * len(_STAGE_COLUMNS))
+                cursor.executemany(
+                    f"INSERT INTO {_STAGE} ({columns}) VALUES ({placeholders})",  # noqa: S608
+                    self._pending,
+                )
+        self._pending = []
+
+    @property
+    def unflushed(self) -> int:
+        return self.staged - self.flushed
+
+    def batch_take(self) -> tuple[list[Page], dict[tuple[str, bool], Stored]]:
+        """The sessions listed since the last call, each with every listing so far (as pages,
+        in arrival order) and its stored row if any; marks them flushed."""
+        self._insert()
+        low, high = self.flushed, self.staged
+        self.flushed = high
+        pages = self._batch_pages(low, high)
+        return pages, self._batch_stored(low, high)
+
+    def _batch_keys_sql(self) -> str:
+        return f"SELECT DISTINCT session_id, offline FROM {_STAGE} WHERE n > %s AND n <= %s"  # noqa: S608
+
+    def _batch_pages(self, low: int, high: int) -> list[Page]:
+        sql = (
+            f"SELECT s.n, s.session_id, s.offline, s.client_uuid, s.read_at_us, s.user_id, "  # noqa: S608
+            "s.username, s.ip_address, s.started_us, s.last_access_us, s.remember_me, s.clients "
+            f"FROM {_STAGE} s JOIN ({self._batch_keys_sql()}) b "
+            "ON s.session_id = b.session_id AND s.offline = b.offline "
+            "WHERE s.n <= %s ORDER BY s.n"
+        )
+        clients_of: dict[str, dict[str, str]] = {}
+        pages: dict[tuple[str, bool, int], Page] = {}
+        first_listing: dict[tuple[str, bool], int] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [low, high, high])
+            for row in cursor.fetchall():
+                (n, session_id, offline, client_uuid, read_at, user_id, username, ip) = row[:8]
+                started, last_access, remember_me, clients_text = row[8:]
+                offline = bool(offline)
+                first_listing.setdefault((session_id, offline), n)
+                clients = clients_of.get(clients_text)
+                if clients is None:
+                    clients = clients_of[clients_text] = json.loads(clients_text)
+                page = pages.get((client_uuid, offline, read_at))
+                if page is None:
+                    page = pages[(client_uuid, offline, read_at)] = Page(
+                        client_uuid=client_uuid,
+                        offline=offline,
+                        first=0,
+                        sessions=[],
+                        read_at=_moment(read_at),
+                    )
+                page.sessions.append(
+                    KcSession(
+                        id=session_id,
+                        user_id=user_id,
+                        username=username,
+                        ip_address=ip,
+                        started_at=_moment(started),
+                        last_access_at=_moment(last_access),
+                        remember_me=bool(remember_me),
+                        clients=clients,
+                        offline=offline,
+                    )
+                )
+        # A session first listed in this batch is new to the count.
+        self.sessions_seen += sum(1 for n in first_listing.values() if n > low)
+        return list(pages.values())
+
+    def _batch_stored(self, low: int, high: int) -> dict[tuple[str, bool], Stored]:
+        """The stored rows of the batch's sessions, as refresh_merge compares them: the expiry
+        as the database adapter writes it (text on SQLite, a datetime elsewhere)."""
+        table = connection.ops.quote_name(IndexedSession._meta.db_table)
+        sqlite = connection.vendor == "sqlite"
+        # On SQLite as the text the refresh writes (not through the module's converters).
+        last_access_sql, expires_sql = (
+            ("CAST(i.last_access_at AS TEXT)", "CAST(i.expires_at AS TEXT)")
+            if sqlite
+            else ("i.last_access_at", "i.expires_at")
+        )
+        sql = (
+            f"SELECT i.session_id, i.offline, i.id, {last_access_sql}, i.clients, {expires_sql} "  # noqa: S608
+            f"FROM {table} i JOIN ({self._batch_keys_sql()}) b "
+            "ON i.session_id = b.session_id AND i.offline = b.offline WHERE i.realm = %s"
+        )
+        adapt = connection.ops.adapt_datetimefield_value
+        clients_of: dict[str, dict[str, str]] = {}
+        stored = {}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [low, high, self.realm])
+            for session_id, offline, pk, last_access, clients_value, expires in cursor.fetchall():
+                if isinstance(clients_value, str):
+                    clients = clients_of.get(clients_value)
+                    if clients is None:
+                        clients = clients_of[clients_value] = json.loads(clients_value)
+                else:
+                    clients = clients_value
+                if sqlite:
+                    last_access = datetime.fromisoformat(f"{last_access}+00:00")
+                    expires = expires or ""
+                else:
+                    expires = adapt(expires) if expires else ""
+                stored[session_id, bool(offline)] = Stored(pk, last_access, clients, expires)
+        return stored
+
+    def unlisted_drop(self) -> int:
+        """Drop the realm's rows that no listing of this refresh names: Keycloak no longer
+        holds those sessions. One anti-join against the staged listings' index."""
+        table = connection.ops.quote_name(IndexedSession._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE realm = %s AND NOT EXISTS (SELECT 1 FROM {_STAGE} s "  # noqa: S608
+                f"WHERE s.session_id = {table}.session_id AND s.offline = {table}.offline)",
+                [self.realm],
+            )
+            return cursor.rowcount
+
+    def last_read_at(self, key: tuple[str, bool]) -> datetime | None:
+        """When the last page listing the session was requested, or None if none did."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT MAX(read_at_us) FROM {_STAGE} WHERE session_id = %s AND offline = %s",  # noqa: S608
+                [key[0], key[1]],
+            )
+            (value,) = cursor.fetchone()
+        return None if value is None else _moment(value)
+
+    def signed_out_drop(self, all_at: datetime) -> int:
+        """After a logout-all at `all_at`: drop the rows of sessions started before it whose
+        last listing was read before it (the logout ended them after that page)."""
+        table = connection.ops.quote_name(IndexedSession._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {table} WHERE realm = %s AND started_at < %s AND "  # noqa: S608
+                f"(SELECT MAX(s.read_at_us) FROM {_STAGE} s WHERE s.session_id = "
+                f"{table}.session_id AND s.offline = {table}.offline) <= %s",
+                [self.realm, connection.ops.adapt_datetimefield_value(all_at), _us(all_at)],
+            )
+            return cursor.rowcount
