@@ -21,12 +21,21 @@ from tokenadmin.keycloak import Gateway, GatewayError
 from tokenadmin.sessionindex.selectors import saved_views_select
 
 from . import services
-from .bulk import Kind, Plan, Recipe, revocation_job_create, revocation_plan_build
-from .forms import BulkStartForm, RealmSignOutForm, RecipeForm, recipe_sign
+from .bulk import (
+    Kind,
+    Plan,
+    Recipe,
+    plan_load,
+    plan_sign,
+    revocation_job_create,
+    revocation_plan_build,
+)
+from .forms import BulkStartForm, RealmSignOutForm, RecipeForm
 from .jobs import job_counts, revocation_job_retry_failed, revocation_job_run
 from .models import RevocationItem, RevocationJob
 from .outcomes import RevocationRefused
 from .selectors import JOB_RIGHT, realm_actions_select, revocation_jobs_select
+from .targets import revocation_job_targets_build
 from .tasks import revocation_job_run_task
 from .views_actions import outcome_response, refused_response
 
@@ -114,12 +123,15 @@ def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
         return render(request, "revocation/preview.html", {"realm": realm, "recipe_form": form})
     recipe = form.recipe(query=params.dict(), sessions=params.getlist("session"))
     plan = _plan(request, realm, recipe)
-    start_form = BulkStartForm(initial={"recipe": recipe_sign(plan.recipe)}, realm=realm)
-    return render(
-        request,
-        "revocation/preview.html",
-        {"realm": realm, "plan": plan, "form": start_form, "inline_limit": INLINE_LIMIT},
-    )
+    start_form = BulkStartForm(initial={"plan": plan_sign(plan)}, realm=realm, plan=plan)
+    return _preview(request, realm, plan, start_form)
+
+
+def _preview(
+    request: AuthedRequest, realm: str, plan: Plan, form: BulkStartForm, status: int = 200
+) -> HttpResponse:
+    context = {"realm": realm, "plan": plan, "form": form, "inline_limit": INLINE_LIMIT}
+    return render(request, "revocation/preview.html", context, status=status)
 
 
 def _enqueue(request: AuthedRequest, job: RevocationJob) -> None:
@@ -133,37 +145,29 @@ def _enqueue(request: AuthedRequest, job: RevocationJob) -> None:
 @require_http_methods(["POST"])
 @require_right("manage-users")
 def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
-    form = BulkStartForm(request.POST, realm=realm)
+    """Start what the preview showed: its signed plan, a reason, for a realm its name typed.
+
+    A small job (by the preview's count) is listed and run here, as the admin; the request
+    lists at most INLINE_LIMIT + 1 sessions before leaving a bigger one to a worker."""
+    try:
+        plan = plan_load(request.POST.get("plan", ""), realm=realm)
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    form = BulkStartForm(request.POST, realm=realm, plan=plan)
     if not form.is_valid():
-        recipe_data = form.cleaned_data.get("recipe")
-        plan = None
-        if isinstance(recipe_data, Recipe):
-            try:
-                plan = _plan(request, realm, recipe_data)
-            except (Http404, RevocationRefused):  # its saved view is gone: the form says why
-                plan = None
-        return render(
-            request,
-            "revocation/preview.html",
-            {"realm": realm, "plan": plan, "form": form, "inline_limit": INLINE_LIMIT},
-        )
+        return _preview(request, realm, plan, form)
     admin = gateway_for(request)
     try:
-        plan = revocation_plan_build(
-            admin=admin,
-            realm=realm,
-            recipe=form.cleaned_data["recipe"],
-            own_session_id=request.session.get(SID, ""),
-        )
         job = revocation_job_create(
             plan=plan,
             actor=request.user,
             reason=form.cleaned_data["reason"],
             ticket=form.cleaned_data["ticket"],
+            spared_session_ids=(request.session.get(SID, ""),),
         )
     except RevocationRefused as refused:
         return refused_response(request, refused)
-    if job.total <= INLINE_LIMIT:
+    if _listed_here(job, admin, previewed=plan.count):
         revocation_job_run(job_id=job.pk, gateway_factory=lambda: admin, workers=1)
     else:
         transaction.on_commit(lambda: _enqueue(request, job))
@@ -171,6 +175,19 @@ def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
     if request.htmx:
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def _listed_here(job: RevocationJob, admin: Gateway, *, previewed: int | None) -> bool:
+    """True if the job is small enough to run in this request and is now listed; a bigger one
+    (or one Keycloak would not list now) is left to a worker, which lists it again."""
+    if previewed is not None and previewed > INLINE_LIMIT:
+        return False
+    try:
+        listed = revocation_job_targets_build(job=job, admin=admin, stop_after=INLINE_LIMIT)
+    except GatewayError:
+        logger.warning("job %s: could not list its sessions here; a worker will", job.pk)
+        return False
+    return listed and job.total <= INLINE_LIMIT
 
 
 @require_http_methods(["GET", "POST"])
