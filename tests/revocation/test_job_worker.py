@@ -11,9 +11,9 @@ from django.urls import reverse
 from tests.fixtures.services import celery_worker_running
 from tokenadmin.ledger.models import LedgerEntry
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
-from tokenadmin.revocation.targets import revocation_job_targets_build
 from tokenadmin.revocation.jobs import job_counts, revocation_job_run
 from tokenadmin.revocation.models import RevocationItem, RevocationJob
+from tokenadmin.revocation.targets import revocation_job_targets_build
 from tokenadmin.revocation.tasks import revocation_job_run_task
 
 
