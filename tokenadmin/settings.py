@@ -264,6 +264,9 @@ REPORT_SEND_LEASE_S = env_int("REPORT_SEND_LEASE_S", 120)
 # A report the mail server may have received without confirming it is sent once more after
 # this pause (recipients may then get it twice; the run history says so).
 REPORT_UNCONFIRMED_RESEND_AFTER_S = env_int("REPORT_UNCONFIRMED_RESEND_AFTER_S", 1800)
+# A report mail carries its full CSV gzipped only up to this size (bytes, compressed); a bigger
+# one is left to the download link the mail always has. 0: never attach.
+REPORT_ATTACHMENT_MAX_BYTES = env_int("REPORT_ATTACHMENT_MAX_BYTES", 1_000_000)
 # Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /demo/mailbox/.
 TOKENADMIN_DEMO_MAILDIR = env_str("TOKENADMIN_DEMO_MAILDIR", "")
 # The demo's own pages (its mailbox) are routed only when the demo runs.

@@ -6,6 +6,7 @@ point at it (a duplicate beat tick, a redelivered message, a retry) only one sen
 
 import logging
 import smtplib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from .delivery import DeliveryUncertain, message_deliver
 from .emails import expiry_report_message
 from .models import ExpiryReport, ReportRun
 from .schedule import Schedule, periodic_task_sync, slot_of
-from .selectors import ReportContent, expiry_report_build
+from .selectors import ReportContent, csv_rows_of, expiry_report_build, report_querysets
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,15 @@ def expiry_report_preview(*, report: ExpiryReport, now: datetime | None = None) 
         now=now or timezone.now(),
         sso_max_s=realms_sso_max_select(report.report_realms),
     )
+
+
+def expiry_report_csv_rows(*, report: ExpiryReport, now: datetime) -> Iterator[list[str]]:
+    """Every row the report finds at `now`, as its CSV (header first), read lazily: the
+    dashboard's download of what the mail summarises."""
+    querysets = report_querysets(
+        report=report, now=now, sso_max_s=realms_sso_max_select(report.report_realms)
+    )
+    return csv_rows_of(querysets)
 
 
 def report_run_for_tick(*, report_id: int, tick_at: datetime) -> ReportRun | None:
