@@ -13,6 +13,7 @@ index entries once. Targets (#18): at 1M ≤ 10 s and ≤ 300 MB peak RSS; a mai
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -43,7 +44,7 @@ def django_for(n: int) -> None:
     django.setup()
 
 
-def seed(n: int) -> None:
+def seed(n: int, realm: str = REALM) -> None:
     """n sessions (30% offline, ages spread over the lifespans, ~n/3 users plus 50 heavy ones,
     1-2 clients each), written as plain tuples (bulk_create would build a million models)."""
     from django.db import connection
@@ -51,7 +52,7 @@ def seed(n: int) -> None:
 
     from tokenadmin.sessionindex.models import IndexedSession, RealmIndex, search_text_of
 
-    IndexedSession.objects.filter(realm=REALM).delete()
+    IndexedSession.objects.filter(realm=realm).delete()
     table = IndexedSession._meta.db_table
     # Inserting a million rows under ten indexes (and the search triggers) takes SQLite most
     # of an hour; without them, then building each index once, a minute or two.
@@ -67,10 +68,22 @@ def seed(n: int) -> None:
     rng = random.Random(42)
     now = timezone.now()
     users = max(1, n // 3)
-    columns = (
-        "realm session_id offline user_id username ip_address started_at last_access_at "
-        "remember_me clients client_ids_text expires_at seen_at search_text"
-    ).split()
+    columns = [
+        "realm",
+        "session_id",
+        "offline",
+        "user_id",
+        "username",
+        "ip_address",
+        "started_at",
+        "last_access_at",
+        "remember_me",
+        "clients",
+        "client_ids_text",
+        "expires_at",
+        "seen_at",
+        "search_text",
+    ]
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     adapt = connection.ops.adapt_datetimefield_value
     batch = []
@@ -91,7 +104,7 @@ def seed(n: int) -> None:
         username = f"user-{user:06d}"
         batch.append(
             (
-                REALM,
+                realm,
                 f"s-{i:07d}",
                 offline,
                 f"u-{user:06d}",
@@ -116,7 +129,7 @@ def seed(n: int) -> None:
         for _kind, _name, definition in extras:
             cursor.execute(definition)
     RealmIndex.objects.update_or_create(
-        realm=REALM, defaults={"state": RealmIndex.State.DONE, "refreshed_at": now}
+        realm=realm, defaults={"state": RealmIndex.State.DONE, "refreshed_at": now}
     )
 
 
@@ -243,7 +256,7 @@ def main() -> None:
             f"{m['message_bytes'] / 1024:.0f} KB, CSV attached: {m['attached']}; {m['counts']}",
             flush=True,
         )
-    for a, b in zip(sizes, sizes[1:], strict=False):
+    for a, b in itertools.pairwise(sizes):
         exponent = math.log(by_size[b]["build_s"] / by_size[a]["build_s"]) / math.log(b / a)
         print(f"growth {a:,} -> {b:,}: time exponent {exponent:.2f}")
     print(f"load average at end: {os.getloadavg()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")

@@ -1,10 +1,11 @@
 """The demo's web server: Django's development server with a fixed pool of threads.
 
-runserver starts a new thread per request, and each thread opens its own database connection
-(kept CONN_MAX_AGE seconds) with its own SQLite page cache and memory map, in its own malloc
-arena: at a million sessions the process grew from 63 to 897 MB over 60 requests. A fixed pool
-keeps at most POOL_THREADS connections, reused request after request, so memory stops growing
-once each thread has warmed its cache.
+runserver starts a new thread per connection, and each thread opens its own database
+connection (kept CONN_MAX_AGE seconds) with its own SQLite page cache and memory map, in its
+own malloc arena: at a million sessions the process grew from 63 to 897 MB over 60 requests. A
+fixed pool keeps at most POOL_THREADS connections, reused request after request, so memory
+stops growing once each thread has warmed its cache. A browser keeps idle connections open for
+minutes; each would hold a pool thread, so an idle one is closed after IDLE_S.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -12,15 +13,18 @@ from typing import Any
 
 from django.core.servers.basehttp import WSGIServer
 
-# Enough for a page, its htmx fragments and a poll or two at once; each holds one connection.
-POOL_THREADS = 4
+# A browser opens up to six connections to a host; each thread holds one database connection.
+POOL_THREADS = 8
+# Seconds a kept-alive connection may wait for its next request before it is closed.
+IDLE_S = 5
 
 
 class PooledWSGIServer(WSGIServer):
     """Hands each accepted connection to one of POOL_THREADS long-lived threads."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, server_address: Any, handler: type, *args: Any, **kwargs: Any) -> None:
+        handler = type("IdleClosingHandler", (handler,), {"timeout": IDLE_S})
+        super().__init__(server_address, handler, *args, **kwargs)
         self.pool = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="web")
 
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -30,6 +34,8 @@ class PooledWSGIServer(WSGIServer):
         # As socketserver.ThreadingMixIn.process_request_thread does for its own threads.
         try:
             self.finish_request(request, client_address)
+        except TimeoutError:
+            pass  # a kept-alive connection left idle for IDLE_S: closed below
         except Exception:
             self.handle_error(request, client_address)
         finally:
