@@ -140,11 +140,28 @@ def measure(
                 assert set(codes) == {200}, codes
                 done += 20
                 samples.append((done, rss_mb(process.pid)))
+        csv_note = ""
+        if name == "demo_web":
+            # The sessions page's CSV of the whole realm, streamed through the same server.
+            before = rss_mb(process.pid)
+            t0 = time.perf_counter()
+            rows = 0
+            with requests.get(
+                base + "/sessions/master/export.csv", cookies=cookies, stream=True, timeout=600
+            ) as response:
+                assert response.status_code == 200, response.status_code
+                for chunk in response.iter_content(chunk_size=1 << 16):
+                    rows += chunk.count(b"\n")
+            csv_s = time.perf_counter() - t0
+            csv_note = (
+                f"; CSV export of the realm: {rows - 1:,} rows in {csv_s:.1f} s, server RSS "
+                f"{before:.0f} -> {rss_mb(process.pid):.0f} MB"
+            )
         print(
             f"{name:>15}: RSS by requests served "
             + ", ".join(f"{k}: {mb:.0f} MB" for k, mb in samples)
             + f"; threads now {threads(process.pid)}; median request "
-            f"{statistics.median(took) * 1000:.0f} ms",
+            f"{statistics.median(took) * 1000:.0f} ms{csv_note}",
             flush=True,
         )
         return samples

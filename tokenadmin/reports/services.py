@@ -26,7 +26,13 @@ from .delivery import DeliveryUncertain, message_deliver
 from .emails import expiry_report_message
 from .models import ExpiryReport, ReportRun
 from .schedule import Schedule, periodic_task_sync, slot_of
-from .selectors import ReportContent, csv_rows_of, expiry_report_build, report_querysets
+from .selectors import (
+    ReportContent,
+    csv_rows_of,
+    expiry_report_build,
+    report_querysets,
+    unmapped_reads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -345,18 +351,18 @@ def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
             raise RunTakenOver(f"report run {run_id}: attempt {attempt} lost its claim")
 
     try:
-        content = expiry_report_build(
-            report=report, now=timezone.now(), sso_max_s=realms_sso_max_select(report.report_realms)
-        )
-        run.counts = content.counts()
-        run.recipients = list(report.recipients)
-        if content.is_empty and not report.send_when_empty:
+        sso_max_s = realms_sso_max_select(report.report_realms)
+        message = None
+        with unmapped_reads():
+            content = expiry_report_build(report=report, now=timezone.now(), sso_max_s=sso_max_s)
+            run.counts = content.counts()
+            run.recipients = list(report.recipients)
+            if not content.is_empty or report.send_when_empty:
+                message = expiry_report_message(content=content, recipients=run.recipients)
+        if message is None:
             run.state = ReportRun.State.SKIPPED_EMPTY
         else:
-            message_deliver(
-                message=expiry_report_message(content=content, recipients=run.recipients),
-                before_content=before_content,
-            )
+            message_deliver(message=message, before_content=before_content)
             run.state = ReportRun.State.SENT
     except RunTakenOver:
         log.warning("report run %s: attempt %s lost its claim; sending nothing", run_id, attempt)
