@@ -13,10 +13,12 @@ from typing import Any
 
 from django.core.servers.basehttp import WSGIServer
 
-# A browser opens up to six connections to a host; each thread holds one database connection.
-POOL_THREADS = 8
-# Seconds a kept-alive connection may wait for its next request before it is closed.
-IDLE_S = 5
+# A page, its htmx fragments and a poll at once; each thread holds one database connection (at
+# a million sessions about 60-90 MB with its page cache and memory map).
+POOL_THREADS = 4
+# Seconds a kept-alive connection may wait for its next request before it is closed: a
+# browser keeps up to six open, and an idle one must not hold a thread from the others.
+IDLE_S = 2
 
 
 class PooledWSGIServer(WSGIServer):
