@@ -153,3 +153,18 @@ def test_the_job_spares_the_admins_session_the_index_had_not_seen(kc, acting_as)
     assert not job.items.filter(session_id=admin.session_id).exists()
     user_id = kc.admin().get_user_id("admin")
     assert admin.session_id in {s["id"] for s in kc.admin().get_sessions(user_id)}
+
+
+def test_offline_tokens_in_a_realm_never_indexed_are_previewed_as_not_counted_yet(kc, client_as):
+    client = client_as("operator")
+
+    preview = client.get(
+        reverse("revocation:bulk-preview", args=["mlflow"]),
+        {"kind": "offline_older_than", "client": "mlflow", "older_than_days": 30},
+    )
+
+    page = preview.content.decode()
+    assert preview.context["plan"].count is None
+    assert 'data-testid="preview-count">?<' in page
+    assert "the job reads the list live from Keycloak when it runs" in page
+    assert 'data-testid="bulk-start"' in page

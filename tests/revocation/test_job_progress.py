@@ -50,3 +50,14 @@ def test_the_progress_poll_reads_as_few_queries_for_a_big_job_as_for_a_small_one
 
     assert "2 revoked" in small_page and "400 revoked" in big_page
     assert small_queries == big_queries <= PROGRESS_QUERIES_MAX, (small_queries, big_queries)
+
+
+def test_a_job_still_listing_its_sessions_says_so(kc, client_as):
+    client = client_as("operator")
+    job = running_job(0)
+    RevocationJob.objects.filter(pk=job.pk).update(targets_ready=False, total=1200)
+
+    page = client.get(reverse("revocation:job", args=[job.pk])).content.decode()
+
+    assert 'data-testid="job-listing"' in page
+    assert "the total above is the preview's count until the list is complete" in page
