@@ -168,3 +168,24 @@ def test_offline_tokens_in_a_realm_never_indexed_are_previewed_as_not_counted_ye
     assert 'data-testid="preview-count">?<' in page
     assert "the job reads the list live from Keycloak when it runs" in page
     assert 'data-testid="bulk-start"' in page
+
+
+def test_a_job_whose_client_was_deleted_since_the_preview_stops_and_says_why(kc, acting_as):
+    kc.seed(realm="mlflow", users=5, sessions=20, clients=["mlflow"])
+    operator = acting_as("operator")
+    plan = revocation_plan_build(
+        admin=operator.gateway,
+        realm="mlflow",
+        recipe=Recipe(kind=Kind.CLIENT, client_id="mlflow"),
+        own_session_id=operator.session_id,
+    )
+    job = revocation_job_create(plan=plan, actor=operator.user, reason="leaked")
+    admin = kc.admin("mlflow")
+    admin.delete_client(admin.get_client_id("mlflow"))
+
+    revocation_job_run(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.state == RevocationJob.State.STOPPED
+    assert "Keycloak refused to list the sessions to revoke" in job.stopped_reason
+    assert not job.items.exists()

@@ -60,6 +60,10 @@ FLUSH_EVERY_ITEMS = 250
 # Items marked sent, then sent, then recorded, before the next batch.
 BATCH = 250
 
+ERROR_CANNOT_LIST = (
+    "Stopped: Keycloak refused to list the sessions to revoke ({reason}). Nothing was revoked; "
+    "it tries again every minute."
+)
 ERROR_CANNOT_RECORD = (
     "Stopped: the job's results could not be recorded ({reason}). Nothing more is sent "
     "until it can record again; it resumes on its own (every minute, and when a worker starts)."
@@ -285,13 +289,13 @@ def _lease_renew(job: RevocationJob, run_id: str) -> bool:
     return bool(renewed)
 
 
-def _stop(job: RevocationJob, run_id: str, reason: str) -> None:
+def _stop(job: RevocationJob, run_id: str, reason: str, why: str = ERROR_CANNOT_RECORD) -> None:
     """Mark the job STOPPED with why; if even that cannot be written, its lease lapses and
     the job page says no worker is running it (RevocationJob.is_stalled)."""
     try:
         RevocationJob.objects.filter(pk=job.pk, lease_owner=run_id).update(
             state=RevocationJob.State.STOPPED,
-            stopped_reason=ERROR_CANNOT_RECORD.format(reason=reason),
+            stopped_reason=why.format(reason=reason),
             lease_owner="",
             lease_until=None,
         )
@@ -322,14 +326,29 @@ def revocation_job_run(
         job = _lease_take(job_id, run_id)
         if job is None:
             return None
-        if not job.targets_ready and not revocation_job_targets_build(
-            job=job, admin=gateway, keep_going=lambda: _lease_renew(job, run_id)
-        ):
-            logger.warning("job %s: lease taken over while listing its sessions", job.pk)
+        if not job.targets_ready and not _listed(job, run_id, gateway):
             return job
         return _work_through(job, run_id, deleter, workers)
     finally:
         deleter.close()
+
+
+def _listed(job: RevocationJob, run_id: str, gateway: Gateway) -> bool:
+    """List the job's sessions (targets.py); False if it stopped (lease lost, or Keycloak
+    refused: a deleted client, missing rights). Keycloak down is left to the task's retry."""
+    try:
+        listed = revocation_job_targets_build(
+            job=job, admin=gateway, keep_going=lambda: _lease_renew(job, run_id)
+        )
+    except KeycloakUnavailable:
+        raise
+    except GatewayError as exc:
+        logger.warning("job %s: Keycloak refused to list its sessions: %s", job.pk, exc)
+        _stop(job, run_id, f"{exc.title}: {exc.what}", why=ERROR_CANNOT_LIST)
+        return False
+    if not listed:
+        logger.warning("job %s: lease taken over while listing its sessions", job.pk)
+    return listed
 
 
 def _pending_batches(job: RevocationJob) -> Iterator[list[tuple]]:
