@@ -60,4 +60,5 @@ def test_a_job_still_listing_its_sessions_says_so(kc, client_as):
     page = client.get(reverse("revocation:job", args=[job.pk])).content.decode()
 
     assert 'data-testid="job-listing"' in page
+    assert 'data-testid="job-percent">0%<' in page
     assert "the total above is the preview's count until the list is complete" in page

@@ -95,6 +95,8 @@ class JobCounts:
     done: int
     already_gone: int
     failed: int
+    # False while the job is still listing its sessions: `total` is the preview's count.
+    listed: bool = True
 
     @property
     def finished(self) -> int:
@@ -102,6 +104,8 @@ class JobCounts:
 
     @property
     def percent(self) -> int:
+        if not self.listed:
+            return 0
         return int(100 * self.finished / self.total) if self.total else 100
 
 
@@ -115,6 +119,7 @@ def job_counts(job: RevocationJob) -> JobCounts:
         done=by_state.get(Done.DONE, 0),
         already_gone=by_state.get(Done.ALREADY_GONE, 0),
         failed=by_state.get(Done.FAILED, 0),
+        listed=job.targets_ready,
     )
 
 
