@@ -158,8 +158,9 @@ def child(n: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from tokenadmin.core.sqlite import unmapped_reads
     from tokenadmin.reports.emails import expiry_report_message
-    from tokenadmin.reports.selectors import expiry_report_build, unmapped_reads
+    from tokenadmin.reports.selectors import expiry_report_build
 
     report = report_get()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

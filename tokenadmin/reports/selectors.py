@@ -2,14 +2,12 @@
 matching row streamed into the CSV, so 100,000 indexed sessions never sit in memory at once."""
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 
@@ -307,26 +305,6 @@ def last_sent_at(report: ExpiryReport) -> datetime:
         .first()
     )
     return last or report.created_at
-
-
-@contextmanager
-def unmapped_reads() -> Iterator[None]:
-    """On SQLite, read without the memory map while a report runs. A report reads most of a
-    realm's table once; mapped, those pages stay in the worker's resident memory (up to the
-    256 MB of settings' mmap_size: 461 MB peak at a million sessions), while the page cache
-    holds at most 64 MB and is reused. Pages and other work keep the map."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA mmap_size")
-        (mapped,) = cursor.fetchone()
-        cursor.execute("PRAGMA mmap_size=0")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA mmap_size={int(mapped)}")
 
 
 def _sso_max_by_realm(realms: list[str], sso_max_s: Mapping[str, int] | None) -> dict[str, int]:

@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
+from tokenadmin.core.sqlite import unmapped_reads
 from tokenadmin.keycloak import GatewayError, gateway_for_worker
 from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import ledger_entry_create
@@ -31,7 +32,6 @@ from .selectors import (
     csv_rows_of,
     expiry_report_build,
     report_querysets,
-    unmapped_reads,
 )
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from tokenadmin.core.sqlite import unmapped_reads
 from tokenadmin.keycloak import Gateway, NotFound
 from tokenadmin.keycloak.sessions import PAGE_SIZE
 from tokenadmin.keycloak.types import KcSession
@@ -257,6 +258,17 @@ def revocation_job_targets_build(
     asked after each chunk (the worker renews its lease there); False stops the build.
     Running it again is harmless: listed sessions are skipped.
     """
+    with unmapped_reads():
+        return _targets_build(job=job, admin=admin, stop_after=stop_after, keep_going=keep_going)
+
+
+def _targets_build(
+    *,
+    job: RevocationJob,
+    admin: Gateway,
+    stop_after: int | None,
+    keep_going: Callable[[], bool],
+) -> bool:
     spared = set(job.spared_session_ids)
     excluded = list(job.excluded)
     listed_spared = {ex["session_id"] for ex in excluded}
