@@ -125,7 +125,8 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE_S", 60),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -264,6 +265,9 @@ REPORT_SEND_LEASE_S = env_int("REPORT_SEND_LEASE_S", 120)
 # A report the mail server may have received without confirming it is sent once more after
 # this pause (recipients may then get it twice; the run history says so).
 REPORT_UNCONFIRMED_RESEND_AFTER_S = env_int("REPORT_UNCONFIRMED_RESEND_AFTER_S", 1800)
+# A report mail carries its full CSV gzipped only up to this size (bytes, compressed); a bigger
+# one is left to the download link the mail always has. 0: never attach.
+REPORT_ATTACHMENT_MAX_BYTES = env_int("REPORT_ATTACHMENT_MAX_BYTES", 1_000_000)
 # Set by `manage.py demo`: the folder where its SMTP sink keeps mail, shown at /demo/mailbox/.
 TOKENADMIN_DEMO_MAILDIR = env_str("TOKENADMIN_DEMO_MAILDIR", "")
 # The demo's own pages (its mailbox) are routed only when the demo runs.

@@ -49,7 +49,7 @@ def test_work_started_while_redis_is_down_is_accepted_at_once_and_runs_once_it_i
             reverse("revocation:bulk-preview", args=["mlflow"]),
             {"kind": "client", "client": "mlflow"},
         )
-        recipe = preview.context["form"]["recipe"].value()
+        plan = preview.context["form"]["plan"].value()
 
         own_redis.stop()
 
@@ -59,7 +59,7 @@ def test_work_started_while_redis_is_down_is_accepted_at_once_and_runs_once_it_i
         started, start_s = timed(
             client.post,
             reverse("revocation:bulk-start", args=["mlflow"]),
-            {"recipe": recipe, "reason": "leaked secret"},
+            {"plan": plan, "reason": "leaked secret"},
             follow=True,
         )
         refresh, refresh_s = timed(client.post, "/sessions/mlflow/index/refresh", headers=HTMX)

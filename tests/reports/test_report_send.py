@@ -1,6 +1,7 @@
 """Building and sending one run in-process: what arrives in the SMTP sink."""
 
 import csv
+import gzip
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -40,8 +41,8 @@ def test_a_report_arrives_with_counts_details_links_and_the_csv(kc, mail_sink, d
     html = mail.body("html")
     assert "Offline tokens lapsing" in html
     [(filename, data)] = mail.attachments()
-    assert filename.endswith(".csv")
-    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert filename.endswith(".csv.gz")
+    rows = list(csv.DictReader(io.StringIO(gzip.decompress(data).decode())))
     lapsing = [row for row in rows if row["section"] == "offline_lapsing"]
     assert [row["username"] for row in lapsing] == ["wallaroo_user"]
     run.refresh_from_db()

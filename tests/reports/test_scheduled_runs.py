@@ -1,6 +1,7 @@
 """Scheduled reports end to end: real Redis, a real worker and beat, a real SMTP sink."""
 
 import csv
+import gzip
 import io
 import time
 from datetime import timedelta
@@ -34,7 +35,9 @@ def test_beat_sends_the_scheduled_report_with_what_the_index_holds(kc, own_sink,
     assert "/sessions/master/?client=api-client&type=offline&expiring_within=7d" in text
     [(_name, data)] = first.attachments()
     lapsing = [
-        r for r in csv.DictReader(io.StringIO(data.decode())) if r["section"] == "offline_lapsing"
+        r
+        for r in csv.DictReader(io.StringIO(gzip.decompress(data).decode()))
+        if r["section"] == "offline_lapsing"
     ]
     assert [r["username"] for r in lapsing] == ["data_scientist"]
     run = wait_for(

@@ -12,6 +12,7 @@ from tokenadmin.revocation.bulk import (
     revocation_plan_build,
 )
 from tokenadmin.revocation.jobs import job_counts, revocation_job_run
+from tokenadmin.revocation.models import RevocationItem
 from tokenadmin.sessionindex.models import IndexedSession
 
 
@@ -51,6 +52,14 @@ def run(plan, actor):
     return job_counts(job)
 
 
+def revoked_ids() -> set[str]:
+    return set(
+        RevocationItem.objects.filter(state=RevocationItem.State.DONE).values_list(
+            "session_id", flat=True
+        )
+    )
+
+
 def test_offline_tokens_of_a_client_older_than_n_days_go_and_younger_ones_stay(kc, acting_as):
     kc.seed(realm="mlflow", users=20, sessions=200, offline_ratio=0.5, clients=["mlflow"])
     operator = acting_as("operator")
@@ -67,7 +76,8 @@ def test_offline_tokens_of_a_client_older_than_n_days_go_and_younger_ones_stay(k
     )
     counts = run(plan, operator.user)
 
-    assert {t.session_id for t in plan.targets} == old
+    assert plan.count is None  # the index was never refreshed: the job reads Keycloak
+    assert revoked_ids() == old
     assert counts.done == len(old)
     assert {s["id"] for s in mlflow_offline_sessions(kc)} == {s["id"] for s in before} - old
 
@@ -104,11 +114,12 @@ def test_a_filter_recipe_takes_the_sessions_pages_query_and_spares_the_admin(kc,
         own_session_id=admin.session_id,
     )
 
-    assert admin.session_id not in {t.session_id for t in plan.targets}
-    assert plan.excluded == [
-        {"session_id": admin.session_id, "username": "admin", "why": OWN_SESSION_WHY}
-    ]
-    assert "wallaroo_user" in {t.username for t in plan.targets}
+    assert admin.session_id not in {t.session_id for t in plan.sample}
+    assert plan.excluded == (
+        {"session_id": admin.session_id, "username": "admin", "why": OWN_SESSION_WHY},
+    )
+    assert "wallaroo_user" in {t.username for t in plan.sample}
+    assert plan.count == IndexedSession.objects.filter(realm="master").count() - 1
 
 
 def test_the_progress_poll_stops_with_htmxs_286_once_the_job_is_done(kc, acting_as, client_as):

@@ -13,6 +13,7 @@ from tokenadmin.ledger.models import LedgerEntry
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import job_counts, revocation_job_run
 from tokenadmin.revocation.models import RevocationItem, RevocationJob
+from tokenadmin.revocation.targets import revocation_job_targets_build
 from tokenadmin.revocation.tasks import revocation_job_run_task
 
 
@@ -42,6 +43,7 @@ def test_a_job_survives_its_worker_being_killed_with_exact_counts(
         admin=operator.gateway, realm="mlflow", recipe=recipe, own_session_id=operator.session_id
     )
     job = revocation_job_create(plan=plan, actor=operator.user, reason="client secret leaked")
+    assert revocation_job_targets_build(job=job, admin=operator.gateway)
     total = job.total
     assert total == sessions_left(kc) >= 2000
     # Slow Keycloak down so the worker is mid-way when it dies.
@@ -85,7 +87,9 @@ def mlflow_job(kc, acting_as) -> RevocationJob:
     plan = revocation_plan_build(
         admin=operator.gateway, realm="mlflow", recipe=recipe, own_session_id=operator.session_id
     )
-    return revocation_job_create(plan=plan, actor=operator.user, reason="client secret leaked")
+    job = revocation_job_create(plan=plan, actor=operator.user, reason="client secret leaked")
+    assert revocation_job_targets_build(job=job, admin=operator.gateway)
+    return job
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,6 +2,7 @@ from tokenadmin.ledger.models import Action, LedgerEntry, Outcome
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import job_counts, revocation_job_retry_failed, revocation_job_run
 from tokenadmin.revocation.models import RevocationItem
+from tokenadmin.revocation.targets import revocation_job_targets_build
 
 
 def mlflow_session_count(kc) -> int:
@@ -20,7 +21,9 @@ def everyone_on_mlflow_job(acting_as, kc):
     plan = revocation_plan_build(
         admin=operator.gateway, realm="mlflow", recipe=recipe, own_session_id=operator.session_id
     )
-    return revocation_job_create(plan=plan, actor=operator.user, reason="client leaked")
+    job = revocation_job_create(plan=plan, actor=operator.user, reason="client leaked")
+    assert revocation_job_targets_build(job=job, admin=operator.gateway)
+    return job
 
 
 def test_a_job_revokes_every_session_of_a_client_and_records_one_ledger_entry(kc, acting_as):

@@ -87,10 +87,10 @@ def test_a_bulk_start_without_a_reason_is_refused_with_the_form_again(kc, client
     preview = client.get(
         reverse("revocation:bulk-preview", args=["mlflow"]), {"kind": "client", "client": "mlflow"}
     )
-    recipe = preview.context["form"]["recipe"].value()
+    plan = preview.context["form"]["plan"].value()
 
     response = client.post(
-        reverse("revocation:bulk-start", args=["mlflow"]), {"recipe": recipe, "reason": ""}
+        reverse("revocation:bulk-start", args=["mlflow"]), {"plan": plan, "reason": ""}
     )
 
     assert response.status_code == 200
@@ -104,14 +104,14 @@ def test_the_admins_own_master_session_is_excluded_from_a_realm_wide_sign_out(kc
     own = client.session["keycloak_sid"]
 
     preview = client.get(reverse("revocation:realm-sign-out", args=["master"]), follow=True)
-    recipe = preview.context["form"]["recipe"].value()
+    plan = preview.context["form"]["plan"].value()
     wrong = client.post(
         reverse("revocation:bulk-start", args=["master"]),
-        {"recipe": recipe, "reason": "incident", "confirm_realm": "mastr"},
+        {"plan": plan, "reason": "incident", "confirm_realm": "mastr"},
     )
     done = client.post(
         reverse("revocation:bulk-start", args=["master"]),
-        {"recipe": recipe, "reason": "incident", "confirm_realm": "master"},
+        {"plan": plan, "reason": "incident", "confirm_realm": "master"},
         follow=True,
     )
 

@@ -151,6 +151,7 @@ RIGHTS: dict[str, Rule] = {
     "reports:send-now": Rule(args=lambda w: [w.report_id], get=None, post=VIEW_USERS),
     "reports:delete": Rule(args=lambda w: [w.spare_report_id], get=None, post=VIEW_USERS),
     "reports:preview": Rule(args=lambda w: [w.report_id], get=VIEW_USERS, post=None, no_store=True),
+    "reports:csv": Rule(args=lambda w: [w.report_id], get=VIEW_USERS, post=None, no_store=True),
     "reports:preview-email": Rule(
         args=lambda w: [w.report_id], get=VIEW_USERS, post=None, no_store=True
     ),

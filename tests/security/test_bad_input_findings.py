@@ -75,11 +75,11 @@ def test_a_bulk_revocation_whose_saved_view_went_away_starts_nothing(client_as, 
     preview = client.get(
         reverse("revocation:bulk-preview", args=["mlflow"]), {"kind": "filter", "view": view.pk}
     )
-    recipe = preview.context["form"]["recipe"].value()
+    plan = preview.context["form"]["plan"].value()
     view.delete()
 
     response = client.post(
-        reverse("revocation:bulk-start", args=["mlflow"]), {"recipe": recipe, "reason": "x"}
+        reverse("revocation:bulk-start", args=["mlflow"]), {"plan": plan, "reason": "x"}
     )
 
     assert response.status_code == 409

@@ -16,6 +16,7 @@ from tokenadmin.celery import app as celery_app
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import revocation_job_run
 from tokenadmin.revocation.services import realm_sign_out
+from tokenadmin.revocation.targets import revocation_job_targets_build
 from tokenadmin.sessionindex.lease import LEASE_S
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 from tokenadmin.sessionindex.refresh import realm_index_claim, realm_index_refresh
@@ -214,6 +215,7 @@ def test_sessions_revoked_while_a_refresh_runs_are_not_brought_back(kc, acting_a
         admin=operator.gateway, realm="mlflow", recipe=recipe, own_session_id=operator.session_id
     )
     job = revocation_job_create(plan=plan, actor=operator.user, reason="leaked")
+    assert revocation_job_targets_build(job=job, admin=operator.gateway)
     revoked = set(job.items.values_list("session_id", "offline"))
     slow_offline_lists(kc)
 

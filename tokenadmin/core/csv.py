@@ -6,6 +6,7 @@ leading single quote, so spreadsheets show it as text; the csv module quotes the
 """
 
 import csv
+import gzip
 import io
 from collections.abc import Iterable, Iterator
 
@@ -43,3 +44,16 @@ def csv_text(rows: Iterable[Iterable[object]]) -> str:
     buffer = io.StringIO()
     buffer.writelines(csv_lines(rows))
     return buffer.getvalue()
+
+
+def csv_gzip_within(rows: Iterable[Iterable[object]], *, limit_bytes: int) -> bytes | None:
+    """The CSV gzipped, or None as soon as it would exceed `limit_bytes` (memory stays under
+    about the limit: the rows are read lazily and dropped once compressed)."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as packed:
+        for n, line in enumerate(csv_lines(rows), start=1):
+            packed.write(line.encode())
+            if n % 1000 == 0 and buffer.tell() > limit_bytes:
+                return None
+    data = buffer.getvalue()
+    return data if len(data) <= limit_bytes else None

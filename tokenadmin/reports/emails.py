@@ -1,9 +1,13 @@
-"""The report email: subject, plain text and HTML from the template triple, CSV attached."""
+"""The report email: subject, plain text and HTML from the template triple; a summary and the
+first rows of each section, a link to the full CSV on the dashboard, and the CSV itself
+gzipped when it stays under REPORT_ATTACHMENT_MAX_BYTES."""
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+
+from tokenadmin.core.csv import csv_gzip_within
 
 from .selectors import ReportContent
 
@@ -14,11 +18,24 @@ BODY_HTML = "emails/expiry-report-body.html"
 # may see those realms' users (tokenadmin/demo/mailbox.py).
 REPORT_HEADER = "X-Tokenadmin-Report"
 REALMS_HEADER = "X-Tokenadmin-Realms"
+# No CSV row gzips smaller than this (bytes): a report with more rows than the limit can hold
+# at that size is not even tried (at a million sessions that would cost seconds for nothing).
+MIN_GZIP_ROW_BYTES = 20
 
 
-def email_context(content: ReportContent) -> dict:
+def csv_attachment(content: ReportContent) -> bytes | None:
+    """The full CSV gzipped, or None when it would not fit under the configured size."""
+    limit = settings.REPORT_ATTACHMENT_MAX_BYTES
+    if limit <= 0 or content.csv_row_count() * MIN_GZIP_ROW_BYTES > limit:
+        return None
+    return csv_gzip_within(content.csv_rows(), limit_bytes=limit)
+
+
+def email_context(content: ReportContent, *, attached: bool = False) -> dict:
     report = content.report
     return {
+        "attached": attached,
+        "csv_url": settings.TOKENADMIN_BASE_URL + reverse("reports:csv", args=[report.pk]),
         "content": content,
         "report": report,
         "sections": content.sections,
@@ -44,7 +61,8 @@ def csv_filename(content: ReportContent) -> str:
 def expiry_report_message(
     *, content: ReportContent, recipients: list[str]
 ) -> EmailMultiAlternatives:
-    context = email_context(content)
+    attachment = csv_attachment(content)
+    context = email_context(content, attached=attachment is not None)
     message = EmailMultiAlternatives(
         subject=expiry_report_subject(content),
         body=render_to_string(BODY_TEXT, context),
@@ -56,5 +74,6 @@ def expiry_report_message(
         },
     )
     message.attach_alternative(render_to_string(BODY_HTML, context), "text/html")
-    message.attach(csv_filename(content), content.csv_text(), "text/csv")
+    if attachment is not None:
+        message.attach(f"{csv_filename(content)}.gz", attachment, "application/gzip")
     return message

@@ -138,36 +138,46 @@ class ReportContent:
             )
         return found
 
+    def csv_row_count(self) -> int:
+        """Rows the CSV holds below its header (one per session, or per user above the
+        threshold), from the counts already made."""
+        return sum(section.count for section in self.sections)
+
     def csv_rows(self) -> Iterator[list[str]]:
         """Every matching row of every section, straight from the database cursor."""
-        yield list(CSV_COLUMNS)
-        for section in self.sections:
-            queryset = self.querysets[section.key]
-            if section.per_user:
-                for realm, user_id, username, n in queryset.values_list(
-                    "realm", "user_id", "username", "n"
-                ).iterator(chunk_size=2000):
-                    yield [section.key, realm, username, user_id, "", "", "", "", "", "", "", n]
-                continue
-            for values in queryset.values_list(*_SESSION_FIELDS).iterator(chunk_size=2000):
-                row = dict(zip(_SESSION_FIELDS, values, strict=True))
-                yield [
-                    section.key,
-                    row["realm"],
-                    row["username"],
-                    row["user_id"],
-                    row["session_id"],
-                    "offline" if row["offline"] else "regular",
-                    row["client_ids_text"].strip(),
-                    row["ip_address"],
-                    _iso(row["started_at"]),
-                    _iso(row["last_access_at"]),
-                    _iso(row["expires_at"]),
-                    "",
-                ]
+        return csv_rows_of(self.querysets)
 
     def csv_text(self) -> str:
         return csv_text(self.csv_rows())
+
+
+def csv_rows_of(querysets: Mapping[str, QuerySet]) -> Iterator[list[str]]:
+    """The report's CSV: a header, then every section's rows in the section's order, read as
+    plain tuples in chunks (flat memory at any size)."""
+    yield list(CSV_COLUMNS)
+    for key, queryset in querysets.items():
+        if key == MANY_SESSIONS:
+            for realm, user_id, username, n in queryset.values_list(
+                "realm", "user_id", "username", "n"
+            ).iterator(chunk_size=2000):
+                yield [key, realm, username, user_id, "", "", "", "", "", "", "", n]
+            continue
+        for values in queryset.values_list(*_SESSION_FIELDS).iterator(chunk_size=2000):
+            realm, username, user_id, session_id, offline, clients, ip, started, last, ends = values
+            yield [
+                key,
+                realm,
+                username,
+                user_id,
+                session_id,
+                "offline" if offline else "regular",
+                clients.strip(),
+                ip,
+                _iso(started),
+                _iso(last),
+                _iso(ends),
+                "",
+            ]
 
 
 def _iso(value: datetime | None) -> str:
@@ -290,6 +300,46 @@ def last_sent_at(report: ExpiryReport) -> datetime:
     return last or report.created_at
 
 
+def _sso_max_by_realm(realms: list[str], sso_max_s: Mapping[str, int] | None) -> dict[str, int]:
+    return {realm: (sso_max_s or {}).get(realm, SSO_MAX_DEFAULT_S) for realm in realms}
+
+
+def report_querysets(
+    *, report: ExpiryReport, now: datetime, sso_max_s: Mapping[str, int] | None = None
+) -> dict[str, QuerySet]:
+    """Each enabled section's rows at `now`, in the section's order, unevaluated: what the
+    report counts and samples, and what its CSV streams."""
+    realms = report.report_realms
+    base = _base(report, realms, now)
+    querysets: dict[str, QuerySet] = {}
+    if report.offline_within_days is not None:
+        within = timedelta(days=report.offline_within_days)
+        querysets[OFFLINE_LAPSING] = base.filter(
+            offline=True, expires_at__lte=now + within
+        ).order_by("expires_at", "id")
+    if report.sso_max_within_hours is not None:
+        within_s = report.sso_max_within_hours * 3600
+        reaching = Q()
+        for realm, max_s in _sso_max_by_realm(realms, sso_max_s).items():
+            # started + max < now + within  ⇔  started < now + within - max (the page's older_than)
+            reaching |= Q(realm=realm, started_at__lt=now + timedelta(seconds=within_s - max_s))
+        querysets[SSO_MAX] = base.filter(reaching, offline=False).order_by("started_at", "id")
+    if report.idle_over_hours is not None:
+        idle = timedelta(hours=report.idle_over_hours)
+        querysets[LONG_IDLE] = base.filter(last_access_at__lt=now - idle).order_by(
+            "last_access_at", "id"
+        )
+    if report.sessions_per_user_over is not None:
+        querysets[MANY_SESSIONS] = (
+            base.order_by()
+            .values("realm", "user_id", "username")
+            .annotate(n=Count("id"))
+            .filter(n__gt=report.sessions_per_user_over)
+            .order_by("-n", "realm", "username")
+        )
+    return querysets
+
+
 def expiry_report_build(
     *, report: ExpiryReport, now: datetime, sso_max_s: Mapping[str, int] | None = None
 ) -> ReportContent:
@@ -298,14 +348,13 @@ def expiry_report_build(
     `sso_max_s` gives each realm's SSO session max (Keycloak's default when missing).
     """
     realms = report.report_realms
-    base = _base(report, realms, now)
+    querysets = report_querysets(report=report, now=now, sso_max_s=sso_max_s)
+    max_by_realm = _sso_max_by_realm(realms, sso_max_s)
     sections: list[Section] = []
-    querysets: dict[str, QuerySet] = {}
 
     if report.offline_within_days is not None:
         within = timedelta(days=report.offline_within_days)
-        qs = base.filter(offline=True, expires_at__lte=now + within).order_by("expires_at", "id")
-        querysets[OFFLINE_LAPSING] = qs
+        qs = querysets[OFFLINE_LAPSING]
         sections.append(
             _session_section(
                 key=OFFLINE_LAPSING,
@@ -325,13 +374,7 @@ def expiry_report_build(
 
     if report.sso_max_within_hours is not None:
         within_s = report.sso_max_within_hours * 3600
-        max_by_realm = {realm: (sso_max_s or {}).get(realm, SSO_MAX_DEFAULT_S) for realm in realms}
-        reaching = Q()
-        for realm, max_s in max_by_realm.items():
-            # started + max < now + within  ⇔  started < now + within - max (the page's older_than)
-            reaching |= Q(realm=realm, started_at__lt=now + timedelta(seconds=within_s - max_s))
-        qs = base.filter(reaching, offline=False).order_by("started_at", "id")
-        querysets[SSO_MAX] = qs
+        qs = querysets[SSO_MAX]
         sections.append(
             _session_section(
                 key=SSO_MAX,
@@ -355,8 +398,7 @@ def expiry_report_build(
 
     if report.idle_over_hours is not None:
         idle = timedelta(hours=report.idle_over_hours)
-        qs = base.filter(last_access_at__lt=now - idle).order_by("last_access_at", "id")
-        querysets[LONG_IDLE] = qs
+        qs = querysets[LONG_IDLE]
         sections.append(
             _session_section(
                 key=LONG_IDLE,
@@ -374,24 +416,17 @@ def expiry_report_build(
         )
 
     if report.sessions_per_user_over is not None:
-        per_user = (
-            base.order_by()
-            .values("realm", "user_id", "username")
-            .annotate(n=Count("id"))
-            .filter(n__gt=report.sessions_per_user_over)
-            .order_by("-n", "realm", "username")
-        )
-        querysets[MANY_SESSIONS] = per_user
+        qs = querysets[MANY_SESSIONS]
         # Users above the threshold per realm: the grouped rows are few (one per such user).
         by_realm = dict.fromkeys(realms, 0)
-        for realm, _n in per_user.values_list("realm", "n").iterator(chunk_size=2000):
+        for realm, _n in qs.values_list("realm", "n").iterator(chunk_size=2000):
             by_realm[realm] += 1
         rows = [
             {
                 **row,
                 "link": sessions_page_url(row["realm"], _link_query(report, q=row["username"])),
             }
-            for row in per_user[:DETAIL_LIMIT]
+            for row in qs[:DETAIL_LIMIT]
         ]
         sections.append(
             Section(

@@ -6,6 +6,7 @@ point at it (a duplicate beat tick, a redelivered message, a retry) only one sen
 
 import logging
 import smtplib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
+from tokenadmin.core.sqlite import unmapped_reads
 from tokenadmin.keycloak import GatewayError, gateway_for_worker
 from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import ledger_entry_create
@@ -25,7 +27,12 @@ from .delivery import DeliveryUncertain, message_deliver
 from .emails import expiry_report_message
 from .models import ExpiryReport, ReportRun
 from .schedule import Schedule, periodic_task_sync, slot_of
-from .selectors import ReportContent, expiry_report_build
+from .selectors import (
+    ReportContent,
+    csv_rows_of,
+    expiry_report_build,
+    report_querysets,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +169,15 @@ def expiry_report_preview(*, report: ExpiryReport, now: datetime | None = None) 
         now=now or timezone.now(),
         sso_max_s=realms_sso_max_select(report.report_realms),
     )
+
+
+def expiry_report_csv_rows(*, report: ExpiryReport, now: datetime) -> Iterator[list[str]]:
+    """Every row the report finds at `now`, as its CSV (header first), read lazily: the
+    dashboard's download of what the mail summarises."""
+    querysets = report_querysets(
+        report=report, now=now, sso_max_s=realms_sso_max_select(report.report_realms)
+    )
+    return csv_rows_of(querysets)
 
 
 def report_run_for_tick(*, report_id: int, tick_at: datetime) -> ReportRun | None:
@@ -335,18 +351,18 @@ def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
             raise RunTakenOver(f"report run {run_id}: attempt {attempt} lost its claim")
 
     try:
-        content = expiry_report_build(
-            report=report, now=timezone.now(), sso_max_s=realms_sso_max_select(report.report_realms)
-        )
-        run.counts = content.counts()
-        run.recipients = list(report.recipients)
-        if content.is_empty and not report.send_when_empty:
+        sso_max_s = realms_sso_max_select(report.report_realms)
+        message = None
+        with unmapped_reads():
+            content = expiry_report_build(report=report, now=timezone.now(), sso_max_s=sso_max_s)
+            run.counts = content.counts()
+            run.recipients = list(report.recipients)
+            if not content.is_empty or report.send_when_empty:
+                message = expiry_report_message(content=content, recipients=run.recipients)
+        if message is None:
             run.state = ReportRun.State.SKIPPED_EMPTY
         else:
-            message_deliver(
-                message=expiry_report_message(content=content, recipients=run.recipients),
-                before_content=before_content,
-            )
+            message_deliver(message=message, before_content=before_content)
             run.state = ReportRun.State.SENT
     except RunTakenOver:
         log.warning("report run %s: attempt %s lost its claim; sending nothing", run_id, attempt)

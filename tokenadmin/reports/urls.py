@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/send-now", views.report_send_now, name="send-now"),
     path("<int:pk>/delete", views.report_delete, name="delete"),
     path("<int:pk>/preview/", views.report_preview_page, name="preview"),
+    path("<int:pk>/report.csv", views.report_csv, name="csv"),
     path("<int:pk>/preview/email.html", views.report_preview_email, name="preview-email"),
 ]

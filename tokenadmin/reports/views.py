@@ -5,7 +5,8 @@ from typing import Any
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Max, QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
+from tokenadmin.core.csv import csv_lines
 from tokenadmin.core.queue import task_enqueue
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, render_poll
 from tokenadmin.sessionindex.models import SavedView
@@ -26,6 +28,7 @@ from .models import ExpiryReport, ReportRun
 from .schedule import schedule_describe
 from .services import (
     expiry_report_create,
+    expiry_report_csv_rows,
     expiry_report_delete,
     expiry_report_preview,
     expiry_report_update,
@@ -197,6 +200,21 @@ def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
         return refused
     content = expiry_report_preview(report=report, now=timezone.now())
     return render(request, "reports/preview.html", {"report": report, "content": content})
+
+
+@never_cache
+@require_GET
+def report_csv(request: AuthedRequest, pk: int) -> HttpResponseBase:
+    """The report's full CSV as the index holds it now, streamed (the mail links here)."""
+    report, refused = _report_or_403(request, pk)
+    if refused:
+        return refused
+    now = timezone.now()
+    rows = expiry_report_csv_rows(report=report, now=now)
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv")
+    name = f"expiry-report-{report.pk}-{now:%Y%m%d-%H%M}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @never_cache

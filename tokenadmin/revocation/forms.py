@@ -3,14 +3,12 @@
 from typing import Any
 
 from django import forms
-from django.core import signing
 
 from tokenadmin.sessionindex.filters import ROW_FILTER_KEYS
 
-from .bulk import Kind, Recipe
+from .bulk import Plan
 from .outcomes import REALM_NAME_MISMATCH, REASON_REQUIRED
-
-RECIPE_SALT = "tokenadmin.revocation.recipe"
+from .recipes import Kind, Recipe
 
 
 class RecipeForm(forms.Form):
@@ -49,10 +47,6 @@ class RecipeForm(forms.Form):
         )
 
 
-def recipe_sign(recipe: Recipe) -> str:
-    return signing.dumps(recipe.as_dict(), salt=RECIPE_SALT, compress=True)
-
-
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=2000,
@@ -68,32 +62,22 @@ class OptionalReasonForm(forms.Form):
 
 
 class BulkStartForm(ReasonForm):
-    """The preview's confirmation: the recipe (signed, so it comes back as shown), a reason,
-    and for realm-wide work the realm's name typed."""
+    """The preview's confirmation: the plan (signed by the preview: bulk.plan_load reads it), a
+    reason, and for realm-wide work the realm's name typed."""
 
-    recipe = forms.CharField(widget=forms.HiddenInput)
+    plan = forms.CharField(widget=forms.HiddenInput)
     confirm_realm = forms.CharField(required=False, max_length=255, label="Type the realm's name")
 
-    def __init__(self, *args: Any, realm: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, realm: str, plan: Plan | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.realm = realm
-
-    def clean_recipe(self) -> Recipe:
-        try:
-            data = signing.loads(self.cleaned_data["recipe"], salt=RECIPE_SALT)
-        except signing.BadSignature:
-            raise forms.ValidationError("The preview was altered; open it again.") from None
-        return Recipe.from_dict(data)
+        self.previewed = plan
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        recipe = data.get("recipe")
-        if (
-            isinstance(recipe, Recipe)
-            and recipe.kind == Kind.REALM
-            and data.get("confirm_realm") != self.realm
-        ):
+        plan = self.previewed
+        if plan and plan.recipe.kind == Kind.REALM and data.get("confirm_realm") != self.realm:
             self.add_error("confirm_realm", REALM_NAME_MISMATCH)
         return data
 

@@ -24,7 +24,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,6 +46,7 @@ from tokenadmin.ledger.services import ledger_entry_create
 from tokenadmin.sessionindex.forget import indexed_sessions_forget
 
 from .models import RevocationItem, RevocationJob
+from .targets import revocation_job_targets_build
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ FLUSH_EVERY_ITEMS = 250
 # Items marked sent, then sent, then recorded, before the next batch.
 BATCH = 250
 
+ERROR_CANNOT_LIST = (
+    "Stopped: Keycloak refused to list the sessions to revoke ({reason}). Nothing was revoked; "
+    "it tries again every minute."
+)
 ERROR_CANNOT_RECORD = (
     "Stopped: the job's results could not be recorded ({reason}). Nothing more is sent "
     "until it can record again; it resumes on its own (every minute, and when a worker starts)."
@@ -90,6 +95,8 @@ class JobCounts:
     done: int
     already_gone: int
     failed: int
+    # False while the job is still listing its sessions: `total` is the preview's count.
+    listed: bool = True
 
     @property
     def finished(self) -> int:
@@ -97,6 +104,8 @@ class JobCounts:
 
     @property
     def percent(self) -> int:
+        if not self.listed:
+            return 0
         return int(100 * self.finished / self.total) if self.total else 100
 
 
@@ -110,6 +119,7 @@ def job_counts(job: RevocationJob) -> JobCounts:
         done=by_state.get(Done.DONE, 0),
         already_gone=by_state.get(Done.ALREADY_GONE, 0),
         failed=by_state.get(Done.FAILED, 0),
+        listed=job.targets_ready,
     )
 
 
@@ -271,13 +281,21 @@ def _sent_mark(job: RevocationJob, run_id: str, pks: list[int]) -> bool:
     return bool(renewed)
 
 
-def _stop(job: RevocationJob, run_id: str, reason: str) -> None:
+def _lease_renew(job: RevocationJob, run_id: str) -> bool:
+    """Keep the job while listing its sessions; False if another run took it over."""
+    renewed = RevocationJob.objects.filter(pk=job.pk, lease_owner=run_id).update(
+        lease_until=timezone.now() + timedelta(seconds=LEASE_S)
+    )
+    return bool(renewed)
+
+
+def _stop(job: RevocationJob, run_id: str, reason: str, why: str = ERROR_CANNOT_RECORD) -> None:
     """Mark the job STOPPED with why; if even that cannot be written, its lease lapses and
     the job page says no worker is running it (RevocationJob.is_stalled)."""
     try:
         RevocationJob.objects.filter(pk=job.pk, lease_owner=run_id).update(
             state=RevocationJob.State.STOPPED,
-            stopped_reason=ERROR_CANNOT_RECORD.format(reason=reason),
+            stopped_reason=why.format(reason=reason),
             lease_owner="",
             lease_until=None,
         )
@@ -302,16 +320,56 @@ def revocation_job_run(
     """
     run_id = uuid.uuid4().hex
     # Signed in before taking the lease: if Keycloak is down, the task retries, holding nothing.
-    deleter = gateway_factory().session_deleter()
-    job = _lease_take(job_id, run_id)
-    if job is None:
-        return None
+    gateway = gateway_factory()
+    deleter = gateway.session_deleter()
+    try:
+        job = _lease_take(job_id, run_id)
+        if job is None:
+            return None
+        if not job.targets_ready and not _listed(job, run_id, gateway):
+            return job
+        return _work_through(job, run_id, deleter, workers)
+    finally:
+        deleter.close()
 
-    pending = list(
-        job.items.filter(state=Done.PENDING)
-        .order_by("pk")
-        .values_list("pk", "session_id", "offline", "sent_at")
-    )
+
+def _listed(job: RevocationJob, run_id: str, gateway: Gateway) -> bool:
+    """List the job's sessions (targets.py); False if it stopped (lease lost, or Keycloak
+    refused: a deleted client, missing rights). Keycloak down is left to the task's retry."""
+    try:
+        listed = revocation_job_targets_build(
+            job=job, admin=gateway, keep_going=lambda: _lease_renew(job, run_id)
+        )
+    except KeycloakUnavailable:
+        raise
+    except GatewayError as exc:
+        logger.warning("job %s: Keycloak refused to list its sessions: %s", job.pk, exc)
+        _stop(job, run_id, f"{exc.title}: {exc.what}", why=ERROR_CANNOT_LIST)
+        return False
+    if not listed:
+        logger.warning("job %s: lease taken over while listing its sessions", job.pk)
+    return listed
+
+
+def _pending_batches(job: RevocationJob) -> Iterator[list[tuple]]:
+    """The job's pending items, BATCH at a time in id order (a keyset walk: memory stays flat
+    at a million items)."""
+    after = 0
+    while True:
+        batch = list(
+            job.items.filter(state=Done.PENDING, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "session_id", "offline", "sent_at")[:BATCH]
+        )
+        if not batch:
+            return
+        yield batch
+        after = batch[-1][0]
+
+
+def _work_through(
+    job: RevocationJob, run_id: str, deleter: SessionDeleter, workers: int
+) -> RevocationJob:
     work: queue.SimpleQueue = queue.SimpleQueue()
     done: queue.SimpleQueue = queue.SimpleQueue()
 
@@ -323,15 +381,14 @@ def revocation_job_run(
 
     threads = [
         threading.Thread(target=worker, name=f"revoke-{n}", daemon=True)
-        for n in range(min(max(1, workers), max(1, len(pending))))
+        for n in range(min(max(1, workers), max(1, job.total)))
     ]
     for thread in threads:
         thread.start()
     lease_held = True
     cannot_record = ""
     try:
-        for start in range(0, len(pending), BATCH):
-            batch = pending[start : start + BATCH]
+        for batch in _pending_batches(job):
             try:
                 lease_held = _sent_mark(job, run_id, [pk for pk, _, _, sent in batch if not sent])
             except DatabaseError as exc:
@@ -349,7 +406,6 @@ def revocation_job_run(
             work.put(None)
         for thread in threads:
             thread.join()
-        deleter.close()
     if cannot_record:
         logger.error("job %s: cannot record results, stopping: %s", job.pk, cannot_record)
         _stop(job, run_id, cannot_record)

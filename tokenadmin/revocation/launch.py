@@ -1,5 +1,6 @@
 """From a recipe to a running job: the plan, the job, and where it runs (inline or queued)."""
 
+import logging
 from collections.abc import Callable
 
 from django.db import transaction
@@ -7,13 +8,16 @@ from django.http import Http404
 
 from tokenadmin.accounts.models import User
 from tokenadmin.core.queue import task_enqueue
-from tokenadmin.keycloak import Gateway
+from tokenadmin.keycloak import Gateway, GatewayError
 from tokenadmin.sessionindex.selectors import saved_views_select
 
 from .bulk import Kind, Plan, Recipe, revocation_job_create, revocation_plan_build
 from .jobs import revocation_job_retry_failed, revocation_job_run
 from .models import RevocationJob
+from .targets import revocation_job_targets_build
 from .tasks import revocation_job_run_task
+
+logger = logging.getLogger(__name__)
 
 # Jobs this small run in the request, as the admin (Keycloak's admin events then name them).
 INLINE_LIMIT = 25
@@ -60,8 +64,11 @@ def revocation_job_start(
     and the sweeper queues it again once the queue is back (docs/FAULTS.md)."""
     if count <= INLINE_LIMIT:
         revocation_job_run(job_id=job_id, gateway_factory=gateway_factory, workers=1)
-        return
+    else:
+        _enqueue_on_commit(job_id, queue_unreachable)
 
+
+def _enqueue_on_commit(job_id: int, queue_unreachable: Callable[[], None]) -> None:
     def enqueue() -> None:
         if not task_enqueue(revocation_job_run_task, job_id):
             queue_unreachable()
@@ -72,27 +79,42 @@ def revocation_job_start(
 def revocation_bulk_start(
     *,
     admin: Gateway,
-    realm: str,
-    recipe: Recipe,
+    plan: Plan,
     own_session_id: str,
     actor: User,
     reason: str,
     ticket: str,
     queue_unreachable: Callable[[], None],
 ) -> RevocationJob:
-    """Plan the recipe again (what Keycloak holds now), record the job and start it.
+    """Record the job the preview showed (its signed plan) and start it: a small one (by the
+    preview's count) is listed and run here, as the admin, listing at most INLINE_LIMIT + 1
+    sessions before leaving a bigger one to a worker, which lists it again.
     Raises RevocationRefused when the plan may not run."""
-    plan = revocation_plan_build(
-        admin=admin, realm=realm, recipe=recipe, own_session_id=own_session_id
+    job = revocation_job_create(
+        plan=plan,
+        actor=actor,
+        reason=reason,
+        ticket=ticket,
+        spared_session_ids=(own_session_id,),
     )
-    job = revocation_job_create(plan=plan, actor=actor, reason=reason, ticket=ticket)
-    revocation_job_start(
-        job_id=job.pk,
-        count=job.total,
-        gateway_factory=lambda: admin,
-        queue_unreachable=queue_unreachable,
-    )
+    if _listed_here(job, admin, previewed=plan.count):
+        revocation_job_run(job_id=job.pk, gateway_factory=lambda: admin, workers=1)
+    else:
+        _enqueue_on_commit(job.pk, queue_unreachable)
     return job
+
+
+def _listed_here(job: RevocationJob, admin: Gateway, *, previewed: int | None) -> bool:
+    """True if the job is small enough to run in this request and is now listed; a bigger one
+    (or one Keycloak would not list now) is left to a worker."""
+    if previewed is not None and previewed > INLINE_LIMIT:
+        return False
+    try:
+        listed = revocation_job_targets_build(job=job, admin=admin, stop_after=INLINE_LIMIT)
+    except GatewayError:
+        logger.warning("job %s: could not list its sessions here; a worker will", job.pk)
+        return False
+    return listed and job.total <= INLINE_LIMIT
 
 
 def revocation_job_retry(

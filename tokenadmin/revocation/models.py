@@ -37,6 +37,11 @@ class RevocationJob(models.Model):
     excluded = models.JSONField(default=list)
     # "Access tokens already issued to mlflow stay valid for up to 5 min", computed at start.
     residual_risk = models.JSONField(default=list)
+    # Sessions the job never revokes (the acting admin's own), whatever its list holds.
+    spared_session_ids = models.JSONField(default=list)
+    # False until the worker has listed every session into the items (targets.py); `total`
+    # is the preview's count until then.
+    targets_ready = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -18,8 +18,8 @@ from tokenadmin.accounts.session_tokens import SID, rights_of
 from tokenadmin.http import AuthedRequest, forbidden, render_poll, require_right
 
 from . import services
-from .bulk import Kind, Plan, Recipe
-from .forms import BulkStartForm, RealmSignOutForm, RecipeForm, recipe_sign
+from .bulk import Kind, Plan, Recipe, plan_load, plan_sign
+from .forms import BulkStartForm, RealmSignOutForm, RecipeForm
 from .jobs import job_counts
 from .launch import (
     INLINE_LIMIT,
@@ -101,12 +101,13 @@ def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
         return render(request, "revocation/preview.html", {"realm": realm, "recipe_form": form})
     recipe = form.recipe(query=params.dict(), sessions=params.getlist("session"))
     plan = _plan(request, realm, recipe)
-    start_form = BulkStartForm(initial={"recipe": recipe_sign(plan.recipe)}, realm=realm)
-    return render(
-        request,
-        "revocation/preview.html",
-        {"realm": realm, "plan": plan, "form": start_form, "inline_limit": INLINE_LIMIT},
-    )
+    start_form = BulkStartForm(initial={"plan": plan_sign(plan)}, realm=realm, plan=plan)
+    return _preview(request, realm, plan, start_form)
+
+
+def _preview(request: AuthedRequest, realm: str, plan: Plan, form: BulkStartForm) -> HttpResponse:
+    context = {"realm": realm, "plan": plan, "form": form, "inline_limit": INLINE_LIMIT}
+    return render(request, "revocation/preview.html", context)
 
 
 def _queue_unreachable(request: AuthedRequest) -> Callable[[], None]:
@@ -117,25 +118,18 @@ def _queue_unreachable(request: AuthedRequest) -> Callable[[], None]:
 @require_http_methods(["POST"])
 @require_right("manage-users")
 def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
-    form = BulkStartForm(request.POST, realm=realm)
+    """Start what the preview showed: its signed plan, a reason, for a realm its name typed."""
+    try:
+        plan = plan_load(request.POST.get("plan", ""), realm=realm)
+    except RevocationRefused as refused:
+        return refused_response(request, refused)
+    form = BulkStartForm(request.POST, realm=realm, plan=plan)
     if not form.is_valid():
-        recipe_data = form.cleaned_data.get("recipe")
-        plan = None
-        if isinstance(recipe_data, Recipe):
-            try:
-                plan = _plan(request, realm, recipe_data)
-            except (Http404, RevocationRefused):  # its saved view is gone: the form says why
-                plan = None
-        return render(
-            request,
-            "revocation/preview.html",
-            {"realm": realm, "plan": plan, "form": form, "inline_limit": INLINE_LIMIT},
-        )
+        return _preview(request, realm, plan, form)
     try:
         job = revocation_bulk_start(
             admin=gateway_for(request),
-            realm=realm,
-            recipe=form.cleaned_data["recipe"],
+            plan=plan,
             own_session_id=request.session.get(SID, ""),
             actor=request.user,
             reason=form.cleaned_data["reason"],

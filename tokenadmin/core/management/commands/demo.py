@@ -186,7 +186,7 @@ class Command(BaseCommand):
                 )
             run(
                 "web",
-                [python, "manage.py", "runserver", f"127.0.0.1:{ports['web']}", "--noreload"],
+                [python, "manage.py", "demo_web", f"127.0.0.1:{ports['web']}", "--noreload"],
                 ports["web"],
             )
             self._index_now(env["REDIS_URL"])
