@@ -39,6 +39,22 @@ def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
         yield writer.writerow([csv_cell(value) for value in row])
 
 
+def csv_chunks(lines: Iterable[str], *, size: int = 65536) -> Iterator[str]:
+    """Lines joined into pieces of about `size` characters, for a StreamingHttpResponse: the
+    server writes and flushes each piece it gets, and a million one-line writes cost more
+    than the rows themselves."""
+    pending: list[str] = []
+    length = 0
+    for line in lines:
+        pending.append(line)
+        length += len(line)
+        if length >= size:
+            yield "".join(pending)
+            pending, length = [], 0
+    if pending:
+        yield "".join(pending)
+
+
 def csv_text(rows: Iterable[Iterable[object]]) -> str:
     """A whole CSV document, for an attachment."""
     buffer = io.StringIO()

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
-from tokenadmin.core.csv import csv_lines
+from tokenadmin.core.csv import csv_chunks, csv_lines
 from tokenadmin.core.queue import task_enqueue
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, render_poll
 from tokenadmin.sessionindex.models import SavedView
@@ -211,7 +211,7 @@ def report_csv(request: AuthedRequest, pk: int) -> HttpResponseBase:
         return refused
     now = timezone.now()
     rows = expiry_report_csv_rows(report=report, now=now)
-    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv")
+    response = StreamingHttpResponse(csv_chunks(csv_lines(rows)), content_type="text/csv")
     name = f"expiry-report-{report.pk}-{now:%Y%m%d-%H%M}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

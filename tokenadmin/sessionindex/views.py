@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
+from tokenadmin.core.csv import csv_chunks
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial, require_right
 from tokenadmin.realms.selectors import realm_names_select
 
@@ -194,7 +195,7 @@ def realm_sessions_csv(request: AuthedRequest, realm: str) -> StreamingHttpRespo
     sessions = indexed_sessions_select(realm=realm, filters=filters, now=now)
     index = realm_index_get(realm=realm)
     rows = sessions_csv_rows(sessions=sessions, refreshed_at=index.refreshed_at if index else None)
-    response = StreamingHttpResponse(rows, content_type="text/csv")
+    response = StreamingHttpResponse(csv_chunks(rows), content_type="text/csv")
     stamp = now.strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="sessions-{realm}-{stamp}.csv"'
     return response
