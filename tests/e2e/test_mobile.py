@@ -186,6 +186,14 @@ def test_user_client_revocation_and_lifespans_pages_fit_a_phone(
         problems = []
         if (width := page_width_px(page)) > PHONE["width"]:
             problems.append(f"{width} px wide: {widest_elements(page)}")
+        if name.startswith("sessions-"):  # a session's revoke button: on screen, no scrolling
+            button = page.get_by_test_id("revoke-session").first
+            box = button.bounding_box()
+            if not box or box["x"] + box["width"] > PHONE["width"]:
+                problems.append(f"the first Sign out button is off screen: {box}")
+            details = page.get_by_test_id("session-details").first
+            if not details.is_visible() or details.evaluate("d => d.open"):
+                problems.append("no closed details disclosure on the first session")
         if violations := page_axe_violations(page, impacts=ALL_IMPACTS):
             problems.append(describe(violations))
         if problems:
