@@ -162,3 +162,33 @@ def test_a_job_that_fails_an_item_and_the_lifespans_history_pass_axe(login_as, l
     expect(page.get_by_test_id("rollback-note")).to_be_visible()
     page_checked(page, "lifespans-rollback", found)
     assert_none_found(found)
+
+
+def test_every_main_page_finds_all_its_scripts_and_styles(login_as, live_server, kc, page: Page):
+    """No page asks for a file the server does not have (the sessions page once loaded a
+    js/sessions.js that never existed: a 404 and a console error on every visit)."""
+    user_id = mlflow_sessions(kc)
+    missing: list[str] = []
+    page.on(
+        "response",
+        lambda answer: (
+            missing.append(f"{answer.status} {answer.url}")
+            if answer.status >= 400 and "/static/" in answer.url
+            else None
+        ),
+    )
+    login_as("admin", "/realms/")
+    for path in [
+        "/sessions/",
+        "/sessions/mlflow/",
+        f"/sessions/mlflow/users/{user_id}/",
+        "/revocations/",
+        "/lifespans/mlflow/",
+        "/lifespans/mlflow/clients/",
+        "/ledger/",
+        "/reports/",
+        "/reports/new/",
+    ]:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+    assert missing == []
