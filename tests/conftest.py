@@ -29,3 +29,14 @@ def _cache_emptied():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """No base URL: the browser tests open full live_server URLs.
+
+    Without pytest-base-url, pytest-playwright supplies `base_url` as a session-scoped fixture
+    on a plugin instance, which pytest 9 deprecates (PytestRemovedIn10Warning). A conftest
+    fixture of the same name takes precedence over a plugin's, so that one never runs.
+    """
+    return None

@@ -23,8 +23,9 @@ _YOU_BADGE = (
 )
 _MINE_CLASS = ' class="table-info"'
 _NO_CLIENT = '<span class="text-secondary">—</span>'
-# Cells of the detail columns carry col-detail: a phone hides them (tokenadmin.css) and shows
-# the row's details line under the user instead.
+# Cells of the detail columns carry col-detail: a phone hides them (tokenadmin.css) and offers
+# each row's details under the user instead, as a closed <details> disclosure (no script: the
+# browser opens it on a click, Enter or Space, and tells screen readers it is collapsed).
 _OFFLINE = '<td class="col-detail"><span class="badge text-bg-dark">offline</span></td>'
 _REGULAR = '<td class="col-detail"><span class="badge text-bg-success">regular</span></td>'
 _REMEMBER = '<td class="col-detail"><span title="Remember me">yes</span></td>'
@@ -152,8 +153,11 @@ def session_rows_html(
         add(
             f'<td><a href="{user_base}{escape(row.user_path)}/" data-testid="user-link">'
             f"{escape(session.username)}</a>{_YOU_BADGE if mine else ''}"
-            '<div class="session-details small text-secondary" data-testid="session-details">'
-            f"{ip} · {kind} · started {started}</div></td>"
+            '<details class="session-details small text-secondary" data-testid="session-details">'
+            '<summary data-testid="session-details-toggle">Details'
+            '<span class="visually-hidden"> of this session</span></summary>'
+            f'<span class="mono">{ip}</span> · {kind}<br>started {started}'
+            f"<br>last used {escape(row.last_access_text)}</details></td>"
             f'<td class="mono col-detail">{ip}</td>'
             f'<td class="col-detail" title="{escape(row.started_exact)}">{started}</td>'
             f'<td class="col-detail" title="{escape(row.last_access_exact)}">'
