@@ -1,5 +1,6 @@
 """The demo's traffic generator holds the realms near their seeded size as the clock moves."""
 
+import math
 import random
 
 import requests
@@ -84,3 +85,27 @@ def test_the_loop_keeps_going_while_keycloak_is_down(capsys):
     rounds = capsys.readouterr().out.splitlines()
     assert len(rounds) == 3
     assert all("+0 online +0 offline" in line and ", 0 failed" not in line for line in rounds)
+
+
+def test_the_ramp_holds_each_realm_to_its_share_of_the_target_for_the_time_elapsed():
+    """A quarter of the way through the ramp, a realm holds a quarter of its target, not the
+    whole target (the demo on real Keycloak showed twice its size while the seed idled out)."""
+    with running_emulator("--seed", "demo", "--sessions", "200") as kc:
+        plans = demo_plans(sessions=200)
+        state = TrafficState(plans)
+        step = {
+            "base_url": kc.base_url,
+            "http": requests.Session(),
+            "rng": random.Random(3),
+            "budget": 1000,
+            "sign_ins_per_realm": 200,
+        }
+        traffic_step(state, now=kc.now(), ramp=0.25, **step)
+        quarter = {p.realm: sum(1 for h in state.held if h.realm == p.realm) for p in plans}
+        traffic_step(state, now=kc.now(), ramp=1.0, **step)
+        full = {p.realm: sum(1 for h in state.held if h.realm == p.realm) for p in plans}
+
+        for plan in plans:
+            expected = math.ceil(plan.online * 0.25) + math.ceil(plan.offline * 0.25)
+            assert quarter[plan.realm] == expected
+            assert full[plan.realm] == plan.online + plan.offline

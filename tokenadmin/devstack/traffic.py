@@ -115,10 +115,12 @@ def traffic_step(
     rng: random.Random,
     budget: int = 40,
     sign_ins_per_realm: int = 10,
+    ramp: float = 1.0,
 ) -> RoundReport:
     """One round: forget sessions past their end, refresh and log out what is due, then sign in
-    up to `sign_ins_per_realm` new sessions per realm toward its targets. At most `budget`
-    requests. `now` is Keycloak's clock (epoch seconds), the one the token lifespans count in."""
+    up to `sign_ins_per_realm` new sessions per realm toward `ramp` (0 to 1) of its targets.
+    At most `budget` requests. `now` is Keycloak's clock (epoch seconds), the one the token
+    lifespans count in."""
     report = RoundReport()
     live = []
     for held in state.held:
@@ -160,7 +162,8 @@ def traffic_step(
         report.refreshed += 1
 
     for plan in state.plans:
-        for offline, target in ((False, plan.online), (True, plan.offline)):
+        for offline, full in ((False, plan.online), (True, plan.offline)):
+            target = math.ceil(full * min(max(ramp, 0.0), 1.0))
             have = sum(1 for h in state.held if h.realm == plan.realm and h.offline == offline)
             for _ in range(min(target - have, sign_ins_per_realm)):
                 if requests_left <= 0:
@@ -262,11 +265,13 @@ def traffic_run(
     rounds: int | None = None,
     seed: int | None = None,
 ) -> None:
-    """Rounds `pace_s` apart until stopped, ramping to the targets over about RAMP_S."""
+    """Rounds `pace_s` apart until stopped, ramping to the targets over RAMP_S: the share of
+    each target held grows with the time elapsed, as the seeded sessions idle out (a fixed
+    number per round, rounded up to 1, reached the target three times too soon)."""
     state = TrafficState(plans)
     rng = random.Random(seed)
     http = requests.Session()
-    per_round = max(math.ceil(max(p.online for p in plans) * pace_s / RAMP_S), 1)
+    started = time.monotonic()
     done = 0
     while rounds is None or done < rounds:
         done += 1
@@ -278,7 +283,7 @@ def traffic_run(
                 http=http,
                 rng=rng,
                 budget=budget,
-                sign_ins_per_realm=per_round,
+                ramp=(time.monotonic() - started) / RAMP_S if RAMP_S else 1.0,
             )
         except Exception as exc:  # a bad answer must not stop the whole demo
             print(f"round {done} failed: {type(exc).__name__}: {exc}", flush=True)
