@@ -1,0 +1,216 @@
+"""What /metrics says, read from the database at scrape time.
+
+Every web process and Celery worker writes to the same database, so figures read from it are
+the same whichever process answers the scrape: the index gauges come from the kept figures
+(sessionindex RealmFigures, written by each refresh; no session is recounted), revocation and
+report outcomes from their jobs' and runs' rows. Only Keycloak calls happen in memory (counted
+where they are made, keycloak/call_metrics.py); those go through prometheus_client's
+multiprocess mode (see views.py).
+"""
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from tokenadmin.reports.models import ReportRun
+from tokenadmin.revocation.models import RevocationItem, RevocationJob
+from tokenadmin.sessionindex.figures import realm_figures_ended, realm_figures_live_select
+from tokenadmin.sessionindex.models import IndexedSession, RealmFigures, RealmIndex
+
+# The kept figures' expiry buckets (figures.EXPIRY_BUCKETS) by their upper bound.
+EXPIRING_WITHIN = ("1h", "6h", "24h", "7d", "30d", "later", "unknown")
+# Offline sessions by how long since their last use: (label, at most this many seconds).
+OFFLINE_IDLE = (("1d", 86400), ("7d", 7 * 86400), ("30d", 30 * 86400), ("90d", 90 * 86400))
+OTHER_CLIENTS = "other"
+
+
+def _client_type_sessions(
+    figures: RealmFigures, *, realm: str, now: datetime
+) -> dict[tuple[str, str], int]:
+    """{(clientId, "regular"|"offline"): live sessions holding that client} from the kept
+    per-client-set bins less what ended by `now`. Sessions with no predicted expiry are not
+    in the bins: they count in tokenadmin_index_sessions_unknown_expiry only."""
+    by_set: dict[tuple[str, bool], int] = {}
+    for text, by_bin in figures.set_bins.items():
+        for online, offline in by_bin.values():
+            by_set[(text, False)] = by_set.get((text, False), 0) + online
+            by_set[(text, True)] = by_set.get((text, True), 0) + offline
+    for key, n in realm_figures_ended(figures, realm=realm, now=now).items():
+        by_set[key] = by_set.get(key, 0) - n
+    counted: dict[tuple[str, str], int] = {}
+    for (text, offline), n in by_set.items():
+        if n <= 0:
+            continue
+        for client_id in figures.client_sets.get(text, [0, {}])[1].values():
+            label = (client_id, "offline" if offline else "regular")
+            counted[label] = counted.get(label, 0) + n
+    return counted
+
+
+def _top_clients(counted: dict[tuple[str, str], int], top: int) -> dict[tuple[str, str], int]:
+    """The `top` clients with most sessions (both types) keep their label; the rest add up
+    under "other", so the label set stays bounded whatever the realm holds."""
+    totals: dict[str, int] = {}
+    for (client_id, _type), n in counted.items():
+        totals[client_id] = totals.get(client_id, 0) + n
+    kept = set(sorted(totals, key=lambda c: (-totals[c], c))[:top])
+    folded: dict[tuple[str, str], int] = {}
+    for (client_id, kind), n in counted.items():
+        key = (client_id if client_id in kept else OTHER_CLIENTS, kind)
+        folded[key] = folded.get(key, 0) + n
+    return folded
+
+
+def _offline_idle(realm: str, now: datetime) -> dict[str, int]:
+    """Offline sessions by idle age: one pass over the (realm, last_access_at, offline) index.
+    The kept figures have no last-use bins; offline sessions are the few long-lived ones."""
+    bounds = {
+        label: Count("id", filter=Q(last_access_at__gte=now - timedelta(seconds=s)))
+        for label, s in OFFLINE_IDLE
+    }
+    counted = (
+        IndexedSession.objects.filter(realm=realm, offline=True)
+        .order_by()
+        .aggregate(all=Count("id"), **bounds)
+    )
+    result: dict[str, int] = {}
+    below = 0
+    for label, _s in OFFLINE_IDLE:
+        result[label] = counted[label] - below
+        below = counted[label]
+    result["older"] = counted["all"] - below
+    return result
+
+
+class IndexCollector(Collector):
+    """The index, revocation and report gauges, read fresh from the database per scrape."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = timezone.now()
+        top = settings.METRICS_TOP_CLIENTS
+        sessions = GaugeMetricFamily(
+            "tokenadmin_index_sessions",
+            "Live sessions in the index holding a client, by realm, clientId and type "
+            f"(clients beyond the top {top} of a realm add up under 'other')",
+            labels=["realm", "client", "type"],
+        )
+        totals = GaugeMetricFamily(
+            "tokenadmin_index_sessions_total_live",
+            "Live sessions in the index by realm and type (a session counts once)",
+            labels=["realm", "type"],
+        )
+        users = GaugeMetricFamily(
+            "tokenadmin_index_users", "Distinct users with a live session", labels=["realm"]
+        )
+        unknown = GaugeMetricFamily(
+            "tokenadmin_index_sessions_unknown_expiry",
+            "Sessions whose end the index cannot predict",
+            labels=["realm"],
+        )
+        expiring = GaugeMetricFamily(
+            "tokenadmin_index_sessions_expiring",
+            "Live sessions by when they end: within 1h, then 1-6h, 6-24h, 1-7d, 7-30d, later "
+            "(each bucket excludes the earlier ones)",
+            labels=["realm", "within"],
+        )
+        idle = GaugeMetricFamily(
+            "tokenadmin_index_offline_sessions_idle",
+            "Offline sessions by time since last use: up to 1d, 1-7d, 7-30d, 30-90d, older",
+            labels=["realm", "idle"],
+        )
+        for figures in RealmFigures.objects.order_by("realm"):
+            realm = figures.realm
+            live = _client_type_sessions(figures, realm=realm, now=now)
+            for (client_id, kind), n in sorted(_top_clients(live, top).items()):
+                sessions.add_metric([realm, client_id, kind], n)
+            counted = realm_figures_live_select(realm=realm, now=now)
+            if counted is not None:
+                totals.add_metric([realm, "regular"], counted.online)
+                totals.add_metric([realm, "offline"], counted.offline)
+                users.add_metric([realm], counted.users)
+                histogram = [n for _label, n in counted.expiry_histogram]
+                for label, n in zip(EXPIRING_WITHIN, histogram, strict=False):
+                    expiring.add_metric([realm, label], n)
+            unknown.add_metric([realm], figures.unknown_expiry)
+            for label, n in _offline_idle(realm, now).items():
+                idle.add_metric([realm, label], n)
+        yield from (sessions, totals, users, unknown, expiring, idle)
+        yield from self._index_freshness(now)
+        yield from self._revocations()
+        yield from self._reports()
+
+    @staticmethod
+    def _index_freshness(now: datetime) -> Iterator[GaugeMetricFamily]:
+        age = GaugeMetricFamily(
+            "tokenadmin_index_age_seconds",
+            "Seconds since the realm's last completed index refresh",
+            labels=["realm"],
+        )
+        duration = GaugeMetricFamily(
+            "tokenadmin_index_last_refresh_duration_seconds",
+            "How long the realm's last completed index refresh took",
+            labels=["realm"],
+        )
+        failed = GaugeMetricFamily(
+            "tokenadmin_index_last_refresh_failed",
+            "1 when the realm's last index refresh failed",
+            labels=["realm"],
+        )
+        for index in RealmIndex.objects.order_by("realm"):
+            failed.add_metric([index.realm], int(index.state == RealmIndex.State.FAILED))
+            if index.refreshed_at is None:
+                continue
+            age.add_metric([index.realm], (now - index.refreshed_at).total_seconds())
+            if index.started_at and index.started_at <= index.refreshed_at:
+                took = (index.refreshed_at - index.started_at).total_seconds()
+                duration.add_metric([index.realm], took)
+        yield from (age, duration, failed)
+
+    @staticmethod
+    def _revocations() -> Iterator[GaugeMetricFamily]:
+        jobs = GaugeMetricFamily(
+            "tokenadmin_revocation_jobs",
+            "Bulk revocation jobs by state (done: finished; stopped: could not go on)",
+            labels=["state"],
+        )
+        job_counts = dict(
+            RevocationJob.objects.order_by().values_list("state").annotate(n=Count("id"))
+        )
+        for state in RevocationJob.State.values:
+            jobs.add_metric([state], job_counts.get(state, 0))
+        items = GaugeMetricFamily(
+            "tokenadmin_revocation_items",
+            "Sessions of bulk revocation jobs by outcome",
+            labels=["outcome"],
+        )
+        item_counts = dict(
+            RevocationItem.objects.order_by().values_list("state").annotate(n=Count("id"))
+        )
+        for state in RevocationItem.State.values:
+            items.add_metric([state], item_counts.get(state, 0))
+        yield from (jobs, items)
+
+    @staticmethod
+    def _reports() -> Iterator[GaugeMetricFamily]:
+        runs = GaugeMetricFamily(
+            "tokenadmin_report_runs", "Expiry report runs by outcome", labels=["outcome"]
+        )
+        deliveries = GaugeMetricFamily(
+            "tokenadmin_report_deliveries",
+            "Expiry report mails by outcome (one per recipient of a run)",
+            labels=["outcome"],
+        )
+        run_counts: dict[str, int] = {}
+        mail_counts: dict[str, int] = {}
+        for state, recipients in ReportRun.objects.order_by().values_list("state", "recipients"):
+            run_counts[state] = run_counts.get(state, 0) + 1
+            mail_counts[state] = mail_counts.get(state, 0) + len(recipients or [])
+        for state in ReportRun.State.values:
+            runs.add_metric([state], run_counts.get(state, 0))
+            deliveries.add_metric([state], mail_counts.get(state, 0))
+        yield from (runs, deliveries)
