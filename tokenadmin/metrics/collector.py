@@ -9,6 +9,7 @@ multiprocess mode (see views.py).
 """
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from prometheus_client.registry import Collector
 
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.revocation.models import RevocationItem, RevocationJob
-from tokenadmin.sessionindex.figures import realm_figures_ended, realm_figures_live_select
+from tokenadmin.sessionindex.figures import realm_figures_ended, realm_figures_live
 from tokenadmin.sessionindex.models import IndexedSession, RealmFigures, RealmIndex
 
 # The kept figures' expiry buckets (figures.EXPIRY_BUCKETS) by their upper bound.
@@ -29,24 +30,51 @@ OFFLINE_IDLE = (("1d", 86400), ("7d", 7 * 86400), ("30d", 30 * 86400), ("90d", 9
 OTHER_CLIENTS = "other"
 
 
-def _client_type_sessions(
-    figures: RealmFigures, *, realm: str, now: datetime
-) -> dict[tuple[str, str], int]:
-    """{(clientId, "regular"|"offline"): live sessions holding that client} from the kept
-    per-client-set bins less what ended by `now`. Sessions with no predicted expiry are not
-    in the bins: they count in tokenadmin_index_sessions_unknown_expiry only."""
-    by_set: dict[tuple[str, bool], int] = {}
+@dataclass(frozen=True)
+class _Decoded:
+    """A realm's kept figures as last read, with their stored sessions per (client set, type)
+    summed over the bins: both change only when the figures row is written again."""
+
+    written_at: datetime
+    figures: RealmFigures
+    stored: dict[tuple[str, bool], int]
+
+
+# {realm: its figures as last decoded}: a scrape reads each realm's written_at (one small
+# query) and decodes the JSON bins again only when a refresh or a revoke rewrote them.
+_decoded: dict[str, _Decoded] = {}
+
+
+def _figures_decoded(realm: str, written_at: datetime) -> _Decoded:
+    known = _decoded.get(realm)
+    if known is not None and known.written_at == written_at:
+        return known
+    figures = RealmFigures.objects.get(realm=realm)
+    stored: dict[tuple[str, bool], int] = {}
     for text, by_bin in figures.set_bins.items():
         for online, offline in by_bin.values():
-            by_set[(text, False)] = by_set.get((text, False), 0) + online
-            by_set[(text, True)] = by_set.get((text, True), 0) + offline
-    for key, n in realm_figures_ended(figures, realm=realm, now=now).items():
+            stored[(text, False)] = stored.get((text, False), 0) + online
+            stored[(text, True)] = stored.get((text, True), 0) + offline
+    known = _Decoded(written_at=figures.written_at, figures=figures, stored=stored)
+    _decoded[realm] = known
+    return known
+
+
+def _client_type_sessions(
+    decoded: _Decoded, ended: dict[tuple[str, bool], int]
+) -> dict[tuple[str, str], int]:
+    """{(clientId, "regular"|"offline"): live sessions holding that client}: the kept
+    per-client-set bins less what ended by now. Sessions with no predicted expiry are not
+    in the bins: they count in tokenadmin_index_sessions_unknown_expiry only."""
+    by_set = dict(decoded.stored)
+    for key, n in ended.items():
         by_set[key] = by_set.get(key, 0) - n
+    client_sets = decoded.figures.client_sets
     counted: dict[tuple[str, str], int] = {}
     for (text, offline), n in by_set.items():
         if n <= 0:
             continue
-        for client_id in figures.client_sets.get(text, [0, {}])[1].values():
+        for client_id in client_sets.get(text, [0, {}])[1].values():
             label = (client_id, "offline" if offline else "regular")
             counted[label] = counted.get(label, 0) + n
     return counted
@@ -123,19 +151,21 @@ class IndexCollector(Collector):
             "Offline sessions by time since last use: up to 1d, 1-7d, 7-30d, 30-90d, older",
             labels=["realm", "idle"],
         )
-        for figures in RealmFigures.objects.order_by("realm"):
-            realm = figures.realm
-            live = _client_type_sessions(figures, realm=realm, now=now)
+        written = RealmFigures.objects.order_by("realm").values_list("realm", "written_at")
+        for realm, written_at in written:
+            decoded = _figures_decoded(realm, written_at)
+            figures = decoded.figures
+            ended = realm_figures_ended(figures, realm=realm, now=now)
+            live = _client_type_sessions(decoded, ended)
             for (client_id, kind), n in sorted(_top_clients(live, top).items()):
                 sessions.add_metric([realm, client_id, kind], n)
-            counted = realm_figures_live_select(realm=realm, now=now)
-            if counted is not None:
-                totals.add_metric([realm, "regular"], counted.online)
-                totals.add_metric([realm, "offline"], counted.offline)
-                users.add_metric([realm], counted.users)
-                histogram = [n for _label, n in counted.expiry_histogram]
-                for label, n in zip(EXPIRING_WITHIN, histogram, strict=False):
-                    expiring.add_metric([realm, label], n)
+            counted = realm_figures_live(figures, realm=realm, now=now, ended=ended)
+            totals.add_metric([realm, "regular"], counted.online)
+            totals.add_metric([realm, "offline"], counted.offline)
+            users.add_metric([realm], counted.users)
+            histogram = [n for _label, n in counted.expiry_histogram]
+            for label, n in zip(EXPIRING_WITHIN, histogram, strict=False):
+                expiring.add_metric([realm, label], n)
             unknown.add_metric([realm], figures.unknown_expiry)
             for label, n in _offline_idle(realm, now).items():
                 idle.add_metric([realm, label], n)
