@@ -11,6 +11,7 @@ from django.utils import timezone
 from tests.reports.conftest import report_create
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.revocation.models import RevocationItem, RevocationJob
+from tokenadmin.sessionindex.forget import indexed_sessions_forget
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 
@@ -188,3 +189,25 @@ def test_calls_made_in_other_processes_add_up_in_multiprocess_mode(
     endpoint = ("endpoint", "DELETE sessions/{id}")
     assert counted[(endpoint, ("status", "204"))] == 3
     assert counted[(endpoint, ("status", "404"))] == 2
+
+
+def test_a_revoke_and_a_refresh_show_at_the_next_scrape(kc, client, metrics_on):
+    # /metrics keeps each realm's decoded figures between scrapes: a rewrite must show.
+    seeded(kc)
+    offline_total = (("realm", REALM), ("type", "offline"))
+    before = scrape(client)
+    gone = IndexedSession.objects.filter(realm=REALM, offline=True).first()
+    indexed_sessions_forget(realm=REALM, session_ids=[gone.session_id], offline=True)
+    after = scrape(client)
+    dropped = before["tokenadmin_index_sessions_total_live"][offline_total] - 1
+    assert after["tokenadmin_index_sessions_total_live"][offline_total] == dropped
+    idle = after["tokenadmin_index_offline_sessions_idle"]
+    assert sum(idle.values()) == IndexedSession.objects.filter(realm=REALM, offline=True).count()
+
+    kc.seed(realm=REALM, users=5, sessions=40, offline_ratio=0.5, clients=CLIENTS)
+    realm_index_refresh(realm=REALM)
+    again = scrape(client)
+    assert again["tokenadmin_index_sessions"] == {
+        ((("client", c), ("realm", REALM), ("type", t))): n
+        for (c, t), n in by_client_and_type(REALM).items()
+    }

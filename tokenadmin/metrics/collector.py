@@ -8,12 +8,13 @@ where they are made, keycloak/call_metrics.py); those go through prometheus_clie
 multiprocess mode (see views.py).
 """
 
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -38,6 +39,8 @@ class _Decoded:
     written_at: datetime
     figures: RealmFigures
     stored: dict[tuple[str, bool], int]
+    # The offline rows' last use (epoch seconds), sorted: idle buckets at any moment by bisection.
+    offline_last_used: list[float]
 
 
 # {realm: its figures as last decoded}: a scrape reads each realm's written_at (one small
@@ -55,7 +58,19 @@ def _figures_decoded(realm: str, written_at: datetime) -> _Decoded:
         for online, offline in by_bin.values():
             stored[(text, False)] = stored.get((text, False), 0) + online
             stored[(text, True)] = stored.get((text, True), 0) + offline
-    known = _Decoded(written_at=figures.written_at, figures=figures, stored=stored)
+    # Read once per write of the figures (a refresh or a revoke rewrites both), in the order of
+    # the (realm, last_access_at, offline) index.
+    last_used = (
+        IndexedSession.objects.filter(realm=realm, offline=True)
+        .order_by("last_access_at")
+        .values_list("last_access_at", flat=True)
+    )
+    known = _Decoded(
+        written_at=figures.written_at,
+        figures=figures,
+        stored=stored,
+        offline_last_used=[moment.timestamp() for moment in last_used],
+    )
     _decoded[realm] = known
     return known
 
@@ -94,24 +109,17 @@ def _top_clients(counted: dict[tuple[str, str], int], top: int) -> dict[tuple[st
     return folded
 
 
-def _offline_idle(realm: str, now: datetime) -> dict[str, int]:
-    """Offline sessions by idle age: one pass over the (realm, last_access_at, offline) index.
-    The kept figures have no last-use bins; offline sessions are the few long-lived ones."""
-    bounds = {
-        label: Count("id", filter=Q(last_access_at__gte=now - timedelta(seconds=s)))
-        for label, s in OFFLINE_IDLE
-    }
-    counted = (
-        IndexedSession.objects.filter(realm=realm, offline=True)
-        .order_by()
-        .aggregate(all=Count("id"), **bounds)
-    )
+def _offline_idle(decoded: _Decoded, now: datetime) -> dict[str, int]:
+    """Offline sessions by idle age at `now`, from their last uses kept with the figures (the
+    kept figures have no last-use bins; counting the rows each scrape grows with them)."""
+    last_used = decoded.offline_last_used
     result: dict[str, int] = {}
-    below = 0
-    for label, _s in OFFLINE_IDLE:
-        result[label] = counted[label] - below
-        below = counted[label]
-    result["older"] = counted["all"] - below
+    newer = 0  # used within the previous bound
+    for label, seconds in OFFLINE_IDLE:
+        within = len(last_used) - bisect_left(last_used, now.timestamp() - seconds)
+        result[label] = within - newer
+        newer = within
+    result["older"] = len(last_used) - newer
     return result
 
 
@@ -167,7 +175,7 @@ class IndexCollector(Collector):
             for label, n in zip(EXPIRING_WITHIN, histogram, strict=False):
                 expiring.add_metric([realm, label], n)
             unknown.add_metric([realm], figures.unknown_expiry)
-            for label, n in _offline_idle(realm, now).items():
+            for label, n in _offline_idle(decoded, now).items():
                 idle.add_metric([realm, label], n)
         yield from (sessions, totals, users, unknown, expiring, idle)
         yield from self._index_freshness(now)
