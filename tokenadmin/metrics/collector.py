@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
@@ -58,21 +59,35 @@ def _figures_decoded(realm: str, written_at: datetime) -> _Decoded:
         for online, offline in by_bin.values():
             stored[(text, False)] = stored.get((text, False), 0) + online
             stored[(text, True)] = stored.get((text, True), 0) + offline
-    # Read once per write of the figures (a refresh or a revoke rewrites both), in the order of
-    # the (realm, last_access_at, offline) index.
-    last_used = (
-        IndexedSession.objects.filter(realm=realm, offline=True)
-        .order_by("last_access_at")
-        .values_list("last_access_at", flat=True)
-    )
     known = _Decoded(
         written_at=figures.written_at,
         figures=figures,
         stored=stored,
-        offline_last_used=[moment.timestamp() for moment in last_used],
+        offline_last_used=_offline_last_used(realm),
     )
     _decoded[realm] = known
     return known
+
+
+# A stored moment as epoch seconds (with its fraction), in SQL: no datetime object per row.
+_EPOCH_SQL = {
+    "sqlite": "(julianday(last_access_at) - 2440587.5) * 86400.0",
+    "postgresql": "EXTRACT(EPOCH FROM last_access_at)::float8",
+}
+
+
+def _offline_last_used(realm: str) -> list[float]:
+    """The realm's offline rows' last uses, sorted, read once per write of the figures (a
+    refresh or a revoke rewrites both) in the order of the (realm, last_access_at, offline)
+    index."""
+    table = connection.ops.quote_name(IndexedSession._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_EPOCH_SQL[connection.vendor]} FROM {table} "  # noqa: S608
+            "WHERE realm = %s AND offline ORDER BY last_access_at",
+            [realm],
+        )
+        return [float(moment) for (moment,) in cursor.fetchall()]
 
 
 def _client_type_sessions(
