@@ -12,6 +12,7 @@ BENCHMARKS = [
     "sessions_query_bench.py",
     "revocation_bench.py",
     "report_bench.py",
+    "metrics_bench.py",
 ]
 
 

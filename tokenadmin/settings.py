@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tokenadmin.revocation",
     "tokenadmin.lifespans",
     "tokenadmin.reports",
+    "tokenadmin.metrics",
 ]
 
 MIDDLEWARE = [
@@ -336,3 +337,14 @@ LOGGING = {
         "mozilla_django_oidc": {"level": "WARNING"},
     },
 }
+
+
+# --- /metrics (tokenadmin/metrics/) --------------------------------------------------------------
+# Off unless enabled (404). Readable with `Authorization: Bearer <METRICS_TOKEN>` or from an
+# address in METRICS_ALLOW_IPS (addresses or networks, comma-separated). Keycloak call counters
+# add up across processes only with PROMETHEUS_MULTIPROC_DIR set (README, "Metrics").
+METRICS_ENABLED = env_bool("METRICS_ENABLED", False)
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOW_IPS = env_list("METRICS_ALLOW_IPS", "")
+# Clients beyond this many per realm add up under client="other".
+METRICS_TOP_CLIENTS = env_int("METRICS_TOP_CLIENTS", 10)

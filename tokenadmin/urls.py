@@ -1,9 +1,11 @@
 from django.urls import include, path
 
 from tokenadmin.core import views as core_views
+from tokenadmin.metrics import views as metrics_views
 
 urlpatterns = [
     path("health", core_views.health, name="health"),
+    path("metrics", metrics_views.metrics, name="metrics"),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("accounts/", include("tokenadmin.accounts.urls")),
     path("realms/", include("tokenadmin.realms.urls")),

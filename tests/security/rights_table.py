@@ -66,6 +66,9 @@ RIGHTS: dict[str, Rule] = {
     "accounts:signed-out": Rule(get=EVERYONE, post=EVERYONE, public=True),
     "accounts:login-failed": Rule(get=EVERYONE, post=EVERYONE, public=True),
     "home": Rule(get=SIGNED_IN, post=None),
+    # Off unless METRICS_ENABLED (404 for everyone); then a bearer token or an allowed
+    # address, not a login (tests/metrics/test_metrics_access.py).
+    "metrics": Rule(get=NOBODY, post=None, public=True),
     # --- realms and the ledger -------------------------------------------------------------
     "realms:list": Rule(get=ANY_RIGHT, post=None),
     "ledger:index": Rule(get=ANY_RIGHT, post=None, no_store=True),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ._base import GatewayBase, realm_path
+from .call_metrics import keycloak_call_observed
 from .errors import KeycloakUnavailable, error_for_status
 from .types import KcClient, KcUser
 
@@ -89,6 +90,13 @@ class SessionDeleter:
         return conn
 
     def _send(self, what: str, path: str, token: str) -> tuple[int, bytes]:
+        # Counted and timed for /metrics as the gateway's other calls are (call_metrics.py).
+        with keycloak_call_observed("DELETE", path) as answered:
+            status, body = self._send_once(what, path, token)
+            answered(status)
+            return status, body
+
+    def _send_once(self, what: str, path: str, token: str) -> tuple[int, bytes]:
         for attempt in (1, 2):
             conn = self._http()
             try:

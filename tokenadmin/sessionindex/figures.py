@@ -259,7 +259,20 @@ def realm_figures_live_select(*, realm: str, now: datetime) -> LiveFigures | Non
     figures = RealmFigures.objects.filter(realm=realm).first()
     if figures is None:
         return None
-    ended = realm_figures_ended(figures, realm=realm, now=now)
+    return realm_figures_live(figures, realm=realm, now=now)
+
+
+def realm_figures_live(
+    figures: RealmFigures,
+    *,
+    realm: str,
+    now: datetime,
+    ended: dict[tuple[str, bool], int] | None = None,
+) -> LiveFigures:
+    """realm_figures_live_select of figures already loaded (and their realm_figures_ended at
+    `now`, when the caller has it): /metrics keeps the decoded figures between scrapes."""
+    if ended is None:
+        ended = realm_figures_ended(figures, realm=realm, now=now)
     ended_by = {False: 0, True: 0}
     sets = {text: n for text, (n, _clients) in figures.client_sets.items()}
     for (text, offline), n in ended.items():
