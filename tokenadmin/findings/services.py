@@ -1,0 +1,110 @@
+"""Running the checks and muting a finding: the functions views, tasks and tests call."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from tokenadmin.accounts.models import User
+from tokenadmin.ledger.models import Action
+from tokenadmin.ledger.services import LedgerDraft, ledger_entry_record
+
+from .checks import CHECKS, Seen
+from .models import Finding, RealmThresholds
+
+
+class FindingError(ValueError):
+    """Bad input for a finding (shown to the admin as it is)."""
+
+
+def realm_thresholds_get(*, realm: str) -> RealmThresholds:
+    """The realm's thresholds, the defaults when none were set (not saved)."""
+    return RealmThresholds.objects.filter(realm=realm).first() or RealmThresholds(realm=realm)
+
+
+def realm_thresholds_set(
+    *, realm: str, offline_idle_days: int, max_sessions_per_user: int, max_addresses_per_user: int
+) -> RealmThresholds:
+    thresholds, _ = RealmThresholds.objects.update_or_create(
+        realm=realm,
+        defaults={
+            "offline_idle_days": offline_idle_days,
+            "max_sessions_per_user": max_sessions_per_user,
+            "max_addresses_per_user": max_addresses_per_user,
+        },
+    )
+    return thresholds
+
+
+def findings_run(*, realm: str, now: datetime | None = None) -> dict[str, int]:
+    """Run every check over the realm's index: open what is new, update what is still there,
+    close what is gone. Returns how many findings were opened, kept and closed."""
+    now = now or timezone.now()
+    thresholds = realm_thresholds_get(realm=realm)
+    seen: dict[tuple[str, str], Seen] = {}
+    for check in CHECKS:
+        for item in check(realm=realm, thresholds=thresholds, now=now):
+            seen[(item.kind, item.subject)] = item
+    opened = kept = closed = 0
+    with transaction.atomic():
+        open_findings = Finding.objects.select_for_update().filter(
+            realm=realm, closed_at__isnull=True
+        )
+        for finding in open_findings:
+            key = (finding.kind, finding.subject)
+            if key not in seen:
+                finding.closed_at = now
+                finding.checked_at = now
+                finding.save(update_fields=["closed_at", "checked_at"])
+                closed += 1
+                continue
+            item = seen.pop(key)
+            finding.severity = item.severity
+            finding.explanation = item.explanation
+            finding.sessions = item.sessions
+            finding.subject_label = item.subject_label
+            finding.checked_at = now
+            finding.save()
+            kept += 1
+        Finding.objects.bulk_create(
+            Finding(
+                realm=realm,
+                kind=item.kind,
+                subject=item.subject,
+                subject_label=item.subject_label,
+                severity=item.severity,
+                explanation=item.explanation,
+                sessions=item.sessions,
+                opened_at=now,
+                checked_at=now,
+            )
+            for item in seen.values()
+        )
+        opened = len(seen)
+    return {"opened": opened, "kept": kept, "closed": closed}
+
+
+def finding_mute(*, finding: Finding, actor: User, reason: str) -> Finding:
+    """Mute an open finding with a reason, kept in the ledger. A muted finding still closes
+    itself when its condition is gone."""
+    reason = reason.strip()
+    if not reason:
+        raise FindingError("Say why this finding is muted.")
+    if finding.muted_at is not None:
+        raise FindingError("This finding is already muted.")
+    draft = LedgerDraft(
+        actor=actor,
+        action=Action.FINDING_MUTED,
+        realm=finding.realm,
+        target_type="finding",
+        target_id=str(finding.pk),
+        target_label=f"{finding.get_kind_display()}: {finding.subject_label}",
+        reason=reason,
+        before={"muted": False},
+    )
+    finding.muted_at = timezone.now()
+    finding.muted_by = actor.username
+    finding.mute_reason = reason
+    finding.save(update_fields=["muted_at", "muted_by", "mute_reason"])
+    ledger_entry_record(draft, after={"muted": True})
+    return finding
