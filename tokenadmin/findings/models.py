@@ -15,7 +15,8 @@ class Severity(models.TextChoices):
     HIGH = "high", "High"
 
 
-DEFAULT_OFFLINE_IDLE_DAYS = 30
+# Under Keycloak's default offline idle timeout (30 days), so the check finds something there.
+DEFAULT_OFFLINE_IDLE_DAYS = 14
 DEFAULT_MAX_SESSIONS = 10
 DEFAULT_MAX_ADDRESSES = 5
 
