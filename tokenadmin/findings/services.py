@@ -43,44 +43,53 @@ def findings_run(*, realm: str, now: datetime | None = None) -> dict[str, int]:
     thresholds = realm_thresholds_get(realm=realm)
     seen: dict[tuple[str, str], Seen] = {}
     for check in CHECKS:
-        for item in check(realm=realm, thresholds=thresholds, now=now):
-            seen[(item.kind, item.subject)] = item
-    opened = kept = closed = 0
+        for found in check(realm=realm, thresholds=thresholds, now=now):
+            seen[(found.kind, found.subject)] = found
+    changed: list[Finding] = []
+    gone: list[int] = []
+    kept = 0
     with transaction.atomic():
         open_findings = Finding.objects.select_for_update().filter(
             realm=realm, closed_at__isnull=True
         )
-        for finding in open_findings:
-            key = (finding.kind, finding.subject)
-            if key not in seen:
-                finding.closed_at = now
-                finding.checked_at = now
-                finding.save(update_fields=["closed_at", "checked_at"])
-                closed += 1
+        for finding in open_findings.iterator(chunk_size=2000):
+            item = seen.get((finding.kind, finding.subject))
+            if item is None:
+                gone.append(finding.pk)
                 continue
-            item = seen.pop(key)
-            finding.severity = item.severity
-            finding.explanation = item.explanation
-            finding.sessions = item.sessions
-            finding.subject_label = item.subject_label
-            finding.checked_at = now
-            finding.save()
+            del seen[(finding.kind, finding.subject)]
             kept += 1
-        Finding.objects.bulk_create(
-            Finding(
-                realm=realm,
-                kind=item.kind,
-                subject=item.subject,
-                subject_label=item.subject_label,
-                severity=item.severity,
-                explanation=item.explanation,
-                sessions=item.sessions,
-                opened_at=now,
-                checked_at=now,
-            )
-            for item in seen.values()
+            now_holds = (item.severity, item.explanation, item.sessions, item.subject_label)
+            held = (finding.severity, finding.explanation, finding.sessions, finding.subject_label)
+            if now_holds != held:
+                finding.severity, finding.explanation, finding.sessions = now_holds[:3]
+                finding.subject_label = item.subject_label
+                changed.append(finding)
+        # Writes only what changed: a warm run over an unchanged realm is reads and 1 UPDATE.
+        Finding.objects.bulk_update(
+            changed, ["severity", "explanation", "sessions", "subject_label"], batch_size=500
         )
-        opened = len(seen)
+        for at in range(0, len(gone), 500):
+            Finding.objects.filter(pk__in=gone[at : at + 500]).update(closed_at=now)
+        open_findings.update(checked_at=now)
+        Finding.objects.bulk_create(
+            (
+                Finding(
+                    realm=realm,
+                    kind=item.kind,
+                    subject=item.subject,
+                    subject_label=item.subject_label,
+                    severity=item.severity,
+                    explanation=item.explanation,
+                    sessions=item.sessions,
+                    opened_at=now,
+                    checked_at=now,
+                )
+                for item in seen.values()
+            ),
+            batch_size=500,
+        )
+    opened, closed = len(seen), len(gone)
     return {"opened": opened, "kept": kept, "closed": closed}
 
 
