@@ -8,6 +8,7 @@ import pytest
 from tokenadmin.findings.models import Finding, Kind, Severity
 from tokenadmin.findings.services import findings_run, realm_thresholds_set
 from tokenadmin.findings.tasks import findings_after_refresh
+from tokenadmin.keycloak import gateway_for_worker
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +128,33 @@ def test_the_checks_run_after_a_completed_refresh_task_and_not_after_a_failed_on
     every = "tokenadmin.sessionindex.tasks.realm_index_refresh_all_task"
     findings_after_refresh(task_name=every, args=[], kwargs={}, retval={"mlflow": "done"})
     assert open_of(Kind.MANY_SESSIONS, subject) == []
+
+
+def test_a_disabled_users_sessions_are_found_through_keycloak_and_clear_when_re_enabled(kc):
+    admin = kc.admin("mlflow")
+    subject = new_user(kc, "leaver")
+    kc.create_session(realm="mlflow", username="leaver", client_id="mlflow")
+    kc.create_session(realm="mlflow", username="leaver", client_id="mlflow", offline=True)
+    admin.update_user(subject, {"enabled": False})
+    assert realm_index_refresh(realm="mlflow").state == "done"
+
+    findings_run(realm="mlflow", gateway=gateway_for_worker(), now=kc_now(kc))
+    [finding] = open_of(Kind.DISABLED_USER, subject)
+    assert finding.severity == Severity.HIGH
+    assert len(finding.sessions) == 2
+    assert "leaver is disabled in Keycloak but still holds 2 session(s), 1 of them offline" in (
+        finding.explanation
+    )
+
+    # Keycloak refusing (or no gateway): the check is skipped, its finding stays open.
+    admin.update_user(subject, {"enabled": True})
+    kc.fault("/admin/realms/mlflow/users", status=403)
+    try:
+        counts = findings_run(realm="mlflow", gateway=gateway_for_worker(), now=kc_now(kc))
+    finally:
+        kc.clear_faults()
+    assert counts["closed"] == 0
+    assert open_of(Kind.DISABLED_USER, subject) == [finding]
+
+    findings_run(realm="mlflow", gateway=gateway_for_worker(), now=kc_now(kc))
+    assert open_of(Kind.DISABLED_USER, subject) == []

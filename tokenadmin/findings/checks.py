@@ -145,4 +145,30 @@ def many_addresses_check(*, realm: str, thresholds: RealmThresholds, now: dateti
     ]
 
 
+def disabled_users_check(*, realm: str, disabled: dict[str, str], now: datetime) -> list[Seen]:
+    """Live sessions of the users Keycloak lists as disabled ({user id: username})."""
+    keys, names, _ = _sessions_of(_live(realm, now), set(disabled))
+    found = []
+    for user_id, user_keys in keys.items():
+        offline = sum(1 for k in user_keys if k.endswith(":offline"))
+        name = names.get(user_id) or disabled[user_id]
+        found.append(
+            Seen(
+                kind=Kind.DISABLED_USER,
+                subject=user_id,
+                subject_label=name,
+                severity=Severity.HIGH,
+                explanation=(
+                    f"{name} is disabled in Keycloak but still holds {len(user_keys)} "
+                    f"session(s), {offline} of them offline. Disabling a user does not end its "
+                    "sessions in Keycloak's list; revoke them so none is used again if the user "
+                    "is enabled again."
+                ),
+                sessions=user_keys,
+            )
+        )
+    return found
+
+
+# The checks that read only the index; the disabled-users check also needs Keycloak.
 CHECKS = (offline_idle_check, many_sessions_check, many_addresses_check)

@@ -7,6 +7,7 @@ class Kind(models.TextChoices):
     OFFLINE_IDLE = "offline_idle", "Offline sessions idle too long"
     MANY_SESSIONS = "many_sessions", "User with many concurrent sessions"
     MANY_ADDRESSES = "many_addresses", "User with sessions from many addresses"
+    DISABLED_USER = "disabled_user", "Sessions of a disabled user"
 
 
 class Severity(models.TextChoices):

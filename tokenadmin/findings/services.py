@@ -1,16 +1,20 @@
 """Running the checks and muting a finding: the functions views, tasks and tests call."""
 
+import logging
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
+from tokenadmin.keycloak import Gateway, GatewayError
 from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import LedgerDraft, ledger_entry_record
 
-from .checks import CHECKS, Seen
-from .models import Finding, RealmThresholds
+from .checks import CHECKS, Seen, disabled_users_check
+from .models import Finding, Kind, RealmThresholds
+
+logger = logging.getLogger(__name__)
 
 
 class FindingError(ValueError):
@@ -36,14 +40,32 @@ def realm_thresholds_set(
     return thresholds
 
 
-def findings_run(*, realm: str, now: datetime | None = None) -> dict[str, int]:
+def findings_run(
+    *, realm: str, gateway: Gateway | None = None, now: datetime | None = None
+) -> dict[str, int]:
     """Run every check over the realm's index: open what is new, update what is still there,
-    close what is gone. Returns how many findings were opened, kept and closed."""
+    close what is gone. Returns how many findings were opened, kept and closed.
+
+    The disabled-users check reads Keycloak's disabled users through `gateway`; without one,
+    or when Keycloak does not answer, that check is skipped and its open findings stay as
+    they are (not closed: nobody saw their condition end)."""
     now = now or timezone.now()
     thresholds = realm_thresholds_get(realm=realm)
     seen: dict[tuple[str, str], Seen] = {}
     for check in CHECKS:
         for found in check(realm=realm, thresholds=thresholds, now=now):
+            seen[(found.kind, found.subject)] = found
+    skipped: set[str] = set()
+    try:
+        if gateway is None:
+            raise LookupError("no gateway")
+        disabled = {u.id: u.username for u in gateway.users_disabled(realm)}
+    except (LookupError, GatewayError) as exc:
+        if isinstance(exc, GatewayError):
+            logger.warning("disabled-users check of %s skipped: %s", realm, exc)
+        skipped.add(Kind.DISABLED_USER)
+    else:
+        for found in disabled_users_check(realm=realm, disabled=disabled, now=now):
             seen[(found.kind, found.subject)] = found
     changed: list[Finding] = []
     gone: list[int] = []
@@ -53,6 +75,8 @@ def findings_run(*, realm: str, now: datetime | None = None) -> dict[str, int]:
             realm=realm, closed_at__isnull=True
         )
         for finding in open_findings.iterator(chunk_size=2000):
+            if finding.kind in skipped:
+                continue
             item = seen.get((finding.kind, finding.subject))
             if item is None:
                 gone.append(finding.pk)

@@ -5,6 +5,8 @@ from typing import Any
 
 from celery import shared_task
 
+from tokenadmin.keycloak import gateway_for_worker
+
 from .services import findings_run
 
 logger = logging.getLogger(__name__)
@@ -16,7 +18,7 @@ DONE = "done"  # RealmIndex.State.DONE: only a completed refresh is worth checki
 
 @shared_task
 def findings_run_task(realm: str) -> dict[str, int]:
-    return findings_run(realm=realm)
+    return findings_run(realm=realm, gateway=gateway_for_worker())
 
 
 def findings_after_refresh(
@@ -32,7 +34,7 @@ def findings_after_refresh(
         return
     for realm in realms:
         try:
-            findings_run(realm=realm)
+            findings_run(realm=realm, gateway=gateway_for_worker())
         except Exception:
             # A failed check must not fail the refresh; the next refresh runs them again.
             logger.exception("the findings checks of %s failed", realm)

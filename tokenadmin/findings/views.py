@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
 from tokenadmin.http import AuthedRequest, require_right
 
@@ -48,7 +49,7 @@ def realm_page(request: AuthedRequest, realm: str) -> HttpResponse:
 @require_POST
 @require_right("manage-users")
 def realm_run(request: AuthedRequest, realm: str) -> HttpResponse:
-    counts = findings_run(realm=realm)
+    counts = findings_run(realm=realm, gateway=gateway_for(request))
     messages.success(
         request,
         f"Checks ran over the index: {counts['opened']} new, {counts['kept']} still open, "
@@ -65,7 +66,7 @@ def realm_thresholds(request: AuthedRequest, realm: str) -> HttpResponse:
         return _realm_page(request, realm, thresholds_form=form, status=400)
     form.instance.realm = realm
     form.save()
-    findings_run(realm=realm)
+    findings_run(realm=realm, gateway=gateway_for(request))
     messages.success(request, "Thresholds saved; the checks ran again with them.")
     return redirect("findings:realm", realm=realm)
 
