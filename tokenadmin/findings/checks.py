@@ -8,7 +8,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 
 from tokenadmin.sessionindex.models import IndexedSession
 
@@ -37,24 +38,29 @@ def _key(session_id: str, offline: bool) -> str:
     return f"{session_id}:offline" if offline else session_id
 
 
-def _sessions_of(
-    rows: QuerySet[IndexedSession], user_ids: set[str]
-) -> tuple[dict[str, list[str]], dict[str, str], dict[str, set[str]]]:
-    """For these users: their session keys, usernames and addresses, in one read."""
-    keys: dict[str, list[str]] = defaultdict(list)
-    names: dict[str, str] = {}
-    addresses: dict[str, set[str]] = defaultdict(set)
-    if not user_ids:
-        return keys, names, addresses
+@dataclass(frozen=True)
+class LiveSession:
+    username: str
+    key: str  # "<id>" or "<id>:offline", as the revocation preview takes it
+    offline: bool
+    ip: str
+
+
+def live_by_user_read(*, realm: str, now: datetime) -> dict[str, list[LiveSession]]:
+    """Every live session of the realm grouped by user, in one read of text columns only (no
+    datetime to convert): the per-user checks count in Python over it. At 100,000 sessions
+    this is cheaper than a GROUP BY per check followed by a `user_id IN (thousands)` read."""
+    by_user: dict[str, list[LiveSession]] = defaultdict(list)
     fields = ("user_id", "username", "session_id", "offline", "ip_address")
-    for user_id, username, session_id, offline, ip in (
-        rows.filter(user_id__in=user_ids).order_by("started_at", "id").values_list(*fields)
-    ):
-        keys[user_id].append(_key(session_id, offline))
-        names[user_id] = username
-        if ip:
-            addresses[user_id].add(ip)
-    return keys, names, addresses
+    # Raw rows from the ORM's own SQL: Django's per-value converters cost more than the read.
+    sql, params = _live(realm, now).order_by("id").values_list(*fields).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(5000):
+            for user_id, username, session_id, offline, ip in rows:
+                key = _key(session_id, bool(offline))
+                by_user[user_id].append(LiveSession(username, key, bool(offline), ip or ""))
+    return by_user
 
 
 def offline_idle_check(*, realm: str, thresholds: RealmThresholds, now: datetime) -> list[Seen]:
@@ -88,70 +94,68 @@ def _severity(count: int, limit: int) -> str:
     return Severity.HIGH if count > 2 * limit else Severity.MEDIUM
 
 
-def many_sessions_check(*, realm: str, thresholds: RealmThresholds, now: datetime) -> list[Seen]:
+def many_sessions_check(
+    *, live: dict[str, list[LiveSession]], thresholds: RealmThresholds
+) -> list[Seen]:
     limit = thresholds.max_sessions_per_user
-    online = _live(realm, now).filter(offline=False)
-    counts = dict(
-        online.order_by()
-        .values_list("user_id")
-        .annotate(n=Count("id"))
-        .filter(n__gt=limit)
-        .values_list("user_id", "n")
-    )
-    keys, names, _ = _sessions_of(online, set(counts))
-    return [
-        Seen(
-            kind=Kind.MANY_SESSIONS,
-            subject=user_id,
-            subject_label=names.get(user_id, user_id),
-            severity=_severity(n, limit),
-            explanation=(
-                f"{names.get(user_id, user_id)} has {n} concurrent sessions (more than {limit}). "
-                "A person rarely needs that many; a leaked password or a script logging in "
-                "over and over often does."
-            ),
-            sessions=keys[user_id],
-        )
-        for user_id, n in counts.items()
-    ]
-
-
-def many_addresses_check(*, realm: str, thresholds: RealmThresholds, now: datetime) -> list[Seen]:
-    limit = thresholds.max_addresses_per_user
-    live = _live(realm, now)
-    counts = dict(
-        live.exclude(ip_address="")
-        .order_by()
-        .values_list("user_id")
-        .annotate(n=Count("ip_address", distinct=True))
-        .filter(n__gt=limit)
-        .values_list("user_id", "n")
-    )
-    keys, names, _ = _sessions_of(live, set(counts))
-    return [
-        Seen(
-            kind=Kind.MANY_ADDRESSES,
-            subject=user_id,
-            subject_label=names.get(user_id, user_id),
-            severity=_severity(n, limit),
-            explanation=(
-                f"{names.get(user_id, user_id)} has sessions from {n} different addresses "
-                f"(more than {limit}). Sessions spread over many networks can mean a shared "
-                "or stolen account."
-            ),
-            sessions=keys[user_id],
-        )
-        for user_id, n in counts.items()
-    ]
-
-
-def disabled_users_check(*, realm: str, disabled: dict[str, str], now: datetime) -> list[Seen]:
-    """Live sessions of the users Keycloak lists as disabled ({user id: username})."""
-    keys, names, _ = _sessions_of(_live(realm, now), set(disabled))
     found = []
-    for user_id, user_keys in keys.items():
-        offline = sum(1 for k in user_keys if k.endswith(":offline"))
-        name = names.get(user_id) or disabled[user_id]
+    for user_id, sessions in live.items():
+        online = [s for s in sessions if not s.offline]
+        if len(online) <= limit:
+            continue
+        name = online[0].username
+        found.append(
+            Seen(
+                kind=Kind.MANY_SESSIONS,
+                subject=user_id,
+                subject_label=name,
+                severity=_severity(len(online), limit),
+                explanation=(
+                    f"{name} has {len(online)} concurrent sessions (more than {limit}). A "
+                    "person rarely needs that many; a leaked password or a script logging in "
+                    "over and over often does."
+                ),
+                sessions=[s.key for s in online],
+            )
+        )
+    return found
+
+
+def many_addresses_check(
+    *, live: dict[str, list[LiveSession]], thresholds: RealmThresholds
+) -> list[Seen]:
+    limit = thresholds.max_addresses_per_user
+    found = []
+    for user_id, sessions in live.items():
+        n = len({s.ip for s in sessions if s.ip})
+        if n <= limit:
+            continue
+        name = sessions[0].username
+        found.append(
+            Seen(
+                kind=Kind.MANY_ADDRESSES,
+                subject=user_id,
+                subject_label=name,
+                severity=_severity(n, limit),
+                explanation=(
+                    f"{name} has sessions from {n} different addresses (more than {limit}). "
+                    "Sessions spread over many networks can mean a shared or stolen account."
+                ),
+                sessions=[s.key for s in sessions],
+            )
+        )
+    return found
+
+
+def disabled_users_check(
+    *, live: dict[str, list[LiveSession]], disabled: dict[str, str]
+) -> list[Seen]:
+    """Live sessions of the users Keycloak lists as disabled ({user id: username})."""
+    found = []
+    for user_id in disabled.keys() & live.keys():
+        sessions = live[user_id]
+        offline = sum(1 for s in sessions if s.offline)
+        name = sessions[0].username or disabled[user_id]
         found.append(
             Seen(
                 kind=Kind.DISABLED_USER,
@@ -159,16 +163,12 @@ def disabled_users_check(*, realm: str, disabled: dict[str, str], now: datetime)
                 subject_label=name,
                 severity=Severity.HIGH,
                 explanation=(
-                    f"{name} is disabled in Keycloak but still holds {len(user_keys)} "
+                    f"{name} is disabled in Keycloak but still holds {len(sessions)} "
                     f"session(s), {offline} of them offline. Disabling a user does not end its "
                     "sessions in Keycloak's list; revoke them so none is used again if the user "
                     "is enabled again."
                 ),
-                sessions=user_keys,
+                sessions=[s.key for s in sessions],
             )
         )
     return found
-
-
-# The checks that read only the index; the disabled-users check also needs Keycloak.
-CHECKS = (offline_idle_check, many_sessions_check, many_addresses_check)

@@ -11,7 +11,14 @@ from tokenadmin.keycloak import Gateway, GatewayError
 from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import LedgerDraft, ledger_entry_record
 
-from .checks import CHECKS, Seen, disabled_users_check
+from .checks import (
+    Seen,
+    disabled_users_check,
+    live_by_user_read,
+    many_addresses_check,
+    many_sessions_check,
+    offline_idle_check,
+)
 from .models import Finding, Kind, RealmThresholds
 
 logger = logging.getLogger(__name__)
@@ -51,10 +58,14 @@ def findings_run(
     they are (not closed: nobody saw their condition end)."""
     now = now or timezone.now()
     thresholds = realm_thresholds_get(realm=realm)
+    live = live_by_user_read(realm=realm, now=now)
     seen: dict[tuple[str, str], Seen] = {}
-    for check in CHECKS:
-        for found in check(realm=realm, thresholds=thresholds, now=now):
-            seen[(found.kind, found.subject)] = found
+    for found in [
+        *offline_idle_check(realm=realm, thresholds=thresholds, now=now),
+        *many_sessions_check(live=live, thresholds=thresholds),
+        *many_addresses_check(live=live, thresholds=thresholds),
+    ]:
+        seen[(found.kind, found.subject)] = found
     skipped: set[str] = set()
     try:
         if gateway is None:
@@ -65,7 +76,7 @@ def findings_run(
             logger.warning("disabled-users check of %s skipped: %s", realm, exc)
         skipped.add(Kind.DISABLED_USER)
     else:
-        for found in disabled_users_check(realm=realm, disabled=disabled, now=now):
+        for found in disabled_users_check(live=live, disabled=disabled):
             seen[(found.kind, found.subject)] = found
     changed: list[Finding] = []
     gone: list[int] = []
