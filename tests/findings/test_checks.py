@@ -158,3 +158,18 @@ def test_a_disabled_users_sessions_are_found_through_keycloak_and_clear_when_re_
 
     findings_run(realm="mlflow", gateway=gateway_for_worker(), now=kc_now(kc))
     assert open_of(Kind.DISABLED_USER, subject) == []
+
+
+def test_the_refresh_task_itself_runs_the_checks_once_it_completes(kc):
+    # Task.apply runs the task as a worker does, signals included (task_postrun).
+    from tokenadmin.sessionindex.tasks import realm_index_refresh_task
+
+    subject = new_user(kc, "tasked")
+    realm_thresholds_set(
+        realm="mlflow", offline_idle_days=14, max_sessions_per_user=1, max_addresses_per_user=50
+    )
+    for _ in range(2):
+        kc.create_session(realm="mlflow", username="tasked", client_id="mlflow")
+
+    assert realm_index_refresh_task.apply(args=["mlflow"]).get() == "done"
+    assert len(open_of(Kind.MANY_SESSIONS, subject)) == 1
