@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import rights_of
-from tokenadmin.http import AuthedRequest, require_right
+from tokenadmin.http import AuthedRequest, forbidden, require_right
 
 from .forms import MuteForm, ThresholdsForm
 from .models import Finding
@@ -17,6 +17,8 @@ from .services import FindingError, finding_mute, findings_run, realm_thresholds
 @require_GET
 def index_page(request: AuthedRequest) -> HttpResponse:
     rights = rights_of(request.session)
+    if not rights.any_right():
+        return forbidden(request, "Your Keycloak account holds no admin role on any realm.")
     rows = [r for r in realms_findings_select() if rights.can(r.realm, "view-users")]
     return render(request, "findings/index.html", {"rows": rows})
 
