@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "tokenadmin.lifespans",
     "tokenadmin.reports",
     "tokenadmin.metrics",
+    "tokenadmin.findings",
 ]
 
 MIDDLEWARE = [

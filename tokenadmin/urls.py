@@ -14,6 +14,7 @@ urlpatterns = [
     path("revocations/", include("tokenadmin.revocation.urls")),
     path("lifespans/", include("tokenadmin.lifespans.urls")),
     path("reports/", include("tokenadmin.reports.urls")),
+    path("findings/", include("tokenadmin.findings.urls")),
     path("", core_views.home, name="home"),
 ]
 

@@ -521,6 +521,32 @@ def users_search(t: Target, realm: str) -> dict[str, Any]:
     }
 
 
+def users_disabled(t: Target, realm: str) -> dict[str, Any]:
+    """GET users?enabled=false&briefRepresentation=true, paged, as the findings check reads
+    disabled users; and what a disabled user's sessions and offline sessions become."""
+    ids = realm_make(t, realm, users=("alice", "bob", "carol"))
+    login(t, realm, "alice")
+    login(t, realm, "alice", offline=True)
+    for name in ("alice", "bob"):
+        _ok(t.admin("PUT", f"/{realm}/users/{ids[name]}", json={"enabled": False}), 204)
+    query = {"enabled": "false", "briefRepresentation": "true"}
+    listed = _ok(t.admin("GET", f"/{realm}/users", params={**query, "max": 100}), 200).json()
+    first = _ok(t.admin("GET", f"/{realm}/users", params={**query, "first": 0, "max": 1}), 200)
+    second = _ok(t.admin("GET", f"/{realm}/users", params={**query, "first": 1, "max": 1}), 200)
+    offline = _ok(
+        t.admin("GET", f"/{realm}/users/{ids['alice']}/offline-sessions/{ids['app']}"), 200
+    )
+    return {
+        "disabled": sorted(u["username"] for u in listed),
+        "enabled flags": sorted({u["enabled"] for u in listed}),
+        "paged": [u["username"] for u in first.json() + second.json()],
+        "alice sessions after disable": len(
+            _ok(t.admin("GET", f"/{realm}/users/{ids['alice']}/sessions"), 200).json()
+        ),
+        "alice offline sessions after disable": len(offline.json()),
+    }
+
+
 def user_sessions(t: Target, realm: str) -> dict[str, Any]:
     """GET users/{id}/sessions after two logins on two clients: the UserSessionRepresentation."""
     ids = realm_make(t, realm)
@@ -1217,6 +1243,7 @@ SCENARIOS: dict[str, Callable[[Target, str], dict[str, Any]]] = {
         sessions_by_client_paging,
         sessions_default_page,
         users_search,
+        users_disabled,
         user_sessions,
         offline_sessions,
         consents_and_revocation,

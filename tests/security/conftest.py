@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tests.reports.conftest import report_create
+from tokenadmin.findings.models import Finding, Kind
 from tokenadmin.keycloak.oidc import unverified_claims
 from tokenadmin.lifespans.catalog import lifespan_values_of
 from tokenadmin.lifespans.models import LifespanSnapshot
@@ -28,6 +29,7 @@ class World:
     spare_report_id: int  # for delete
     spare_view_id: int  # for delete
     mail_name: str
+    finding_id: int
 
 
 @pytest.fixture
@@ -74,4 +76,13 @@ def world(kc, db, demo_mailbox) -> World:
         spare_report_id=spare.pk,
         spare_view_id=SavedView.objects.create(realm="mlflow", name="spare", query={}).pk,
         mail_name=mail.path.name,
+        finding_id=Finding.objects.create(
+            realm="mlflow",
+            kind=Kind.MANY_SESSIONS,
+            subject="x",
+            severity="medium",
+            explanation="test",
+            opened_at=timezone.now(),
+            checked_at=timezone.now(),
+        ).pk,
     )

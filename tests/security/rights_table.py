@@ -147,6 +147,13 @@ RIGHTS: dict[str, Rule] = {
     ),
     "lifespans:job-survival": Rule(args=_realm, get=VIEW_REALM & VIEW_CLIENTS, post=None),
     # --- reports (a report on mlflow: view-users on mlflow) ----------------------------------
+    # --- findings ------------------------------------------------------------------------
+    "findings:index": Rule(get=ANY_RIGHT, post=None),
+    "findings:realm": Rule(args=_realm, get=VIEW_USERS, post=None, no_store=True),
+    # Before run: a run closes the world's finding (its sessions are not in the index).
+    "findings:mute": Rule(args=lambda w: ["mlflow", w.finding_id], get=None, post=MANAGE),
+    "findings:run": Rule(args=_realm, get=None, post=MANAGE),
+    "findings:thresholds": Rule(args=_realm, get=None, post=MANAGE),
     "reports:index": Rule(get=ANY_RIGHT, post=None),
     "reports:create": Rule(get=ANY_RIGHT, post=ANY_RIGHT),
     "reports:detail": Rule(args=lambda w: [w.report_id], get=VIEW_USERS, post=None, no_store=True),

@@ -8,6 +8,7 @@ NAV = (
     ("Revocations", "revocation:index"),
     ("Lifespans", "lifespans:index"),
     ("Reports", "reports:index"),
+    ("Findings", "findings:index"),
     ("Ledger", "ledger:index"),
 )
 

@@ -52,6 +52,23 @@ class SessionCalls(GatewayBase):
         )
         return [KcUser.from_representation(rep) for rep in reps]
 
+    def users_disabled(self, realm: str, *, page_size: int = 500) -> list[KcUser]:
+        """GET users?enabled=false&briefRepresentation=true, every page: the realm's disabled
+        users (Keycloak keeps their sessions listed; the findings check names them)."""
+        users: list[KcUser] = []
+        while True:
+            reps = self._get(
+                realm_path(realm, "users"),
+                f"list the disabled users of {realm}",
+                enabled="false",
+                briefRepresentation="true",
+                first=len(users),
+                max=page_size,
+            )
+            users.extend(KcUser.from_representation(rep) for rep in reps)
+            if len(reps) < page_size:
+                return users
+
     def user_sessions(self, realm: str, user_id: str) -> list[KcSession]:
         """GET users/{id}/sessions: the user's online sessions only."""
         reps = self._get(

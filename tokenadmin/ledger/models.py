@@ -21,6 +21,7 @@ class Action(models.TextChoices):
     CLIENT_LIFESPANS_UPDATED = "client_lifespans_updated", "Client lifespan overrides changed"
     SAVED_VIEW_CHANGED = "saved_view_changed", "Saved view changed"
     REPORT_CHANGED = "report_changed", "Expiry report changed"
+    FINDING_MUTED = "finding_muted", "Finding muted"
 
 
 class Outcome(models.TextChoices):

@@ -101,7 +101,9 @@ def bulk_preview(request: AuthedRequest, realm: str) -> HttpResponse:
         return render(request, "revocation/preview.html", {"realm": realm, "recipe_form": form})
     recipe = form.recipe(query=params.dict(), sessions=params.getlist("session"))
     plan = _plan(request, realm, recipe)
-    start_form = BulkStartForm(initial={"plan": plan_sign(plan)}, realm=realm, plan=plan)
+    # A finding's link pre-fills the reason with the finding; the admin may edit it.
+    initial = {"plan": plan_sign(plan), "reason": params.get("reason", "")[:2000]}
+    start_form = BulkStartForm(initial=initial, realm=realm, plan=plan)
     return _preview(request, realm, plan, start_form)
 
 

@@ -1,0 +1,112 @@
+"""Findings bench: what running every check adds to an index refresh of a 100,000-session realm.
+
+Starts its own emulator (as bench/index_refresh_bench.py does, whose helpers it reuses), seeds
+realm `mlflow` with N sessions over N/4 users, fills the index once, then alternates, run after
+run, a warm refresh (`realm_index_refresh`, what the 5-minute schedule does) and
+`findings_run` over the same index, in one process. Two threshold sets:
+
+- defaults (offline idle 14 d, 10 sessions, 5 addresses): the seed's users stay under them,
+  so the checks read and find little, as in a healthy realm;
+- tight (1 day, 2 sessions, 2 addresses): thousands of users are flagged, so the first run
+  opens that many findings and later runs rewrite each one (the worst case).
+
+Target (#21): all checks together add at most 20 % to a refresh (median findings_run / median
+warm refresh). Results go to bench/results/findings.md.
+
+Run: .venv/bin/python bench/findings_bench.py [--sessions 100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import index_refresh_bench as irb  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results" / "findings.md"
+
+
+def timed(call) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = call()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    process, base_url = irb.emulator_start()
+    try:
+        seeded = irb.emulator_seed(base_url, args.sessions)
+        irb.django_setup(base_url)
+        from django.db import connection
+
+        from tokenadmin.findings.models import Finding
+        from tokenadmin.findings.services import findings_run, realm_thresholds_set
+        from tokenadmin.sessionindex.models import IndexedSession
+        from tokenadmin.sessionindex.refresh import realm_index_refresh
+
+        cold, _ = timed(lambda: realm_index_refresh(realm=irb.REALM))
+        rows = IndexedSession.objects.filter(realm=irb.REALM).count()
+        print(f"seeded {seeded}; cold fill {cold:.1f} s, {rows:,} rows")
+        lines = []
+        for label, thresholds in (
+            ("defaults", (14, 10, 5)),
+            ("tight", (1, 2, 2)),
+        ):
+            Finding.objects.all().delete()
+            days, most, addresses = thresholds
+            realm_thresholds_set(
+                realm=irb.REALM,
+                offline_idle_days=days,
+                max_sessions_per_user=most,
+                max_addresses_per_user=addresses,
+            )
+            refreshes, checks, first = [], [], None
+            for run in range(args.runs):
+                refresh_s, _ = timed(lambda: realm_index_refresh(realm=irb.REALM))
+                check_s, counts = timed(lambda: findings_run(realm=irb.REALM))
+                refreshes.append(refresh_s)
+                checks.append(check_s)
+                if run == 0:
+                    first = (check_s, counts)
+                print(
+                    f"{label} run {run}: refresh {refresh_s:.2f} s, checks {check_s:.2f} s {counts}"
+                )
+            refresh_m, check_m = statistics.median(refreshes), statistics.median(checks)
+            share = check_m / refresh_m
+            lines.append(
+                f"| {label} ({days} d, {most} sessions, {addresses} addresses) | {rows:,} | "
+                f"{refresh_m:.2f} s | {first[0]:.2f} s ({first[1]['opened']:,} opened) | "
+                f"{check_m:.2f} s | {share:.0%} | {'yes' if share <= 0.20 else 'NO'} |"
+            )
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(
+            "# Findings: what the checks add to an index refresh\n\n"
+            f"`bench/findings_bench.py --sessions {args.sessions} --runs {args.runs}`, "
+            f"{connection.vendor}, {irb.machine()}. Medians over the runs; the first run of "
+            "each set opens its findings, later runs keep them. Target: checks at most 20 % "
+            "of a warm refresh.\n\n"
+            "| thresholds | rows | warm refresh | first checks | checks (median) | share | "
+            "within 20 % |\n|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
+        )
+        print(RESULTS.read_text())
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

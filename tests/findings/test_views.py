@@ -1,0 +1,114 @@
+"""The findings page as admins use it: what they see, muting (in the ledger), thresholds with
+bad input, and the one-click path into the revocation preview with the reason pre-filled."""
+
+import html
+import re
+
+import pytest
+from django.urls import reverse
+
+from tokenadmin.findings.models import Finding, Kind, RealmThresholds
+from tokenadmin.findings.services import findings_run, realm_thresholds_set
+from tokenadmin.ledger.models import LedgerEntry
+from tokenadmin.sessionindex.refresh import realm_index_refresh
+
+pytestmark = pytest.mark.django_db
+
+
+def seen(content: bytes) -> str:
+    """The page's text as read: tags out, entities decoded, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", content.decode())).split())
+
+
+def busy_user_finding(kc) -> Finding:
+    kc.admin("mlflow").create_user({"username": "busy", "enabled": True})
+    for n in range(3):
+        kc.create_session(realm="mlflow", username="busy", client_id="mlflow", ip=f"10.9.0.{n}")
+    realm_thresholds_set(
+        realm="mlflow", offline_idle_days=14, max_sessions_per_user=2, max_addresses_per_user=50
+    )
+    assert realm_index_refresh(realm="mlflow").state == "done"
+    findings_run(realm="mlflow")
+    return Finding.objects.get(kind=Kind.MANY_SESSIONS, subject_label="busy")
+
+
+def test_a_viewer_sees_the_finding_and_its_sessions_but_no_buttons(kc, client_as):
+    finding = busy_user_finding(kc)
+    page = client_as("viewer").get(reverse("findings:realm", args=["mlflow"]))
+
+    text = seen(page.content)
+    assert page.status_code == 200
+    assert "User with many concurrent sessions: busy" in text
+    assert "busy has 3 concurrent sessions (more than 2)" in text
+    for n in range(3):
+        assert f"10.9.0.{n}" in text
+    assert b'data-testid="revoke-preview"' not in page.content
+    assert b'data-testid="mute"' not in page.content
+    assert finding.is_open
+
+    muted = client_as("viewer").post(
+        reverse("findings:mute", args=["mlflow", finding.pk]), {"reason": "x"}
+    )
+    assert muted.status_code == 403
+    assert Finding.objects.get(pk=finding.pk).muted_at is None
+
+
+def test_an_operator_mutes_a_finding_with_a_reason_kept_in_the_ledger(kc, client_as):
+    finding = busy_user_finding(kc)
+    client = client_as("operator")
+    url = reverse("findings:mute", args=["mlflow", finding.pk])
+
+    refused = client.post(url, {"reason": "  "}, follow=True)
+    assert "Say why this finding is muted." in refused.content.decode()
+    assert not LedgerEntry.objects.exists()
+
+    page = client.post(url, {"reason": "load-test account"}, follow=True)
+    text = seen(page.content)
+    assert "Finding muted; the ledger keeps the reason." in text
+    assert "Muted by operator" in text and "load-test account" in text
+    entry = LedgerEntry.objects.get()
+    assert (entry.action, entry.realm, entry.reason) == (
+        "finding_muted",
+        "mlflow",
+        "load-test account",
+    )
+    assert entry.actor_username == "operator"
+    assert entry.target_label == "User with many concurrent sessions: busy"
+
+
+def test_the_revoke_path_opens_the_preview_with_the_sessions_and_the_reason(kc, client_as):
+    finding = busy_user_finding(kc)
+    client = client_as("operator")
+    page = client.get(reverse("findings:realm", args=["mlflow"]))
+    assert "Preview revoking these 3 sessions" in seen(page.content)
+
+    preview = client.post(
+        reverse("revocation:bulk-preview", args=["mlflow"]),
+        {
+            "kind": "selection",
+            "session": finding.sessions,
+            "reason": "Finding: User with many concurrent sessions (busy)",
+        },
+    )
+    text = html.unescape(preview.content.decode())
+    assert preview.status_code == 200
+    assert 'value="Finding: User with many concurrent sessions (busy)"' in text
+    assert "busy" in text
+
+
+def test_thresholds_refuse_bad_input_with_a_message_and_save_good_input(kc, client_as):
+    client = client_as("operator")
+    url = reverse("findings:thresholds", args=["mlflow"])
+    good = {"offline_idle_days": 14, "max_sessions_per_user": 5, "max_addresses_per_user": 3}
+
+    bad = client.post(url, {**good, "max_sessions_per_user": "0"})
+    assert bad.status_code == 400
+    assert "Give a whole number from 1 to 3650." in bad.content.decode()
+    words = client.post(url, {**good, "offline_idle_days": "ten"})
+    assert words.status_code == 400
+    assert not RealmThresholds.objects.exists()
+
+    saved = client.post(url, good, follow=True)
+    assert "Thresholds saved" in saved.content.decode()
+    thresholds = RealmThresholds.objects.get(realm="mlflow")
+    assert (thresholds.max_sessions_per_user, thresholds.max_addresses_per_user) == (5, 3)
