@@ -12,6 +12,7 @@ urlpatterns = [
     path("revocations/", include("tokenadmin.revocation.urls")),
     path("lifespans/", include("tokenadmin.lifespans.urls")),
     path("reports/", include("tokenadmin.reports.urls")),
+    path("history/", include("tokenadmin.history.urls")),
     path("", core_views.home, name="home"),
 ]
 
