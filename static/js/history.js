@@ -50,9 +50,10 @@
     if (!series) { return; }
     var longSpan = data.end - data.start > 3 * 86400;
     var datasets = Object.keys(series).map(function (name, i) {
+      var points = series[name].map(function (y, j) { return { x: data.x[j], y: y }; });
       return {
-        type: "line", label: name, data: series[name], borderColor: PALETTE[i % PALETTE.length],
-        backgroundColor: PALETTE[i % PALETTE.length], pointRadius: series[name].length > 60 ? 0 : 2,
+        type: "line", label: name, data: points, borderColor: PALETTE[i % PALETTE.length],
+        backgroundColor: PALETTE[i % PALETTE.length], pointRadius: points.length > 60 ? 0 : 2,
         borderWidth: 1.5, tension: 0
       };
     });

@@ -60,10 +60,10 @@ def test_points_and_ledger_changes_in_the_span_are_charted_and_tabled(client_as)
 
     page = client.get("/history/mlflow/?span=7d").content.decode()
     data = chart_data(page)
-    assert [p["y"] for p in data["types"]["Regular"]] == [8, 12]
-    assert [p["y"] for p in data["types"]["Offline"]] == [4, 5]
+    assert data["types"]["Regular"] == [8, 12]
+    assert data["types"]["Offline"] == [4, 5]
     assert list(data["clients"]) == ["mlflow", "sdk-client"]
-    assert [p["y"] for p in data["expiring"]["≤ 1 h"]] == [1, 1]
+    assert data["expiring"]["≤ 1 h"] == [1, 1]
     assert [(m["kind"], m["label"]) for m in data["markers"]] == [
         ("revocation", "User signed out everywhere · bob · admin"),
         ("lifespans", "Realm lifespans changed · admin"),
@@ -75,8 +75,8 @@ def test_points_and_ledger_changes_in_the_span_are_charted_and_tabled(client_as)
     assert 'data-testid="history-markers"' in page and "Lifespan change" in page
 
     longer = chart_data(client.get("/history/mlflow/?span=90d").content.decode())
-    assert [p["y"] for p in longer["types"]["Regular"]] == [77, 99, 8, 12]
-    assert "(day mean)" in client.get("/history/mlflow/?span=90d").content.decode()
+    assert longer["types"]["Regular"] == [77, 99, 8, 12]
+    assert len(data["x"]) == 2 and data["x"][0] < data["x"][1]
 
 
 def test_a_bad_span_shows_the_default_with_a_message(client_as):
@@ -85,8 +85,29 @@ def test_a_bad_span_shows_the_default_with_a_message(client_as):
     assert response.status_code == 200
     page = response.content.decode()
     assert "That time span is not one of 24h, 7d, 90d, 2y; showing 7d." in page
-    assert len(chart_data(page)["types"]["Regular"]) == 1
+    assert chart_data(page)["types"]["Regular"] == [10]
 
 
 def test_an_admin_without_rights_on_the_realm_is_refused(client_as):
     assert client_as("outsider").get("/history/mlflow/").status_code == 403
+
+
+def test_longer_spans_show_means_of_the_points_in_each_step(client_as):
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    point(hour + timedelta(minutes=5), online=10)
+    point(hour + timedelta(minutes=35), online=20)
+    client = client_as("admin")
+    every = chart_data(client.get("/history/mlflow/?span=24h").content.decode())
+    assert every["types"]["Regular"] == [10, 20]
+    page = client.get("/history/mlflow/?span=7d").content.decode()
+    assert chart_data(page)["types"]["Regular"] == [15]
+    assert "(mean of 2 refreshes)" in page
+
+
+def test_client_names_with_dots_and_quotes_are_charted_over_long_spans(client_as):
+    odd = 'portal.v2 "beta"'
+    at = timezone.now() - timedelta(days=20)
+    point(at, clients={odd: [3, 1], "mlflow": [1, 0]})
+    point(at + timedelta(minutes=30), clients={odd: [5, 3], "mlflow": [1, 0]})
+    data = chart_data(client_as("admin").get("/history/mlflow/?span=90d").content.decode())
+    assert data["clients"] == {odd: [6], "mlflow": [1]}

@@ -92,7 +92,9 @@ def _bucket_start(at: datetime, grain: Grain) -> datetime:
     return start.replace(hour=0) if grain == Grain.DAY else start
 
 
-def _mean(points: list[HistoryPoint], *, realm: str, at: datetime, grain: Grain) -> HistoryPoint:
+def points_mean(
+    points: list[HistoryPoint], *, realm: str, at: datetime, grain: Grain | None = None
+) -> HistoryPoint:
     """One point standing for `points`: each number the mean over the refreshes, weighted by
     how many each point already stands for."""
     total = sum(p.samples for p in points)
@@ -108,7 +110,7 @@ def _mean(points: list[HistoryPoint], *, realm: str, at: datetime, grain: Grain)
     return HistoryPoint(
         realm=realm,
         at=at,
-        grain=grain,
+        grain=max(p.grain for p in points) if grain is None else grain,
         samples=total,
         online=mean([p.online for p in points]),
         offline=mean([p.offline for p in points]),
@@ -132,7 +134,7 @@ def _fold(*, older_than: datetime, source: Grain, target: Grain) -> int:
     for (realm, start), points in groups.items():
         with transaction.atomic():
             there = list(HistoryPoint.objects.filter(realm=realm, grain=target, at=start))
-            merged = _mean(there + points, realm=realm, at=start, grain=target)
+            merged = points_mean(there + points, realm=realm, at=start, grain=target)
             HistoryPoint.objects.filter(id__in=[p.id for p in there + points]).delete()
             merged.save()
         folded += len(points)

@@ -4,12 +4,12 @@
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from .models import Grain, HistoryPoint
+from .models import HistoryPoint
 from .selectors import RealmHistory
 
 
 def _when(point: HistoryPoint) -> str:
-    mean = "" if point.grain == Grain.REFRESH else f" ({point.get_grain_display()} mean)"
+    mean = "" if point.samples == 1 else f" (mean of {point.samples} refreshes)"
     return point.at.strftime("%Y-%m-%d %H:%M") + mean
 
 
@@ -23,8 +23,7 @@ def history_rows_html(history: RealmHistory) -> SafeString:
         (
             (
                 p.at.isoformat(),
-                p.at.strftime("%Y-%m-%d %H:%M")
-                + ("" if p.grain == 0 else f" ({p.get_grain_display()} mean)"),
+                _when(p),
                 SafeString(
                     cells([p.online, p.offline, p.users])
                     + cells((p.expiring + [0] * 5)[:5])
