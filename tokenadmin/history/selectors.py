@@ -142,8 +142,12 @@ def _means_select(
             params.append(_item_path(i))
     for name in clients:
         for i in (0, 1):
-            sums.append(f"SUM(samples * {_CLIENT_ITEM_SQL[connection.vendor].format(i=i)})")
-            params.append(_client_param(name, i))
+            if connection.vendor == "sqlite" and '"' not in name:  # a path: 4x quicker
+                sums.append(f"SUM(samples * {item.format(column='clients')})")
+                params.append(f'$."{name}"[{i}]')
+            else:
+                sums.append(f"SUM(samples * {_CLIENT_ITEM_SQL[connection.vendor].format(i=i)})")
+                params.append(_client_param(name, i))
     table = connection.ops.quote_name(HistoryPoint._meta.db_table)
     sql = (
         f"SELECT {epoch} - {epoch} %% %s AS step, {', '.join(sums)} FROM {table} "  # noqa: S608
