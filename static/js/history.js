@@ -48,7 +48,10 @@
   function draw(canvas, data) {
     var series = data[canvas.dataset.historyChart];
     if (!series) { return; }
-    var longSpan = data.end - data.start > 3 * 86400;
+    var width = data.end - data.start;
+    var longSpan = width > 3 * 86400;
+    // Ticks at whole UTC hours/days (multiples of the step from the epoch).
+    var step = width <= 86400 ? 6 * 3600 : width <= 7 * 86400 ? 86400 : width <= 90 * 86400 ? 14 * 86400 : 91 * 86400;
     var datasets = Object.keys(series).map(function (name, i) {
       var points = series[name].map(function (y, j) { return { x: data.x[j], y: y }; });
       return {
@@ -92,7 +95,7 @@
           x: {
             type: "linear", min: data.start, max: data.end,
             ticks: {
-              maxTicksLimit: 8, font: { size: 10 },
+              stepSize: step, font: { size: 10 },
               callback: function (v) { return when(v, longSpan ? "tick-long" : "tick-short"); }
             }
           },
