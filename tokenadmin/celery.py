@@ -17,6 +17,12 @@ app.conf.beat_schedule = {
         # A tick that waits longer than its interval is superseded by the next one.
         "options": {"expires": 290},
     },
+    # History: refresh points become hourly, then daily means (history/record.py).
+    "history-downsample": {
+        "task": "tokenadmin.history.tasks.history_downsample_task",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
     # The sweepers: work the database holds as waiting whose task the queue lost (Redis down
     # when it was queued, a worker killed holding it) is queued again.
     "revocation-jobs-sweep": {

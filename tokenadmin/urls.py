@@ -15,6 +15,7 @@ urlpatterns = [
     path("lifespans/", include("tokenadmin.lifespans.urls")),
     path("reports/", include("tokenadmin.reports.urls")),
     path("findings/", include("tokenadmin.findings.urls")),
+    path("history/", include("tokenadmin.history.urls")),
     path("", core_views.home, name="home"),
 ]
 

@@ -77,6 +77,8 @@ RIGHTS: dict[str, Rule] = {
     "sessions:index": Rule(get=VIEW_USERS, post=None, no_store=True),
     "sessions:realm": Rule(args=_realm, get=VIEW_USERS, post=None, no_store=True),
     "sessions:csv": Rule(args=_realm, get=VIEW_USERS, post=None, no_store=True),
+    # --- history (#20) ---------------------------------------------------------------------
+    "history:realm": Rule(args=_realm, get=VIEW_USERS, post=None, no_store=True),
     "sessions:saved-view-create": Rule(
         args=_realm, get=None, post=VIEW_USERS, no_store=True, data=lambda w: {"name": "mine"}
     ),

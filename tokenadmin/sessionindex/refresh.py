@@ -29,6 +29,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from tokenadmin.keycloak import Gateway, GatewayError, gateway_for_worker
 
@@ -44,6 +45,7 @@ from .refresh_store import (
     _rows_write,
     _sqlite_cache_kib,
 )
+from .signals import index_refreshed
 from .tombstones import session_tombstones_prune, session_tombstones_since
 
 logger = logging.getLogger(__name__)
@@ -274,3 +276,12 @@ def _refresh_finish(
         session_tombstones_prune(realm=realm, before=stamp)
         if revoked:
             progress.update(sessions_seen=IndexedSession.objects.filter(realm=realm).count())
+        # After the commit: a listener (history) reads what this refresh left, and its failure
+        # does not undo the refresh (robust).
+        finished_at = timezone.now()
+        transaction.on_commit(
+            lambda: index_refreshed.send_robust(
+                sender=RealmIndex, realm=realm, started_at=stamp, finished_at=finished_at
+            ),
+            robust=True,
+        )
