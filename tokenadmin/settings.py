@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "tokenadmin.revocation",
     "tokenadmin.lifespans",
     "tokenadmin.reports",
+    "tokenadmin.api",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from tokenadmin.api.api import api
 from tokenadmin.core import views as core_views
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("revocations/", include("tokenadmin.revocation.urls")),
     path("lifespans/", include("tokenadmin.lifespans.urls")),
     path("reports/", include("tokenadmin.reports.urls")),
+    path("api/v1/", api.urls),
     path("", core_views.home, name="home"),
 ]
 

@@ -1,0 +1,376 @@
+"""/api/v1/: the pages' powers as JSON, described by OpenAPI (django-ninja).
+
+Thin handlers: parse, authorize, call the same selectors and services the pages call, shape
+the answer. Every error is an RFC 9457 problem (problems.py); nothing here talks to Keycloak
+but through the caller's gateway.
+"""
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Literal
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI, Query, Router, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security.base import AuthBase
+
+from tokenadmin.keycloak import GatewayError
+from tokenadmin.realms.selectors import realms_overview_select
+from tokenadmin.revocation.bulk import PLAN_MAX_AGE_S, Recipe, plan_load, plan_sign
+from tokenadmin.revocation.forms import RecipeForm
+from tokenadmin.revocation.jobs import job_counts
+from tokenadmin.revocation.launch import revocation_bulk_start, revocation_plan_prepare
+from tokenadmin.revocation.models import RevocationJob
+from tokenadmin.revocation.outcomes import RevocationRefused
+from tokenadmin.sessionindex.csv import sessions_csv_rows
+from tokenadmin.sessionindex.filters import ROW_FILTER_KEYS, SessionFilterForm
+from tokenadmin.sessionindex.models import IndexedSession
+from tokenadmin.sessionindex.selectors import indexed_sessions_select
+from tokenadmin.sessionindex.selectors_refresh import realm_index_get
+
+from .auth import Caller, NotAuthenticated, api_caller_resolve
+from .models import AppliedPlan
+from .problems import problem
+from .schemas import (
+    ApplyIn,
+    JobItemOut,
+    JobOut,
+    Lifespans,
+    PlanIn,
+    PlanOut,
+    Problem,
+    RealmOut,
+    SessionOut,
+    SessionPage,
+    TargetOut,
+)
+
+CURSOR_SALT = "tokenadmin.api.cursor"
+MAX_LIMIT = 500
+ERRORS: dict[int | str, type[Schema]] = {400: Problem, 401: Problem, 403: Problem, 503: Problem}
+
+
+class CallerAuth(AuthBase):
+    """Browser session (CSRF on unsafe methods) or a Keycloak bearer token."""
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest) -> Caller | None:
+        return api_caller_resolve(request)
+
+
+api = NinjaAPI(
+    title="tokenadmin API",
+    version="1",
+    urls_namespace="api",
+    auth=CallerAuth(),
+    # The docs page loads Swagger UI from a CDN, which our CSP forbids: the JSON only.
+    docs_url=None,
+    description="Sessions, revocation as plan then apply, and jobs; errors as RFC 9457.",
+)
+
+
+# --- errors: one shape, never a 500 --------------------------------------------------------------
+@api.exception_handler(NotAuthenticated)
+def _not_authenticated(request: HttpRequest, exc: NotAuthenticated) -> HttpResponse:
+    response = problem(request, status=401, title="Not authenticated", detail=str(exc))
+    response["WWW-Authenticate"] = 'Bearer realm="tokenadmin"'
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return problem(request, status=401, title="Not authenticated", detail="Sign in first.")
+
+
+@api.exception_handler(PermissionError)
+def _denied(request: HttpRequest, exc: PermissionError) -> HttpResponse:
+    return problem(request, status=403, title="Forbidden", detail=str(exc))
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg", "")}
+        for e in exc.errors
+    ]
+    detail = "; ".join(f"{e['where']}: {e['message']}" for e in errors) or "Bad input."
+    return problem(request, status=400, title="Bad input", detail=detail, errors=errors)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    title = {400: "Bad input", 404: "Not found", 409: "Conflict"}.get(exc.status_code, "Error")
+    return problem(request, status=exc.status_code, title=title, detail=str(exc.message))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem(request, status=404, title="Not found", detail=str(exc) or "Not found.")
+
+
+@api.exception_handler(RevocationRefused)
+def _refused(request: HttpRequest, exc: RevocationRefused) -> HttpResponse:
+    return problem(request, status=409, title="Refused", detail=exc.message)
+
+
+@api.exception_handler(GatewayError)
+def _gateway(request: HttpRequest, exc: GatewayError) -> HttpResponse:
+    # Keycloak's own refusal (403), a login gone (401), or Keycloak down (503): its message.
+    return problem(request, status=exc.status_code, title=exc.title, detail=exc.message)
+
+
+def _caller(request: HttpRequest) -> Caller:
+    caller = request.auth  # type: ignore[attr-defined]
+    assert isinstance(caller, Caller)
+    return caller
+
+
+def _require(caller: Caller, realm: str, right: str) -> None:
+    if not caller.rights.can(realm, right):
+        raise PermissionError(f"Your Keycloak roles do not include {right} on {realm}.")
+
+
+# --- realms ---------------------------------------------------------------------------------------
+realms = Router(tags=["realms"])
+
+
+@realms.get("", response={200: list[RealmOut], **ERRORS}, summary="Realms with counts")
+def realms_list(request: HttpRequest) -> list[RealmOut]:
+    caller = _caller(request)
+    rows = realms_overview_select(gateway=caller.gateway(), rights=caller.rights)
+    return [
+        RealmOut(
+            name=row.realm.name,
+            display_name=row.realm.display_name,
+            enabled=row.realm.enabled,
+            active_client_sessions=row.active_client_sessions,
+            offline_client_sessions=row.offline_client_sessions,
+            clients_with_sessions=row.clients_with_sessions,
+            my_rights=list(row.my_rights),
+            lifespans=Lifespans(**vars(row.realm.lifespans)) if row.realm.lifespans else None,
+        )
+        for row in rows
+    ]
+
+
+# --- sessions -------------------------------------------------------------------------------------
+class SessionQuery(Schema):
+    q: str = ""
+    type: str = ""
+    client: str = ""
+    expiring_within: str = ""
+    idle_over: str = ""
+    older_than: str = ""
+    sort: str = ""
+    limit: int = 100
+    cursor: str = ""
+    format: Literal["json", "csv"] = "json"
+
+
+def _session_out(s: IndexedSession) -> SessionOut:
+    return SessionOut(
+        session_id=s.session_id,
+        type="offline" if s.offline else "regular",
+        username=s.username,
+        user_id=s.user_id,
+        ip_address=s.ip_address,
+        started_at=s.started_at,
+        last_access_at=s.last_access_at,
+        remember_me=s.remember_me,
+        clients=sorted(s.clients.values()),
+        expires_at=s.expires_at,
+    )
+
+
+def _cursor_offset(cursor: str, filter_key: str) -> int:
+    """Cursors are signed (offset, filter) pairs: a cursor from another query is refused."""
+    if not cursor:
+        return 0
+    try:
+        data = signing.loads(cursor, salt=CURSOR_SALT)
+        if data["f"] != filter_key:
+            raise ValueError
+        return int(data["o"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise HttpError(400, "This cursor is not one this query returned.") from None
+
+
+@realms.get(
+    "/{realm}/sessions",
+    response={200: SessionPage, 404: Problem, **ERRORS},
+    summary="Sessions of a realm (the sessions page's filters and sorts)",
+    description="`format=csv` streams every matching session as CSV (cursor and limit ignored).",
+)
+def sessions_list(
+    request: HttpRequest, realm: str, params: Query[SessionQuery]
+) -> StreamingHttpResponse | SessionPage:
+    _require(_caller(request), realm, "view-users")
+    query = {k: getattr(params, k) for k in (*ROW_FILTER_KEYS, "sort") if getattr(params, k)}
+    form = SessionFilterForm(query)
+    if form.errors:
+        raise HttpError(400, " ".join(form.error_texts()))
+    if not 1 <= params.limit <= MAX_LIMIT:
+        raise HttpError(400, f"limit must be between 1 and {MAX_LIMIT}.")
+    index = realm_index_get(realm=realm)
+    now = timezone.now()
+    sessions = indexed_sessions_select(realm=realm, filters=form.filters(), now=now)
+    refreshed_at = index.refreshed_at if index else None
+    if params.format == "csv":
+        response = StreamingHttpResponse(
+            sessions_csv_rows(sessions=sessions, refreshed_at=refreshed_at),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{realm}-sessions.csv"'
+        return response
+    filter_key = hashlib.sha256(repr(sorted(query.items())).encode()).hexdigest()[:16]
+    offset = _cursor_offset(params.cursor, filter_key)
+    rows = list(sessions[offset : offset + params.limit + 1])
+    more = len(rows) > params.limit
+    next_cursor = (
+        signing.dumps({"o": offset + params.limit, "f": filter_key}, salt=CURSOR_SALT)
+        if more
+        else None
+    )
+    return SessionPage(
+        realm=realm,
+        refreshed_at=refreshed_at,
+        items=[_session_out(s) for s in rows[: params.limit]],
+        next_cursor=next_cursor,
+    )
+
+
+# --- revocation: plan, then apply -----------------------------------------------------------------
+revocation = Router(tags=["revocation"])
+
+
+@revocation.post(
+    "/realms/{realm}/plans",
+    response={200: PlanOut, 404: Problem, 409: Problem, **ERRORS},
+    summary="Plan a revocation: exact count, a sample, an expiry; nothing is revoked",
+)
+def plan_create(request: HttpRequest, realm: str, body: PlanIn) -> PlanOut:
+    caller = _caller(request)
+    _require(caller, realm, "manage-users")
+    form = RecipeForm(
+        {
+            "kind": body.kind,
+            "client": body.client,
+            "offline": body.offline,
+            "older_than_days": body.older_than_days,
+            "group": body.group,
+            "view": body.view,
+        }
+    )
+    if not form.is_valid():
+        texts = [f"{name}: {' '.join(str(e) for e in errs)}" for name, errs in form.errors.items()]
+        raise HttpError(400, " ".join(texts))
+    recipe: Recipe = form.recipe(query=body.query, sessions=body.sessions)
+    plan = revocation_plan_prepare(
+        admin=caller.gateway(),
+        realm=realm,
+        recipe=recipe,
+        user=caller.user,
+        own_session_id=caller.own_session_id,
+    )
+    return PlanOut(
+        plan_id=plan_sign(plan),
+        realm=realm,
+        label=plan.label,
+        count=plan.count,
+        offline_count=plan.offline_count,
+        sample=[
+            TargetOut(session_id=t.session_id, offline=t.offline, username=t.username)
+            for t in plan.sample
+        ],
+        excluded=list(plan.excluded),
+        residual_risk=list(plan.residual_risk),
+        expires_at=datetime.fromtimestamp(plan.made_at + PLAN_MAX_AGE_S, tz=UTC),
+    )
+
+
+def _job_out(job: RevocationJob) -> JobOut:
+    counts = job_counts(job)
+    return JobOut(
+        id=job.pk,
+        realm=job.realm,
+        label=job.label,
+        state=job.state,
+        total=counts.total,
+        pending=counts.pending,
+        done=counts.done,
+        already_gone=counts.already_gone,
+        failed=counts.failed,
+        listed=counts.listed,
+        stopped_reason=job.stopped_reason,
+    )
+
+
+@revocation.post(
+    "/realms/{realm}/plans/apply",
+    response={202: JobOut, 409: Problem, **ERRORS},
+    summary="Apply a plan: start its job (once; again says already applied)",
+)
+def plan_apply(request: HttpRequest, realm: str, body: ApplyIn) -> tuple[int, JobOut]:
+    caller = _caller(request)
+    _require(caller, realm, "manage-users")
+    plan = plan_load(body.plan_id, realm=realm)
+    digest = hashlib.sha256(body.plan_id.encode()).hexdigest()
+    applied = AppliedPlan.objects.filter(digest=digest).select_related("job").first()
+    if applied:
+        raise HttpError(409, f"This plan was already applied: job {applied.job.pk}.")
+    try:
+        with transaction.atomic():
+            job = revocation_bulk_start(
+                admin=caller.gateway(),
+                plan=plan,
+                own_session_id=caller.own_session_id,
+                actor=caller.user,
+                reason=body.reason,
+                ticket=body.ticket,
+                queue_unreachable=lambda: None,  # the sweeper queues it again (FAULTS.md)
+            )
+            AppliedPlan.objects.create(digest=digest, job=job)
+    except IntegrityError:
+        raise HttpError(409, "This plan was already applied.") from None
+    job.refresh_from_db()
+    return 202, _job_out(job)
+
+
+def _job_for(caller: Caller, job_id: int) -> RevocationJob:
+    job = RevocationJob.objects.filter(pk=job_id).first()
+    if job is None:
+        raise Http404(f"No job {job_id}.")
+    _require(caller, job.realm, "view-users")
+    return job
+
+
+@revocation.get("/jobs/{job_id}", response={200: JobOut, 404: Problem, **ERRORS})
+def job_get(request: HttpRequest, job_id: int) -> JobOut:
+    return _job_out(_job_for(_caller(request), job_id))
+
+
+@revocation.get("/jobs/{job_id}/items", response={200: list[JobItemOut], 404: Problem, **ERRORS})
+def job_items(request: HttpRequest, job_id: int, limit: int = 500, after: int = 0) -> list:
+    job = _job_for(_caller(request), job_id)
+    if not 1 <= limit <= 5000:
+        raise HttpError(400, "limit must be between 1 and 5000.")
+    items = job.items.filter(pk__gt=after).order_by("pk")[:limit]
+    return [
+        JobItemOut(
+            session_id=i.session_id,
+            offline=i.offline,
+            username=i.username,
+            state=i.state,
+            error=i.error,
+        )
+        for i in items
+    ]
+
+
+api.add_router("/realms", realms)
+api.add_router("/revocation", revocation)
