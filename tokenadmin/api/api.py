@@ -13,7 +13,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Router, Schema
+from ninja import NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security.base import AuthBase
 
@@ -315,7 +315,7 @@ def _job_out(job: RevocationJob) -> JobOut:
     response={202: JobOut, 409: Problem, **ERRORS},
     summary="Apply a plan: start its job (once; again says already applied)",
 )
-def plan_apply(request: HttpRequest, realm: str, body: ApplyIn) -> tuple[int, JobOut]:
+def plan_apply(request: HttpRequest, realm: str, body: ApplyIn) -> Status:
     caller = _caller(request)
     _require(caller, realm, "manage-users")
     plan = plan_load(body.plan_id, realm=realm)
@@ -338,7 +338,7 @@ def plan_apply(request: HttpRequest, realm: str, body: ApplyIn) -> tuple[int, Jo
     except IntegrityError:
         raise HttpError(409, "This plan was already applied.") from None
     job.refresh_from_db()
-    return 202, _job_out(job)
+    return Status(202, _job_out(job))
 
 
 def _job_for(caller: Caller, job_id: int) -> RevocationJob:

@@ -84,8 +84,8 @@ def end_session_url(*, id_token: str, post_logout_redirect_uri: str) -> str:
 
 
 # JWKS keys are cached by PyJWT's client (it refetches once on an unknown key id, so Keycloak's
-# key rotation is followed); one client per process.
-_jwks_client: "jwt.PyJWKClient | None" = None
+# key rotation is followed); one client per process and JWKS address.
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}
 ACCESS_TOKEN_LEEWAY_S = 60  # as the login's ID token check (accounts/backend.py)
 
 
@@ -97,13 +97,13 @@ def access_token_verify(token: str) -> dict:
     """The claims of a bearer access token, verified against Keycloak: RS256 signature by a key
     of its JWKS, our realm's issuer, tokenadmin as audience (or the token's authorized party),
     not expired. TokenInvalid otherwise; KeycloakUnavailable when the JWKS cannot be read."""
-    global _jwks_client
-    if _jwks_client is None:
-        _jwks_client = jwt.PyJWKClient(
-            settings.OIDC_OP_JWKS_ENDPOINT, cache_keys=True, timeout=settings.KEYCLOAK_TIMEOUT_S
+    url = settings.OIDC_OP_JWKS_ENDPOINT
+    if url not in _jwks_clients:
+        _jwks_clients[url] = jwt.PyJWKClient(
+            url, cache_keys=True, timeout=settings.KEYCLOAK_TIMEOUT_S
         )
     try:
-        key = _jwks_client.get_signing_key_from_jwt(token)
+        key = _jwks_clients[url].get_signing_key_from_jwt(token)
     except jwt.PyJWKClientConnectionError:
         raise KeycloakUnavailable("check your token") from None
     except jwt.PyJWKClientError as exc:

@@ -1,0 +1,242 @@
+"""/api/v1/ as each kind of caller, against the emulator: what the caller gets back and what
+Keycloak ends up holding."""
+
+import json
+import time
+
+import pytest
+from django.core import signing
+from django.test import Client
+from openapi_spec_validator import validate
+
+from tokenadmin.api.models import AppliedPlan
+from tokenadmin.revocation.models import RevocationJob
+
+API = "/api/v1"
+PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert set(body) >= PROBLEM_KEYS
+    assert body["status"] == status
+    return body
+
+
+def mlflow_online_ids(kc) -> set[str]:
+    admin = kc.admin("mlflow")
+    return {s["id"] for s in admin.get_sessions(admin.get_user_id("mlflow_user"))}
+
+
+def test_the_openapi_document_validates(db):
+    response = Client().get(f"{API}/openapi.json")
+
+    assert response.status_code == 200
+    document = response.json()
+    validate(document)
+    assert f"{API}/realms/{{realm}}/sessions" in document["paths"]
+    assert document["components"]["securitySchemes"]["CallerAuth"]["scheme"] == "bearer"
+
+
+def test_no_caller_gets_401_problem(db):
+    body = assert_problem(Client().get(f"{API}/realms"), 401)
+    assert "Sign in" in body["detail"]
+
+
+def test_a_token_not_meant_for_tokenadmin_gets_401_and_says_why(db, kc):
+    mlflow = kc.password_login(
+        "mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret"
+    )
+    other_client = kc.password_login(
+        "master", "api-client", "admin", "admin", secret="api-client-secret"
+    )
+
+    def detail(header: str) -> str:
+        client = Client(headers={"Authorization": header})
+        return assert_problem(client.get(f"{API}/realms"), 401)["detail"]
+
+    assert "not signed by a key" in detail(f"Bearer {mlflow['access_token']}")
+    assert "audience" in detail(f"Bearer {other_client['access_token']}")
+    assert "not a JWT" in detail("Bearer not.a.jwt")
+    assert "Bearer <access token>" in detail("Basic YWRtaW46YWRtaW4=")
+
+
+@pytest.mark.parametrize("login", ["session", "bearer"])
+def test_realms_list_the_callers_realms_with_counts_and_lifespans(login, client_as, bearer_for):
+    client = client_as("admin") if login == "session" else bearer_for("admin")
+
+    realms = {r["name"]: r for r in client.get(f"{API}/realms").json()}
+
+    assert {"master", "mlflow"} <= set(realms)
+    assert realms["mlflow"]["lifespans"]["access_token_s"] == 300
+    assert realms["mlflow"]["my_rights"] == ["all"]
+    assert isinstance(realms["mlflow"]["active_client_sessions"], int)
+
+
+@pytest.mark.parametrize(
+    ("username", "status"), [("outsider", 403), ("realmviewer", 403), ("viewer", 200)]
+)
+def test_sessions_need_view_users_on_the_realm(username, status, bearer_for, mlflow_sessions):
+    response = bearer_for(username).get(f"{API}/realms/mlflow/sessions")
+
+    if status == 200:
+        assert {s["session_id"] for s in response.json()["items"]} >= set(mlflow_sessions)
+    else:
+        assert "view-users on mlflow" in assert_problem(response, 403)["detail"]
+
+
+def test_sessions_page_with_a_cursor_then_csv(client_as, mlflow_sessions):
+    client = client_as("viewer")
+
+    whole = client.get(f"{API}/realms/mlflow/sessions", {"q": "mlflow_user"}).json()["items"]
+    walked, cursor, pages = [], "", 0
+    while cursor is not None:
+        page = client.get(
+            f"{API}/realms/mlflow/sessions", {"q": "mlflow_user", "limit": 1, "cursor": cursor}
+        ).json()
+        walked += [s["session_id"] for s in page["items"]]
+        cursor, pages = page["next_cursor"], pages + 1
+    csv = client.get(f"{API}/realms/mlflow/sessions", {"q": "mlflow_user", "format": "csv"})
+
+    assert set(mlflow_sessions) <= set(walked)
+    assert walked == [s["session_id"] for s in whole]
+    assert pages == len(whole) >= 2
+    assert csv["Content-Type"].startswith("text/csv")
+    lines = b"".join(csv.streaming_content).decode().splitlines()
+    assert len(lines) == len(whole) + 1
+
+
+def test_bad_filters_and_foreign_cursors_are_400(client_as, mlflow_sessions):
+    client = client_as("viewer")
+    first = client.get(f"{API}/realms/mlflow/sessions", {"limit": 1}).json()
+
+    bad_duration = client.get(f"{API}/realms/mlflow/sessions", {"idle_over": "45"})
+    bad_sort = client.get(f"{API}/realms/mlflow/sessions", {"sort": "password"})
+    other_query = client.get(
+        f"{API}/realms/mlflow/sessions", {"q": "x", "cursor": first["next_cursor"]}
+    )
+    bad_limit = client.get(f"{API}/realms/mlflow/sessions", {"limit": "lots"})
+
+    assert "Idle for more than" in assert_problem(bad_duration, 400)["detail"]
+    assert "Sort" in assert_problem(bad_sort, 400)["detail"]
+    assert "cursor" in assert_problem(other_query, 400)["detail"]
+    assert assert_problem(bad_limit, 400)["errors"][0]["where"].endswith("limit")
+
+
+def _plan(client: Client, **recipe) -> tuple[int, dict]:
+    response = client.post(
+        f"{API}/revocation/realms/mlflow/plans", json.dumps(recipe), content_type="application/json"
+    )
+    return response.status_code, response.json()
+
+
+def _apply(client: Client, plan_id: str, realm: str = "mlflow"):
+    return client.post(
+        f"{API}/revocation/realms/{realm}/plans/apply",
+        json.dumps({"plan_id": plan_id, "reason": "off-boarding"}),
+        content_type="application/json",
+    )
+
+
+@pytest.mark.parametrize("login", ["session", "bearer"])
+def test_an_operator_plans_then_applies_once(login, kc, client_as, bearer_for, mlflow_sessions):
+    client = client_as("operator") if login == "session" else bearer_for("operator")
+
+    status, plan = _plan(client, kind="selection", sessions=mlflow_sessions)
+    applied = _apply(client, plan["plan_id"])
+    again = _apply(client, plan["plan_id"])
+
+    assert status == 200
+    assert plan["count"] == 2
+    assert {t["session_id"] for t in plan["sample"]} == set(mlflow_sessions)
+    assert applied.status_code == 202
+    assert applied.json()["state"] == "done" and applied.json()["done"] == 2
+    assert not mlflow_online_ids(kc) & set(mlflow_sessions)
+    assert "already applied" in assert_problem(again, 409)["detail"]
+    assert RevocationJob.objects.count() == 1 == AppliedPlan.objects.count()
+    job = client.get(f"{API}/revocation/jobs/{applied.json()['id']}")
+    items = client.get(f"{API}/revocation/jobs/{applied.json()['id']}/items")
+    assert job.json()["done"] == 2
+    assert {i["session_id"] for i in items.json()} == set(mlflow_sessions)
+
+
+def test_the_callers_own_session_is_never_a_target(kc, db):
+    # admin signs in to master through tokenadmin; a plan over all of master spares that session.
+    from tokenadmin.sessionindex.refresh import realm_index_refresh
+
+    token = kc.password_login(
+        "master", "tokenadmin", "admin", "admin", secret="tokenadmin-dev-secret"
+    )
+    client = Client(headers={"Authorization": f"Bearer {token['access_token']}"})
+    realm_index_refresh(realm="master")
+
+    response = client.post(
+        f"{API}/revocation/realms/master/plans",
+        json.dumps({"kind": "filter", "query": {"q": "admin"}}),
+        content_type="application/json",
+    )
+
+    plan = response.json()
+    assert token["session_state"] not in {t["session_id"] for t in plan["sample"]}
+    assert token["session_state"] in {e["session_id"] for e in plan["excluded"]}
+
+
+def test_a_viewer_may_not_plan_and_nothing_is_revoked(kc, bearer_for, mlflow_sessions):
+    status, body = _plan(bearer_for("viewer"), kind="filter", query={"q": "mlflow_user"})
+
+    assert status == 403
+    assert "manage-users on mlflow" in body["detail"]
+    assert set(mlflow_sessions) <= mlflow_online_ids(kc)
+
+
+def test_an_expired_altered_or_other_realm_plan_is_refused(
+    kc, client_as, mlflow_sessions, monkeypatch
+):
+    client = client_as("admin")
+    _, plan = _plan(client, kind="selection", sessions=mlflow_sessions)
+    with monkeypatch.context() as m:  # a plan signed 31 minutes ago
+        old = signing.b62_encode(int(time.time()) - 31 * 60)
+        m.setattr(signing.TimestampSigner, "timestamp", lambda self: old)
+        _, old_plan = _plan(client, kind="selection", sessions=mlflow_sessions)
+
+    altered = _apply(client, plan["plan_id"][:-3] + "xyz")
+    other_realm = _apply(client, plan["plan_id"], realm="master")
+    stale = _apply(client, old_plan["plan_id"])
+
+    assert "altered" in assert_problem(altered, 409)["detail"]
+    assert "another realm" in assert_problem(other_realm, 409)["detail"]
+    assert "more than 30 minutes old" in assert_problem(stale, 409)["detail"]
+    assert set(mlflow_sessions) <= mlflow_online_ids(kc)
+    assert RevocationJob.objects.count() == 0
+
+
+def test_plan_input_errors_are_400(client_as, db):
+    client = client_as("operator")
+
+    status, body = _plan(client, kind="client")
+    missing, _ = _plan(client)
+
+    assert status == 400 and "Name the client" in body["detail"]
+    assert missing == 400
+
+
+def test_a_browser_session_needs_csrf_for_apply(client_as, mlflow_sessions):
+    client = client_as("operator")
+    _, plan = _plan(client, kind="selection", sessions=mlflow_sessions)
+    client.handler.enforce_csrf_checks = True
+
+    response = _apply(client, plan["plan_id"])
+
+    assert "CSRF" in assert_problem(response, 403)["detail"]
+    assert RevocationJob.objects.count() == 0
+
+
+def test_another_realms_job_is_403_and_a_missing_one_404(bearer_for, db):
+    job = RevocationJob.objects.create(
+        realm="master", action="bulk_revocation", label="x", actor_username="a", reason="r"
+    )
+
+    assert_problem(bearer_for("operator").get(f"{API}/revocation/jobs/{job.pk}"), 403)
+    assert_problem(bearer_for("admin").get(f"{API}/revocation/jobs/999999"), 404)
