@@ -11,7 +11,8 @@ from typing import Literal
 
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -54,16 +55,53 @@ ERRORS: dict[int | str, type[Schema]] = {400: Problem, 401: Problem, 403: Proble
 
 
 class CallerAuth(AuthBase):
-    """Browser session (CSRF on unsafe methods) or a Keycloak bearer token."""
+    """Browser session (CSRF on unsafe methods) or a Keycloak bearer token; with `right`, the
+    caller's roles must grant it on the URL's realm, checked before the body is read (so a
+    caller without rights learns nothing from a 400)."""
 
     openapi_type = "http"
     openapi_scheme = "bearer"
 
+    def __init__(self, right: str = "") -> None:
+        super().__init__()
+        self.right = right
+
     def __call__(self, request: HttpRequest) -> Caller | None:
-        return api_caller_resolve(request)
+        caller = api_caller_resolve(request)
+        match = request.resolver_match
+        if self.right and match and "realm" in match.kwargs:
+            _require(caller, str(match.kwargs["realm"]), self.right)
+        return caller
 
 
-api = NinjaAPI(
+class Api(NinjaAPI):
+    def _get_urls(self) -> list[URLResolver | URLPattern]:
+        # django-ninja's root answers 404 ("see the docs page"), which we do not serve (CSP):
+        # point at the OpenAPI document instead.
+        urls = super()._get_urls()
+        urls[-1] = path("", _api_index, name="api-root")
+        return urls
+
+    def create_temporal_response(self, request: HttpRequest) -> HttpResponse:
+        # Answers carry sessions and user data: no browser or proxy keeps them.
+        response = super().create_temporal_response(request)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _require(caller: Caller, realm: str, right: str) -> None:
+    if not caller.rights.can(realm, right):
+        raise PermissionError(f"Your Keycloak roles do not include {right} on {realm}.")
+
+
+def _api_index(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"openapi": reverse("api:openapi-json"), "version": "1"})
+
+
+VIEW_USERS = CallerAuth("view-users")
+MANAGE_USERS = CallerAuth("manage-users")
+
+api = Api(
     title="tokenadmin API",
     version="1",
     urls_namespace="api",
@@ -130,11 +168,6 @@ def _caller(request: HttpRequest) -> Caller:
     return caller
 
 
-def _require(caller: Caller, realm: str, right: str) -> None:
-    if not caller.rights.can(realm, right):
-        raise PermissionError(f"Your Keycloak roles do not include {right} on {realm}.")
-
-
 # --- realms ---------------------------------------------------------------------------------------
 realms = Router(tags=["realms"])
 
@@ -142,6 +175,8 @@ realms = Router(tags=["realms"])
 @realms.get("", response={200: list[RealmOut], **ERRORS}, summary="Realms with counts")
 def realms_list(request: HttpRequest) -> list[RealmOut]:
     caller = _caller(request)
+    if not caller.rights.any_right:
+        raise PermissionError("Your Keycloak roles grant no admin right on any realm.")
     rows = realms_overview_select(gateway=caller.gateway(), rights=caller.rights)
     return [
         RealmOut(
@@ -202,6 +237,7 @@ def _cursor_offset(cursor: str, filter_key: str) -> int:
 
 @realms.get(
     "/{realm}/sessions",
+    auth=VIEW_USERS,
     response={200: SessionPage, 404: Problem, **ERRORS},
     summary="Sessions of a realm (the sessions page's filters and sorts)",
     description="`format=csv` streams every matching session as CSV (cursor and limit ignored).",
@@ -209,7 +245,7 @@ def _cursor_offset(cursor: str, filter_key: str) -> int:
 def sessions_list(
     request: HttpRequest, realm: str, params: Query[SessionQuery]
 ) -> StreamingHttpResponse | SessionPage:
-    _require(_caller(request), realm, "view-users")
+
     query = {k: getattr(params, k) for k in (*ROW_FILTER_KEYS, "sort") if getattr(params, k)}
     form = SessionFilterForm(query)
     if form.errors:
@@ -226,6 +262,7 @@ def sessions_list(
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{realm}-sessions.csv"'
+        response["Cache-Control"] = "no-store"
         return response
     filter_key = hashlib.sha256(repr(sorted(query.items())).encode()).hexdigest()[:16]
     offset = _cursor_offset(params.cursor, filter_key)
@@ -250,12 +287,13 @@ revocation = Router(tags=["revocation"])
 
 @revocation.post(
     "/realms/{realm}/plans",
+    auth=MANAGE_USERS,
     response={200: PlanOut, 404: Problem, 409: Problem, **ERRORS},
     summary="Plan a revocation: exact count, a sample, an expiry; nothing is revoked",
 )
 def plan_create(request: HttpRequest, realm: str, body: PlanIn) -> PlanOut:
     caller = _caller(request)
-    _require(caller, realm, "manage-users")
+
     form = RecipeForm(
         {
             "kind": body.kind,
@@ -312,12 +350,13 @@ def _job_out(job: RevocationJob) -> JobOut:
 
 @revocation.post(
     "/realms/{realm}/plans/apply",
+    auth=MANAGE_USERS,
     response={202: JobOut, 409: Problem, **ERRORS},
     summary="Apply a plan: start its job (once; again says already applied)",
 )
 def plan_apply(request: HttpRequest, realm: str, body: ApplyIn) -> Status:
     caller = _caller(request)
-    _require(caller, realm, "manage-users")
+
     plan = plan_load(body.plan_id, realm=realm)
     digest = hashlib.sha256(body.plan_id.encode()).hexdigest()
     applied = AppliedPlan.objects.filter(digest=digest).select_related("job").first()

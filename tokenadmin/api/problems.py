@@ -13,4 +13,6 @@ def problem(
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body["instance"] = request.path
     body.update(extra)
-    return JsonResponse(body, status=status, content_type=PROBLEM_TYPE)
+    response = JsonResponse(body, status=status, content_type=PROBLEM_TYPE)
+    response["Cache-Control"] = "no-store"
+    return response
