@@ -75,6 +75,12 @@ def test_realms_list_the_callers_realms_with_counts_and_lifespans(login, client_
     assert isinstance(realms["mlflow"]["active_client_sessions"], int)
 
 
+def test_no_admin_role_gets_403_on_realms(bearer_for):
+    body = assert_problem(bearer_for("outsider").get(f"{API}/realms"), 403)
+
+    assert "no admin right" in body["detail"]
+
+
 @pytest.mark.parametrize(
     ("username", "status"), [("outsider", 403), ("realmviewer", 403), ("viewer", 200)]
 )

@@ -175,7 +175,7 @@ realms = Router(tags=["realms"])
 @realms.get("", response={200: list[RealmOut], **ERRORS}, summary="Realms with counts")
 def realms_list(request: HttpRequest) -> list[RealmOut]:
     caller = _caller(request)
-    if not caller.rights.any_right:
+    if not caller.rights.any_right():
         raise PermissionError("Your Keycloak roles grant no admin right on any realm.")
     rows = realms_overview_select(gateway=caller.gateway(), rights=caller.rights)
     return [
