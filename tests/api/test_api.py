@@ -246,3 +246,53 @@ def test_another_realms_job_is_403_and_a_missing_one_404(bearer_for, db):
 
     assert_problem(bearer_for("operator").get(f"{API}/revocation/jobs/{job.pk}"), 403)
     assert_problem(bearer_for("admin").get(f"{API}/revocation/jobs/999999"), 404)
+
+
+def _put(client: Client, version: str | None, **body):
+    headers = {"If-Match": f'"{version}"'} if version else {}
+    return client.put(
+        f"{API}/lifespans/realms/mlflow",
+        json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def test_lifespans_read_dry_run_then_write_with_if_match(kc, client_as, mlflow_sessions):
+    client = client_as("operator")
+    read = client.get(f"{API}/lifespans/realms/mlflow")
+    version = read.json()["version"]
+    assert read["ETag"] == f'"{version}"'
+
+    dry = _put(client, version, values={"ssoSessionMaxLifespan": "1m"}, dry_run=True)
+    assert dry.status_code == 200, dry.content
+    assert dry.json()["applied"] is False
+    assert dry.json()["changes"][0]["name"] == "ssoSessionMaxLifespan"
+    assert dry.json()["impact"]["sessions"] >= 2
+    assert kc.admin("mlflow").get_realm("mlflow")["ssoSessionMaxLifespan"] == 36000
+
+    wrote = _put(client, version, values={"ssoSessionMaxLifespan": 43200})
+    assert wrote.status_code == 200, wrote.content
+    assert wrote.json()["applied"] is True
+    assert wrote.json()["version"] != version
+    assert kc.admin("mlflow").get_realm("mlflow")["ssoSessionMaxLifespan"] == 43200
+
+    stale = _put(client, version, values={"ssoSessionMaxLifespan": 36000})
+    missing = _put(client, None, values={"ssoSessionMaxLifespan": 36000})
+    assert "changed in Keycloak" in assert_problem(stale, 412)["detail"]
+    assert "If-Match" in assert_problem(missing, 428)["detail"]
+    assert kc.admin("mlflow").get_realm("mlflow")["ssoSessionMaxLifespan"] == 43200
+    kc.admin("mlflow").update_realm("mlflow", {"ssoSessionMaxLifespan": 36000})
+
+
+def test_lifespans_bad_values_are_400_and_a_viewer_may_not_write(client_as, bearer_for, db):
+    client = client_as("operator")
+    version = client.get(f"{API}/lifespans/realms/mlflow").json()["version"]
+
+    unknown = _put(client, version, values={"password": 1})
+    unitless = _put(client, version, values={"ssoSessionMaxLifespan": "45"})
+    viewer = _put(bearer_for("viewer"), version, values={"ssoSessionMaxLifespan": 1})
+
+    assert "Unknown lifespan fields: password" in assert_problem(unknown, 400)["detail"]
+    assert assert_problem(unitless, 400)["detail"]
+    assert "manage-realm on mlflow" in assert_problem(viewer, 403)["detail"]

@@ -104,6 +104,10 @@ RIGHTS: dict[str, Rule] = {
     "api:plan_create": Rule(args=_realm, get=None, post=MANAGE, public=True, no_store=True),
     "api:plan_apply": Rule(args=_realm, get=None, post=MANAGE, public=True, no_store=True),
     "api:job_get": Rule(args=_job, get=VIEW_USERS, post=None, public=True, no_store=True),
+    # PUT (manage-realm) is tried in tests/api.
+    # One path, named twice by django-ninja (a GET and a PUT operation).
+    "api:lifespans_get": Rule(args=_realm, get=VIEW_REALM, post=None, public=True, no_store=True),
+    "api:lifespans_put": Rule(args=_realm, get=VIEW_REALM, post=None, public=True, no_store=True),
     "api:job_items": Rule(args=_job, get=VIEW_USERS, post=None, public=True, no_store=True),
     # --- revocation --------------------------------------------------------------------------
     "revocation:index": Rule(get=ANY_RIGHT, post=None, no_store=True),

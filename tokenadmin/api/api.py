@@ -16,7 +16,6 @@ from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security.base import AuthBase
 
 from tokenadmin.keycloak import GatewayError
 from tokenadmin.realms.selectors import realms_overview_select
@@ -32,7 +31,8 @@ from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.selectors import indexed_sessions_select
 from tokenadmin.sessionindex.selectors_refresh import realm_index_get
 
-from .auth import Caller, NotAuthenticated, api_caller_resolve
+from .auth import MANAGE_USERS, VIEW_USERS, Caller, CallerAuth, NotAuthenticated, require_right
+from .lifespans import router as lifespans_router
 from .models import AppliedPlan
 from .problems import problem
 from .schemas import (
@@ -54,26 +54,6 @@ MAX_LIMIT = 500
 ERRORS: dict[int | str, type[Schema]] = {400: Problem, 401: Problem, 403: Problem, 503: Problem}
 
 
-class CallerAuth(AuthBase):
-    """Browser session (CSRF on unsafe methods) or a Keycloak bearer token; with `right`, the
-    caller's roles must grant it on the URL's realm, checked before the body is read (so a
-    caller without rights learns nothing from a 400)."""
-
-    openapi_type = "http"
-    openapi_scheme = "bearer"
-
-    def __init__(self, right: str = "") -> None:
-        super().__init__()
-        self.right = right
-
-    def __call__(self, request: HttpRequest) -> Caller | None:
-        caller = api_caller_resolve(request)
-        match = request.resolver_match
-        if self.right and match and "realm" in match.kwargs:
-            _require(caller, str(match.kwargs["realm"]), self.right)
-        return caller
-
-
 class Api(NinjaAPI):
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         # django-ninja's root answers 404 ("see the docs page"), which we do not serve (CSP):
@@ -89,17 +69,9 @@ class Api(NinjaAPI):
         return response
 
 
-def _require(caller: Caller, realm: str, right: str) -> None:
-    if not caller.rights.can(realm, right):
-        raise PermissionError(f"Your Keycloak roles do not include {right} on {realm}.")
-
-
 def _api_index(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"openapi": reverse("api:openapi-json"), "version": "1"})
 
-
-VIEW_USERS = CallerAuth("view-users")
-MANAGE_USERS = CallerAuth("manage-users")
 
 api = Api(
     title="tokenadmin API",
@@ -384,7 +356,7 @@ def _job_for(caller: Caller, job_id: int) -> RevocationJob:
     job = RevocationJob.objects.filter(pk=job_id).first()
     if job is None:
         raise Http404(f"No job {job_id}.")
-    _require(caller, job.realm, "view-users")
+    require_right(caller, job.realm, "view-users")
     return job
 
 
@@ -413,3 +385,4 @@ def job_items(request: HttpRequest, job_id: int, limit: int = 500, after: int = 
 
 api.add_router("/realms", realms)
 api.add_router("/revocation", revocation)
+api.add_router("/lifespans", lifespans_router)
