@@ -296,3 +296,36 @@ def test_lifespans_bad_values_are_400_and_a_viewer_may_not_write(client_as, bear
     assert "Unknown lifespan fields: password" in assert_problem(unknown, 400)["detail"]
     assert assert_problem(unitless, 400)["detail"]
     assert "manage-realm on mlflow" in assert_problem(viewer, 403)["detail"]
+
+
+def test_one_users_and_one_clients_sessions_live(kc, bearer_for, mlflow_sessions):
+    admin = kc.admin("mlflow")
+    user_id = admin.get_user_id("mlflow_user")
+    client_uuid = admin.get_client_id("mlflow")
+    viewer = bearer_for("viewer")
+
+    mine = viewer.get(f"{API}/realms/mlflow/users/{user_id}/sessions")
+    theirs = viewer.get(f"{API}/realms/mlflow/clients/{client_uuid}/sessions", {"max": 500})
+    missing = viewer.get(f"{API}/realms/mlflow/users/no-such-user/sessions")
+    bad_page = viewer.get(f"{API}/realms/mlflow/clients/{client_uuid}/sessions", {"max": 0})
+
+    assert set(mlflow_sessions) <= {s["session_id"] for s in mine.json()}
+    assert set(mlflow_sessions) <= {s["session_id"] for s in theirs.json()["items"]}
+    assert theirs.json()["client_id"] == "mlflow"
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/problem+json"
+    assert_problem(bad_page, 400)
+
+
+def test_the_ledger_names_the_api_callers_revocation(client_as, bearer_for, mlflow_sessions):
+    operator = bearer_for("operator")
+    _, plan = _plan(operator, kind="selection", sessions=mlflow_sessions)
+    assert _apply(operator, plan["plan_id"]).status_code == 202
+
+    entries = operator.get(f"{API}/ledger", {"realm": "mlflow", "actor": "operator"}).json()
+    bad_date = operator.get(f"{API}/ledger", {"since": "yesterday"})
+    outsider = bearer_for("outsider").get(f"{API}/ledger")
+
+    assert entries["items"][0]["reason"] == "off-boarding"
+    assert entries["items"][0]["actor"] == "operator"
+    assert "since" in assert_problem(bad_date, 400)["detail"]
+    assert_problem(outsider, 403)

@@ -101,6 +101,17 @@ RIGHTS: dict[str, Rule] = {
     "api:openapi-json": Rule(get=EVERYONE, post=EVERYONE, public=True),
     "api:realms_list": Rule(get=ANY_RIGHT, post=None, public=True, no_store=True),
     "api:sessions_list": Rule(args=_realm, get=VIEW_USERS, post=None, public=True, no_store=True),
+    "api:user_sessions": Rule(
+        args=lambda w: ["mlflow", w.user_id], get=VIEW_USERS, post=None, public=True, no_store=True
+    ),
+    "api:client_sessions": Rule(
+        args=lambda w: ["mlflow", w.client_uuid],
+        get=VIEW_USERS,
+        post=None,
+        public=True,
+        no_store=True,
+    ),
+    "api:ledger_list": Rule(get=ANY_RIGHT, post=None, public=True, no_store=True),
     "api:plan_create": Rule(args=_realm, get=None, post=MANAGE, public=True, no_store=True),
     "api:plan_apply": Rule(args=_realm, get=None, post=MANAGE, public=True, no_store=True),
     "api:job_get": Rule(args=_job, get=VIEW_USERS, post=None, public=True, no_store=True),

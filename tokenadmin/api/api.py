@@ -16,8 +16,11 @@ from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from pydantic import Field
 
 from tokenadmin.keycloak import GatewayError
+from tokenadmin.keycloak.types import KcSession
+from tokenadmin.ledger.selectors import LedgerFilterForm, ledger_entries_visible_select
 from tokenadmin.realms.selectors import realms_overview_select
 from tokenadmin.revocation.bulk import PLAN_MAX_AGE_S, Recipe, plan_load, plan_sign
 from tokenadmin.revocation.forms import RecipeForm
@@ -29,6 +32,10 @@ from tokenadmin.sessionindex.csv import sessions_csv_rows
 from tokenadmin.sessionindex.filters import ROW_FILTER_KEYS, SessionFilterForm
 from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.selectors import indexed_sessions_select
+from tokenadmin.sessionindex.selectors_live import (
+    client_sessions_live_select,
+    user_sessions_live_select,
+)
 from tokenadmin.sessionindex.selectors_refresh import realm_index_get
 
 from .auth import MANAGE_USERS, VIEW_USERS, Caller, CallerAuth, NotAuthenticated, require_right
@@ -37,8 +44,11 @@ from .models import AppliedPlan
 from .problems import problem
 from .schemas import (
     ApplyIn,
+    ClientSessionsOut,
     JobItemOut,
     JobOut,
+    LedgerEntryOut,
+    LedgerPage,
     Lifespans,
     PlanIn,
     PlanOut,
@@ -253,6 +263,120 @@ def sessions_list(
     )
 
 
+def _kc_session_out(s: KcSession) -> SessionOut:
+    return SessionOut(
+        session_id=s.id,
+        type="offline" if s.offline else "regular",
+        username=s.username,
+        user_id=s.user_id,
+        ip_address=s.ip_address,
+        started_at=s.started_at,
+        last_access_at=s.last_access_at,
+        remember_me=s.remember_me,
+        clients=sorted(s.clients.values()),
+        expires_at=None,
+    )
+
+
+@realms.get(
+    "/{realm}/users/{user_id}/sessions",
+    auth=VIEW_USERS,
+    response={200: list[SessionOut], 404: Problem, **ERRORS},
+    summary="One user's sessions, online and offline, live from Keycloak",
+)
+def user_sessions(request: HttpRequest, realm: str, user_id: str) -> list[SessionOut]:
+    live = user_sessions_live_select(
+        gateway=_caller(request).gateway(), realm=realm, user_id=user_id
+    )
+    offline = {s.id: s for group in live.offline_by_client for s in group.sessions}
+    return [_kc_session_out(s) for s in [*live.online, *offline.values()]]
+
+
+@realms.get(
+    "/{realm}/clients/{client_uuid}/sessions",
+    auth=VIEW_USERS,
+    response={200: ClientSessionsOut, 404: Problem, **ERRORS},
+    summary="One client's sessions (a page, first/max as Keycloak), live from Keycloak",
+)
+def client_sessions(
+    request: HttpRequest,
+    realm: str,
+    client_uuid: str,
+    offline: bool = False,
+    first: int = Query(0, ge=0, le=10**7),
+    max: int = Query(100, ge=1, le=MAX_LIMIT),
+) -> ClientSessionsOut:
+    live = client_sessions_live_select(
+        gateway=_caller(request).gateway(),
+        realm=realm,
+        client_uuid=client_uuid,
+        offline=offline,
+        first=first,
+        max_=max,
+    )
+    return ClientSessionsOut(
+        client_id=live.client.client_id,
+        online_count=live.online_count,
+        offline_count=live.offline_count,
+        items=[_kc_session_out(s) for s in live.sessions],
+    )
+
+
+# --- the ledger -----------------------------------------------------------------------------------
+ledger = Router(tags=["ledger"])
+
+
+class LedgerQuery(Schema):
+    q: str = ""
+    realm: str = ""
+    action: str = ""
+    outcome: str = ""
+    actor: str = ""
+    since: str = Field("", description="YYYY-MM-DD")
+    until: str = Field("", description="YYYY-MM-DD")
+    limit: int = Field(100, ge=1, le=MAX_LIMIT)
+    cursor: str = ""
+
+
+@ledger.get("", response={200: LedgerPage, **ERRORS}, summary="The ledger, with the page's filters")
+def ledger_list(request: HttpRequest, params: Query[LedgerQuery]) -> LedgerPage:
+    caller = _caller(request)
+    if not caller.rights.any_right():
+        raise PermissionError("Your Keycloak roles grant no admin right on any realm.")
+    query = {k: v for k, v in params.dict().items() if k not in ("limit", "cursor") and v}
+    form = LedgerFilterForm(query)
+    if not form.is_valid():
+        texts = [f"{name}: {' '.join(str(e) for e in errs)}" for name, errs in form.errors.items()]
+        raise HttpError(400, " ".join(texts))
+    entries = ledger_entries_visible_select(filters=form.cleaned_data, rights=caller.rights)
+    filter_key = hashlib.sha256(repr(sorted(query.items())).encode()).hexdigest()[:16]
+    offset = _cursor_offset(params.cursor, filter_key)
+    rows = list(entries[offset : offset + params.limit + 1])
+    more = len(rows) > params.limit
+    return LedgerPage(
+        items=[
+            LedgerEntryOut(
+                id=e.pk,
+                created_at=e.created_at,
+                actor=e.actor_username,
+                realm=e.realm,
+                action=e.action,
+                target_type=e.target_type,
+                target_id=e.target_id,
+                target_label=e.target_label,
+                reason=e.reason,
+                ticket=e.ticket,
+                outcome=e.outcome,
+                detail=e.detail,
+            )
+            for e in rows[: params.limit]
+        ],
+        next_cursor=signing.dumps({"o": offset + params.limit, "f": filter_key}, salt=CURSOR_SALT)
+        if more
+        else None,
+    )
+
+
 # --- revocation: plan, then apply -----------------------------------------------------------------
 revocation = Router(tags=["revocation"])
 
@@ -386,3 +510,4 @@ def job_items(request: HttpRequest, job_id: int, limit: int = 500, after: int = 
 api.add_router("/realms", realms)
 api.add_router("/revocation", revocation)
 api.add_router("/lifespans", lifespans_router)
+api.add_router("/ledger", ledger)

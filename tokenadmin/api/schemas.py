@@ -111,3 +111,30 @@ class JobItemOut(Schema):
     username: str
     state: str
     error: str
+
+
+class ClientSessionsOut(Schema):
+    client_id: str
+    online_count: int
+    offline_count: int
+    items: list[SessionOut]
+
+
+class LedgerEntryOut(Schema):
+    id: int
+    created_at: datetime
+    actor: str
+    realm: str
+    action: str
+    target_type: str
+    target_id: str
+    target_label: str
+    reason: str
+    ticket: str
+    outcome: str
+    detail: str
+
+
+class LedgerPage(Schema):
+    items: list[LedgerEntryOut]
+    next_cursor: str | None
