@@ -329,3 +329,22 @@ def test_the_ledger_names_the_api_callers_revocation(client_as, bearer_for, mlfl
     assert entries["items"][0]["actor"] == "operator"
     assert "since" in assert_problem(bad_date, 400)["detail"]
     assert_problem(outsider, 403)
+
+
+def test_reports_list_run_now_and_runs(bearer_for, db):
+    from tests.reports.conftest import report_create
+
+    mlflow = report_create(name="mlflow expiry", realms=["mlflow"])
+    both = report_create(name="both realms", realms=["master", "mlflow"])
+    viewer = bearer_for("viewer")
+
+    listed = viewer.get(f"{API}/reports").json()
+    ran = viewer.post(f"{API}/reports/{mlflow.pk}/runs")
+    runs = viewer.get(f"{API}/reports/{mlflow.pk}/runs").json()
+
+    assert [r["name"] for r in listed] == ["mlflow expiry"]
+    assert ran.status_code == 202 and ran.json()["manual"] is True
+    assert [r["id"] for r in runs] == [ran.json()["id"]]
+    assert_problem(viewer.post(f"{API}/reports/{both.pk}/runs"), 403)
+    assert_problem(viewer.get(f"{API}/reports/999999/runs"), 404)
+    assert_problem(bearer_for("outsider").get(f"{API}/reports"), 403)

@@ -112,6 +112,14 @@ RIGHTS: dict[str, Rule] = {
         no_store=True,
     ),
     "api:ledger_list": Rule(get=ANY_RIGHT, post=None, public=True, no_store=True),
+    "api:reports_list": Rule(get=ANY_RIGHT, post=None, public=True, no_store=True),
+    # One path, named twice by django-ninja (runs: GET lists them, POST runs the report now).
+    "api:report_run": Rule(
+        args=lambda w: [w.report_id], get=VIEW_USERS, post=VIEW_USERS, public=True, no_store=True
+    ),
+    "api:report_runs": Rule(
+        args=lambda w: [w.report_id], get=VIEW_USERS, post=VIEW_USERS, public=True, no_store=True
+    ),
     "api:plan_create": Rule(args=_realm, get=None, post=MANAGE, public=True, no_store=True),
     "api:plan_apply": Rule(args=_realm, get=None, post=MANAGE, public=True, no_store=True),
     "api:job_get": Rule(args=_job, get=VIEW_USERS, post=None, public=True, no_store=True),

@@ -42,6 +42,7 @@ from .auth import MANAGE_USERS, VIEW_USERS, Caller, CallerAuth, NotAuthenticated
 from .lifespans import router as lifespans_router
 from .models import AppliedPlan
 from .problems import problem
+from .reports import router as reports_router
 from .schemas import (
     ApplyIn,
     ClientSessionsOut,
@@ -511,3 +512,4 @@ api.add_router("/realms", realms)
 api.add_router("/revocation", revocation)
 api.add_router("/lifespans", lifespans_router)
 api.add_router("/ledger", ledger)
+api.add_router("/reports", reports_router)
