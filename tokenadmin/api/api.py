@@ -7,7 +7,7 @@ but through the caller's gateway.
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -41,9 +41,10 @@ from tokenadmin.sessionindex.selectors_refresh import realm_index_get
 from .auth import MANAGE_USERS, VIEW_USERS, Caller, CallerAuth, NotAuthenticated, require_right
 from .lifespans import router as lifespans_router
 from .models import AppliedPlan
-from .problems import problem
+from .problems import PROBLEM_TYPE, problem
 from .reports import router as reports_router
 from .schemas import (
+    ERRORS,
     ApplyIn,
     ClientSessionsOut,
     JobItemOut,
@@ -62,10 +63,21 @@ from .schemas import (
 
 CURSOR_SALT = "tokenadmin.api.cursor"
 MAX_LIMIT = 500
-ERRORS: dict[int | str, type[Schema]] = {400: Problem, 401: Problem, 403: Problem, 503: Problem}
 
 
 class Api(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """Errors are documented as what they are: application/problem+json."""
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for answer in operation.get("responses", {}).values():
+                    content = answer.get("content", {})
+                    body = content.get("application/json", {})
+                    if body.get("schema", {}).get("$ref", "").endswith("/Problem"):
+                        answer["content"] = {PROBLEM_TYPE: content.pop("application/json")}
+        return schema
+
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         # django-ninja's root answers 404 ("see the docs page"), which we do not serve (CSP):
         # point at the OpenAPI document instead.
@@ -221,7 +233,7 @@ def _cursor_offset(cursor: str, filter_key: str) -> int:
 @realms.get(
     "/{realm}/sessions",
     auth=VIEW_USERS,
-    response={200: SessionPage, 404: Problem, **ERRORS},
+    response={200: SessionPage, **ERRORS},
     summary="Sessions of a realm (the sessions page's filters and sorts)",
     description="`format=csv` streams every matching session as CSV (cursor and limit ignored).",
 )
@@ -282,7 +294,7 @@ def _kc_session_out(s: KcSession) -> SessionOut:
 @realms.get(
     "/{realm}/users/{user_id}/sessions",
     auth=VIEW_USERS,
-    response={200: list[SessionOut], 404: Problem, **ERRORS},
+    response={200: list[SessionOut], **ERRORS},
     summary="One user's sessions, online and offline, live from Keycloak",
 )
 def user_sessions(request: HttpRequest, realm: str, user_id: str) -> list[SessionOut]:
@@ -296,7 +308,7 @@ def user_sessions(request: HttpRequest, realm: str, user_id: str) -> list[Sessio
 @realms.get(
     "/{realm}/clients/{client_uuid}/sessions",
     auth=VIEW_USERS,
-    response={200: ClientSessionsOut, 404: Problem, **ERRORS},
+    response={200: ClientSessionsOut, **ERRORS},
     summary="One client's sessions (a page, first/max as Keycloak), live from Keycloak",
 )
 def client_sessions(
@@ -385,7 +397,7 @@ revocation = Router(tags=["revocation"])
 @revocation.post(
     "/realms/{realm}/plans",
     auth=MANAGE_USERS,
-    response={200: PlanOut, 404: Problem, 409: Problem, **ERRORS},
+    response={200: PlanOut, 409: Problem, **ERRORS},
     summary="Plan a revocation: exact count, a sample, an expiry; nothing is revoked",
 )
 def plan_create(request: HttpRequest, realm: str, body: PlanIn) -> PlanOut:
@@ -485,12 +497,12 @@ def _job_for(caller: Caller, job_id: int) -> RevocationJob:
     return job
 
 
-@revocation.get("/jobs/{job_id}", response={200: JobOut, 404: Problem, **ERRORS})
+@revocation.get("/jobs/{job_id}", response={200: JobOut, **ERRORS})
 def job_get(request: HttpRequest, job_id: int) -> JobOut:
     return _job_out(_job_for(_caller(request), job_id))
 
 
-@revocation.get("/jobs/{job_id}/items", response={200: list[JobItemOut], 404: Problem, **ERRORS})
+@revocation.get("/jobs/{job_id}/items", response={200: list[JobItemOut], **ERRORS})
 def job_items(request: HttpRequest, job_id: int, limit: int = 500, after: int = 0) -> list:
     job = _job_for(_caller(request), job_id)
     if not 1 <= limit <= 5000:

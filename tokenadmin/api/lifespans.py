@@ -16,10 +16,9 @@ from tokenadmin.lifespans.catalog import BY_NAME, LifespanValues, lifespan_value
 from tokenadmin.lifespans.editing import editor_submit, input_texts
 
 from .auth import MANAGE_REALM, VIEW_REALM, Caller
-from .schemas import Problem
+from .schemas import ERRORS, Problem
 
 router = Router(tags=["lifespans"])
-ERRORS: dict[int | str, type[Schema]] = {400: Problem, 401: Problem, 403: Problem, 503: Problem}
 
 
 class LifespansOut(Schema):
@@ -71,9 +70,7 @@ def _caller(request: HttpRequest) -> Caller:
     return caller
 
 
-@router.get(
-    "/realms/{realm}", auth=VIEW_REALM, response={200: LifespansOut, 401: Problem, 403: Problem}
-)
+@router.get("/realms/{realm}", auth=VIEW_REALM, response={200: LifespansOut, **ERRORS})
 def lifespans_get(request: HttpRequest, realm: str, response: HttpResponse) -> LifespansOut:
     settings = _caller(request).gateway().realm_settings(realm)
     values = lifespan_values_of(settings.lifespans)
@@ -104,14 +101,7 @@ def _form_data(current: LifespanValues, edits: dict[str, int | bool | str]) -> d
 @router.put(
     "/realms/{realm}",
     auth=MANAGE_REALM,
-    response={
-        200: LifespansResult,
-        400: Problem,
-        401: Problem,
-        403: Problem,
-        412: Problem,
-        428: Problem,
-    },
+    response={200: LifespansResult, 412: Problem, 428: Problem, **ERRORS},
     summary="Write lifespans (If-Match: the version read), or dry-run: diff and impact",
 )
 def lifespans_put(request: HttpRequest, realm: str, body: LifespansIn) -> LifespansResult:

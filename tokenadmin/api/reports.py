@@ -14,10 +14,9 @@ from tokenadmin.reports.services import report_run_request
 from tokenadmin.reports.tasks import expiry_report_send_task
 
 from .auth import Caller
-from .schemas import Problem
+from .schemas import ERRORS
 
 router = Router(tags=["reports"])
-ERRORS: dict[int | str, type[Schema]] = {400: Problem, 401: Problem, 403: Problem, 503: Problem}
 RUNS_SHOWN = 50
 
 
@@ -87,7 +86,7 @@ def reports_list(request: HttpRequest) -> list[ReportOut]:
 
 @router.post(
     "/{report_id}/runs",
-    response={202: RunOut, 404: Problem, **ERRORS},
+    response={202: RunOut, **ERRORS},
     summary="Run a report now (a worker sends it)",
 )
 def report_run(request: HttpRequest, report_id: int) -> Status:
@@ -98,7 +97,7 @@ def report_run(request: HttpRequest, report_id: int) -> Status:
     return Status(202, _run_out(run))
 
 
-@router.get("/{report_id}/runs", response={200: list[RunOut], 404: Problem, **ERRORS})
+@router.get("/{report_id}/runs", response={200: list[RunOut], **ERRORS})
 def report_runs(request: HttpRequest, report_id: int) -> list[RunOut]:
     report = _report(_caller(request), report_id)
     return [_run_out(run) for run in report.runs.order_by("-pk")[:RUNS_SHOWN]]

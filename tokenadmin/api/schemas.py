@@ -14,6 +14,17 @@ class Problem(Schema):
     instance: str = ""
 
 
+# What any operation may answer besides its own: bad input, not signed in, refused, not found
+# (in tokenadmin or in Keycloak), Keycloak unreachable.
+ERRORS: dict[int | str, type[Schema]] = {
+    400: Problem,
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    503: Problem,
+}
+
+
 class Lifespans(Schema):
     access_token_s: int
     sso_idle_s: int
