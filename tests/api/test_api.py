@@ -160,7 +160,7 @@ def test_an_operator_plans_then_applies_once(login, kc, client_as, bearer_for, m
     assert applied.status_code == 202
     assert applied.json()["state"] == "done" and applied.json()["done"] == 2
     assert not mlflow_online_ids(kc) & set(mlflow_sessions)
-    assert "already applied" in assert_problem(again, 409)["detail"]
+    assert f"already applied: job {applied.json()['id']}" in assert_problem(again, 409)["detail"]
     assert RevocationJob.objects.count() == 1 == AppliedPlan.objects.count()
     job = client.get(f"{API}/revocation/jobs/{applied.json()['id']}")
     items = client.get(f"{API}/revocation/jobs/{applied.json()['id']}/items")

@@ -465,26 +465,30 @@ def _job_out(job: RevocationJob) -> JobOut:
 )
 def plan_apply(request: HttpRequest, realm: str, body: ApplyIn) -> Status:
     caller = _caller(request)
-
     plan = plan_load(body.plan_id, realm=realm)
     digest = hashlib.sha256(body.plan_id.encode()).hexdigest()
-    applied = AppliedPlan.objects.filter(digest=digest).select_related("job").first()
-    if applied:
-        raise HttpError(409, f"This plan was already applied: job {applied.job.pk}.")
     try:
         with transaction.atomic():
-            job = revocation_bulk_start(
-                admin=caller.gateway(),
-                plan=plan,
-                own_session_id=caller.own_session_id,
-                actor=caller.user,
-                reason=body.reason,
-                ticket=body.ticket,
-                queue_unreachable=lambda: None,  # the sweeper queues it again (FAULTS.md)
-            )
-            AppliedPlan.objects.create(digest=digest, job=job)
+            marker = AppliedPlan.objects.create(digest=digest)
     except IntegrityError:
-        raise HttpError(409, "This plan was already applied.") from None
+        earlier = AppliedPlan.objects.filter(digest=digest).first()
+        job_text = f": job {earlier.job_id}" if earlier and earlier.job_id else ""
+        raise HttpError(409, f"This plan was already applied{job_text}.") from None
+    try:
+        job = revocation_bulk_start(
+            admin=caller.gateway(),
+            plan=plan,
+            own_session_id=caller.own_session_id,
+            actor=caller.user,
+            reason=body.reason,
+            ticket=body.ticket,
+            queue_unreachable=lambda: None,  # the sweeper queues it again (FAULTS.md)
+        )
+    except BaseException:
+        marker.delete()  # nothing started: the plan may be applied again
+        raise
+    marker.job = job
+    marker.save(update_fields=["job"])
     job.refresh_from_db()
     return Status(202, _job_out(job))
 

@@ -6,7 +6,9 @@ class AppliedPlan(models.Model):
     answers "already applied" with the job, instead of starting a second job."""
 
     digest = models.CharField(max_length=64, unique=True)
-    job = models.ForeignKey("revocation.RevocationJob", on_delete=models.CASCADE)
+    # Empty while the job is being started: the digest is taken first, so two applies racing
+    # cannot both start one.
+    job = models.ForeignKey("revocation.RevocationJob", on_delete=models.CASCADE, null=True)
     applied_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
