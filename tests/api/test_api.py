@@ -348,3 +348,15 @@ def test_reports_list_run_now_and_runs(bearer_for, db):
     assert_problem(viewer.post(f"{API}/reports/{both.pk}/runs"), 403)
     assert_problem(viewer.get(f"{API}/reports/999999/runs"), 404)
     assert_problem(bearer_for("outsider").get(f"{API}/reports"), 403)
+
+
+def test_keycloak_failing_is_a_503_problem_not_a_500(kc, bearer_for):
+    client = bearer_for("admin")
+    kc.fault("/admin/realms", status=500)
+    try:
+        response = client.get(f"{API}/realms")
+    finally:
+        kc.clear_faults()
+
+    body = assert_problem(response, 503)
+    assert "Keycloak" in body["title"]

@@ -43,7 +43,13 @@ def _bearer_caller(token: str) -> Caller:
         raise NotAuthenticated(f"Bearer token refused: {exc}.") from None
     backend = KeycloakBackend()
     user = backend.filter_users_by_claims(claims).first()
-    user = backend.update_user(user, claims) if user else backend.create_user(claims)
+    if user is None:
+        user = backend.create_user(claims)
+    elif user.email != claims.get("email", "") or not user.username.startswith(
+        claims.get("preferred_username") or claims["sub"]
+    ):
+        # As at sign-in; left alone otherwise, so a script's calls do not each write a row.
+        user = backend.update_user(user, claims)
     expires_in = int(claims["exp"] - time.time())
     return Caller(
         user=user,
