@@ -360,3 +360,15 @@ def test_keycloak_failing_is_a_503_problem_not_a_500(kc, bearer_for):
 
     body = assert_problem(response, 503)
     assert "Keycloak" in body["title"]
+
+
+def test_a_locked_database_is_a_503_problem(bearer_for, db, monkeypatch):
+    from django.db import OperationalError
+
+    def locked(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr("tokenadmin.api.api.ledger_entries_visible_select", locked)
+
+    body = assert_problem(bearer_for("admin").get(f"{API}/ledger"), 503)
+    assert "busy" in body["detail"]

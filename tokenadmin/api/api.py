@@ -6,6 +6,7 @@ but through the caller's gateway.
 """
 
 import hashlib
+import logging
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from ninja import NinjaAPI, Query, Router, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import Field
 
+from tokenadmin.core.middleware import database_is_busy
 from tokenadmin.keycloak import GatewayError
 from tokenadmin.keycloak.types import KcSession
 from tokenadmin.ledger.selectors import LedgerFilterForm, ledger_entries_visible_select
@@ -61,6 +63,7 @@ from .schemas import (
     TargetOut,
 )
 
+logger = logging.getLogger(__name__)
 CURSOR_SALT = "tokenadmin.api.cursor"
 MAX_LIMIT = 500
 
@@ -155,6 +158,22 @@ def _refused(request: HttpRequest, exc: RevocationRefused) -> HttpResponse:
 def _gateway(request: HttpRequest, exc: GatewayError) -> HttpResponse:
     # Keycloak's own refusal (403), a login gone (401), or Keycloak down (503): its message.
     return problem(request, status=exc.status_code, title=exc.title, detail=exc.message)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if database_is_busy(exc):
+        return problem(
+            request,
+            status=503,
+            title="Database busy",
+            detail="The database is busy with other writes; try again in a moment.",
+        )
+    # Still one shape for a script; the traceback goes to the log, not to the caller.
+    logger.exception("API %s %s failed", request.method, request.path)
+    return problem(
+        request, status=500, title="Internal error", detail="Something failed on our side."
+    )
 
 
 def _caller(request: HttpRequest) -> Caller:
