@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from tokenadmin.api.api import api
 from tokenadmin.core import views as core_views
 from tokenadmin.metrics import views as metrics_views
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("reports/", include("tokenadmin.reports.urls")),
     path("findings/", include("tokenadmin.findings.urls")),
     path("history/", include("tokenadmin.history.urls")),
+    path("api/v1/", api.urls),
     path("", core_views.home, name="home"),
 ]
 

@@ -56,6 +56,13 @@ def _realm(w: Any) -> list:
     return ["mlflow"]
 
 
+def _job(w: Any) -> list:
+    return [w.job_id]
+
+
+# The API (tokenadmin/api) answers for itself, a 401 problem document rather than a login
+# redirect: public here, its 401 counted as "refused". The bodies sent here are form data, so
+# an allowed POST gets a 400 (which counts as getting through).
 RIGHTS: dict[str, Rule] = {
     # --- the way in, and health ------------------------------------------------------------
     "health": Rule(get=EVERYONE, post=EVERYONE, public=True),
@@ -93,6 +100,39 @@ RIGHTS: dict[str, Rule] = {
     "sessions:client": Rule(
         args=lambda w: ["mlflow", w.client_uuid], get=VIEW_USERS, post=None, no_store=True
     ),
+    # --- the API (tokenadmin/api) ----------------------------------------------------------
+    # Read-only documents that answer any method alike.
+    "api:api-root": Rule(get=EVERYONE, post=EVERYONE, public=True),
+    "api:openapi-json": Rule(get=EVERYONE, post=EVERYONE, public=True),
+    "api:realms_list": Rule(get=ANY_RIGHT, post=None, public=True, no_store=True),
+    "api:sessions_list": Rule(args=_realm, get=VIEW_USERS, post=None, public=True, no_store=True),
+    "api:user_sessions": Rule(
+        args=lambda w: ["mlflow", w.user_id], get=VIEW_USERS, post=None, public=True, no_store=True
+    ),
+    "api:client_sessions": Rule(
+        args=lambda w: ["mlflow", w.client_uuid],
+        get=VIEW_USERS,
+        post=None,
+        public=True,
+        no_store=True,
+    ),
+    "api:ledger_list": Rule(get=ANY_RIGHT, post=None, public=True, no_store=True),
+    "api:reports_list": Rule(get=ANY_RIGHT, post=None, public=True, no_store=True),
+    # One path, named twice by django-ninja (runs: GET lists them, POST runs the report now).
+    "api:report_run": Rule(
+        args=lambda w: [w.report_id], get=VIEW_USERS, post=VIEW_USERS, public=True, no_store=True
+    ),
+    "api:report_runs": Rule(
+        args=lambda w: [w.report_id], get=VIEW_USERS, post=VIEW_USERS, public=True, no_store=True
+    ),
+    "api:plan_create": Rule(args=_realm, get=None, post=MANAGE, public=True, no_store=True),
+    "api:plan_apply": Rule(args=_realm, get=None, post=MANAGE, public=True, no_store=True),
+    "api:job_get": Rule(args=_job, get=VIEW_USERS, post=None, public=True, no_store=True),
+    # PUT (manage-realm) is tried in tests/api.
+    # One path, named twice by django-ninja (a GET and a PUT operation).
+    "api:lifespans_get": Rule(args=_realm, get=VIEW_REALM, post=None, public=True, no_store=True),
+    "api:lifespans_put": Rule(args=_realm, get=VIEW_REALM, post=None, public=True, no_store=True),
+    "api:job_items": Rule(args=_job, get=VIEW_USERS, post=None, public=True, no_store=True),
     # --- revocation --------------------------------------------------------------------------
     "revocation:index": Rule(get=ANY_RIGHT, post=None, no_store=True),
     "revocation:job": Rule(args=lambda w: [w.job_id], get=VIEW_USERS, post=None, no_store=True),

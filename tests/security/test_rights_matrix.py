@@ -43,7 +43,7 @@ def outcome(response) -> str:
     if any(name.startswith("gateway_error.html") for name in templates):
         # Past tokenadmin's checks; Keycloak refusing means the table or the checks are wrong.
         return "keycloak-refused" if status == 403 else "ok"
-    if status in (403, 404):
+    if status in (403, 404) or (status == 401 and "problem+json" in response["Content-Type"]):
         return "refused"
     return "ok"
 

@@ -38,6 +38,10 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
         match = request.resolver_match
         if match and match.url_name in OIDC_URL_NAMES:
             return None
+        # The API (tokenadmin/api) answers "not authenticated" itself, as a problem document,
+        # and takes bearer tokens: no redirect to a login page for scripts.
+        if match and match.namespace == "api":
+            return None
         return super().process_view(request, view_func, view_args, view_kwargs)
 
     def handle_no_permission(self, request, view_func):

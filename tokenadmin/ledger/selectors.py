@@ -6,6 +6,8 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from tokenadmin.accounts.rights import AdminRights
+
 from .models import Action, LedgerEntry, Outcome
 
 FIRST_DAY = date(1970, 1, 1)
@@ -91,3 +93,16 @@ def ledger_entries_select(
     if until := filters.get("until"):
         entries = entries.filter(created_at__lt=_day_start(until) + timedelta(days=1))
     return entries
+
+
+def ledger_entries_visible_select(*, filters: dict, rights: AdminRights) -> QuerySet[LedgerEntry]:
+    """The entries an admin with `rights` may read: every entry of the realms whose users they
+    may view; of the other realms they hold a right on, only the changes to settings."""
+    if rights.is_superadmin:
+        return ledger_entries_select(filters=filters, visible_realms=None)
+    users = frozenset(realm for realm in rights.by_realm if rights.can(realm, "view-users"))
+    return ledger_entries_select(
+        filters=filters,
+        visible_realms=users,
+        settings_only_realms=frozenset(rights.by_realm) - users,
+    )

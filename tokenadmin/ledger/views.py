@@ -13,7 +13,7 @@ from tokenadmin.core.csv import csv_lines
 from tokenadmin.http import AuthedRequest, forbidden, page_or_partial
 
 from .models import LedgerEntry
-from .selectors import LedgerFilterForm, ledger_entries_select
+from .selectors import LedgerFilterForm, ledger_entries_visible_select
 
 PAGE_SIZE = 50
 CSV_COLUMNS = (
@@ -41,15 +41,7 @@ def _entries(request: AuthedRequest) -> tuple[LedgerFilterForm, QuerySet[LedgerE
     realms they hold a right on, only the changes to settings (no user or session data)."""
     form = LedgerFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
-    rights = rights_of(request.session)
-    if rights.is_superadmin:
-        return form, ledger_entries_select(filters=filters, visible_realms=None)
-    users = frozenset(realm for realm in rights.by_realm if rights.can(realm, "view-users"))
-    return form, ledger_entries_select(
-        filters=filters,
-        visible_realms=users,
-        settings_only_realms=frozenset(rights.by_realm) - users,
-    )
+    return form, ledger_entries_visible_select(filters=filters, rights=rights_of(request.session))
 
 
 @never_cache
