@@ -221,9 +221,14 @@ class SessionQuery(Schema):
     format: Literal["json", "csv"] = "json"
 
 
-def _session_out(s: IndexedSession) -> SessionOut:
+def _session_out(s: IndexedSession | KcSession) -> SessionOut:
+    """One session as the API shows it, from the index or read live (no predicted end then)."""
+    if isinstance(s, IndexedSession):
+        session_id, expires_at = s.session_id, s.expires_at
+    else:
+        session_id, expires_at = s.id, None
     return SessionOut(
-        session_id=s.session_id,
+        session_id=session_id,
         type="offline" if s.offline else "regular",
         username=s.username,
         user_id=s.user_id,
@@ -232,7 +237,7 @@ def _session_out(s: IndexedSession) -> SessionOut:
         last_access_at=s.last_access_at,
         remember_me=s.remember_me,
         clients=sorted(s.clients.values()),
-        expires_at=s.expires_at,
+        expires_at=expires_at,
     )
 
 
@@ -295,21 +300,6 @@ def sessions_list(
     )
 
 
-def _kc_session_out(s: KcSession) -> SessionOut:
-    return SessionOut(
-        session_id=s.id,
-        type="offline" if s.offline else "regular",
-        username=s.username,
-        user_id=s.user_id,
-        ip_address=s.ip_address,
-        started_at=s.started_at,
-        last_access_at=s.last_access_at,
-        remember_me=s.remember_me,
-        clients=sorted(s.clients.values()),
-        expires_at=None,
-    )
-
-
 @realms.get(
     "/{realm}/users/{user_id}/sessions",
     auth=VIEW_USERS,
@@ -321,7 +311,7 @@ def user_sessions(request: HttpRequest, realm: str, user_id: str) -> list[Sessio
         gateway=_caller(request).gateway(), realm=realm, user_id=user_id
     )
     offline = {s.id: s for group in live.offline_by_client for s in group.sessions}
-    return [_kc_session_out(s) for s in [*live.online, *offline.values()]]
+    return [_session_out(s) for s in [*live.online, *offline.values()]]
 
 
 @realms.get(
@@ -350,7 +340,7 @@ def client_sessions(
         client_id=live.client.client_id,
         online_count=live.online_count,
         offline_count=live.offline_count,
-        items=[_kc_session_out(s) for s in live.sessions],
+        items=[_session_out(s) for s in live.sessions],
     )
 
 
