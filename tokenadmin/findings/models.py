@@ -8,6 +8,13 @@ class Kind(models.TextChoices):
     MANY_SESSIONS = "many_sessions", "User with many concurrent sessions"
     MANY_ADDRESSES = "many_addresses", "User with sessions from many addresses"
     DISABLED_USER = "disabled_user", "Sessions of a disabled user"
+    MISSING_USER = "missing_user", "Sessions of a user who no longer exists"
+    CREDENTIAL_CHANGED = "credential_changed", "Sessions older than the user's credential change"
+    CLIENT_DISABLED = "client_disabled", "Sessions of a disabled client"
+    SECRET_ROTATED = "secret_rotated", "Sessions older than their client's secret rotation"
+    COUNT_JUMP = "count_jump", "Session count jumped against recent history"
+    LIFESPAN_DRIFT = "lifespan_drift", "Lifespans changed outside tokenadmin"
+    POLICY_CAPPED = "policy_capped", "A revocation policy stopped at its cap"
 
 
 class Severity(models.TextChoices):
