@@ -4,10 +4,10 @@ from keycloak.exceptions import KeycloakError
 from tokenadmin.keycloak import Forbidden
 from tokenadmin.ledger.models import Action, LedgerEntry, Outcome
 from tokenadmin.revocation.outcomes import OWN_SESSION_REFUSED, RevocationRefused
+from tokenadmin.revocation.realmwide import realm_sign_out
 from tokenadmin.revocation.services import (
     consent_revoke,
     offline_session_revoke,
-    realm_sign_out,
     session_revoke,
     user_sign_out,
 )

@@ -15,7 +15,7 @@ from tests.revocation import conftest as revocation_fixtures
 from tokenadmin.celery import app as celery_app
 from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import revocation_job_run
-from tokenadmin.revocation.services import realm_sign_out
+from tokenadmin.revocation.realmwide import realm_sign_out
 from tokenadmin.revocation.targets import revocation_job_targets_build
 from tokenadmin.sessionindex.lease import LEASE_S
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex

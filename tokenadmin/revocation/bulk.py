@@ -37,8 +37,8 @@ from tokenadmin.sessionindex.selectors_refresh import realm_index_get
 from .models import RevocationJob
 from .outcomes import NOTHING_SELECTED, RevocationRefused
 from .recipes import OWN_SESSION_WHY, Kind, Recipe, Target
+from .recording import is_login_realm
 from .residual import residual_risk_for
-from .services import is_login_realm
 from .targets import INDEX_COLUMNS, index_for_selection, live_for_group, target_of_row
 
 __all__ = ["OWN_SESSION_WHY", "Kind", "Plan", "Recipe", "Target"]

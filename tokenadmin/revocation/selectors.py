@@ -11,7 +11,7 @@ from tokenadmin.keycloak import Gateway, GatewayError
 from tokenadmin.keycloak.types import ClientSessionStats, KcUser
 
 from .models import RevocationJob
-from .services import is_login_realm
+from .recording import is_login_realm
 
 # What reading a job takes: its items are users, sessions and addresses.
 JOB_RIGHT = "view-users"

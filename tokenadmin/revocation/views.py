@@ -17,7 +17,7 @@ from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID, rights_of
 from tokenadmin.http import AuthedRequest, forbidden, render_poll, require_right
 
-from . import services
+from . import realmwide
 from .bulk import Kind, Plan, Recipe, plan_load, plan_sign
 from .forms import BulkStartForm, RealmSignOutForm, RecipeForm
 from .jobs import job_counts
@@ -29,6 +29,7 @@ from .launch import (
 )
 from .models import RevocationItem, RevocationJob
 from .outcomes import RevocationRefused
+from .recording import is_login_realm
 from .selectors import (
     JOB_RIGHT,
     realm_actions_select,
@@ -150,12 +151,12 @@ def bulk_start(request: AuthedRequest, realm: str) -> HttpResponse:
 @require_right("manage-users")
 def realm_sign_out(request: AuthedRequest, realm: str) -> HttpResponse:
     """Everyone in a realm. In the admin's own login realm this becomes a job that spares them."""
-    if services.is_login_realm(realm):
+    if is_login_realm(realm):
         return redirect(f"{reverse('revocation:bulk-preview', args=[realm])}?kind={Kind.REALM}")
     form = RealmSignOutForm(request.POST or None, realm=realm)
     if request.method == "POST" and form.is_valid():
         try:
-            outcome = services.realm_sign_out(
+            outcome = realmwide.realm_sign_out(
                 admin=gateway_for(request),
                 realm=realm,
                 actor=request.user,

@@ -13,7 +13,7 @@ from tokenadmin.accounts.gateway import gateway_for
 from tokenadmin.accounts.session_tokens import SID
 from tokenadmin.http import AuthedRequest, require_right
 
-from . import services
+from . import realmwide, services
 from .forms import OptionalReasonForm
 from .outcomes import RevocationRefused, RevokeOutcome
 from .selectors import users_find_select
@@ -103,7 +103,7 @@ def revoke_consent(
 def realm_not_before(request: AuthedRequest, realm: str) -> HttpResponse:
     return _revoke_response(
         request,
-        services.realm_not_before_update,
+        realmwide.realm_not_before_update,
         realm=realm,
         clear=request.POST.get("clear") == "1",
     )
@@ -112,7 +112,7 @@ def realm_not_before(request: AuthedRequest, realm: str) -> HttpResponse:
 @require_POST
 @require_right("manage-realm")
 def realm_push(request: AuthedRequest, realm: str) -> HttpResponse:
-    return _revoke_response(request, services.revocation_push, realm=realm)
+    return _revoke_response(request, realmwide.revocation_push, realm=realm)
 
 
 @require_POST
@@ -120,7 +120,7 @@ def realm_push(request: AuthedRequest, realm: str) -> HttpResponse:
 def client_not_before(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
     return _revoke_response(
         request,
-        services.client_not_before_update,
+        realmwide.client_not_before_update,
         realm=realm,
         client_id=client_id,
         clear=request.POST.get("clear") == "1",
@@ -130,7 +130,7 @@ def client_not_before(request: AuthedRequest, realm: str, client_id: str) -> Htt
 @require_POST
 @require_right("manage-clients")
 def client_push(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
-    return _revoke_response(request, services.revocation_push, realm=realm, client_id=client_id)
+    return _revoke_response(request, realmwide.revocation_push, realm=realm, client_id=client_id)
 
 
 @never_cache  # the redirect names a user id: no cache keeps it either
@@ -165,5 +165,5 @@ def client_find(request: AuthedRequest, realm: str) -> HttpResponse:
 @require_right("view-clients")
 def client_page(request: AuthedRequest, realm: str, client_id: str) -> HttpResponse:
     """The old revocation client page (by clientId): on to the one client page (by uuid)."""
-    client = services.client_or_not_found(gateway_for(request), realm, client_id)
+    client = realmwide.client_or_not_found(gateway_for(request), realm, client_id)
     return redirect("sessions:client", realm=realm, client_uuid=client.uuid)
