@@ -32,7 +32,14 @@ from .drift import Culprit, realm_change_culprit
 from .models import LifespanSnapshot
 from .selectors import Drift, index_refreshed_at, lifespans_drift_select, session_rows_select
 from .services import ConcurrentChange, SaveOutcome, realm_lifespans_update
-from .validation import Finding, errors_of, lifespans_check, lifespans_form_parse, warnings_of
+from .validation import (
+    Finding,
+    ParsedForm,
+    errors_of,
+    lifespans_check,
+    lifespans_form_parse,
+    warnings_of,
+)
 
 Stage = Literal["edit", "invalid", "warnings", "conflict", "nothing", "review", "saved"]
 _SALT = "tokenadmin.lifespans.editor"
@@ -207,6 +214,87 @@ def _client_overrides(gateway: Gateway, realm: str) -> dict[str, ClientOverrides
     return {c.uuid: ClientOverrides.from_attributes(c.attributes) for c in clients}
 
 
+def _editor_state(
+    *,
+    gateway: Gateway,
+    realm: str,
+    parsed: ParsedForm,
+    loaded: LifespanValues,
+    rollback_of: LifespanSnapshot | None,
+    settings: RealmSettings,
+) -> EditorState:
+    """The editor as submitted: Keycloak's current values, the admin's inputs, any drift."""
+    shown: dict[str, str | bool] = {**parsed.typed}
+    for f in FIELDS:
+        if f.kind == "switch":
+            shown[f.name] = bool(parsed.values[f.name])
+    current = lifespan_values_of(settings.lifespans)
+    state = EditorState(
+        realm=realm, current=current, loaded=loaded, shown=shown, rollback_of=rollback_of
+    )
+    _with_drift(state, gateway, settings)
+    state.errors = parsed.errors
+    return state
+
+
+def _merged(state: EditorState, values: LifespanValues) -> EditorState:
+    """The admin's edits laid over Keycloak's current values, back in the form."""
+    current, loaded = state.current, state.loaded
+    edits = {k: v for k, v in values.items() if v != loaded.get(k)}
+    state.merged_fields = [BY_NAME[k].label for k in current if current[k] != loaded.get(k)]
+    state.loaded = current
+    state.shown = {**input_texts({**current, **edits})}
+    state.stage = "edit"
+    return state
+
+
+def _saved(
+    state: EditorState,
+    *,
+    gateway: Gateway,
+    values: LifespanValues,
+    actor: User | None,
+) -> EditorState:
+    """Save the reviewed values; a realm changed meanwhile in Keycloak is a conflict."""
+    try:
+        saved = realm_lifespans_update(
+            gateway=gateway,
+            realm=state.realm,
+            values=values,
+            loaded=state.loaded,
+            actor=actor,
+            rollback_of=state.rollback_of,
+        )
+    except ConcurrentChange as exc:
+        state.stage = "conflict"
+        state.current = exc.current
+        state.changes = exc.changes
+        return state
+    return EditorState(
+        realm=state.realm,
+        current=values,
+        loaded=values,
+        shown=input_texts(values),
+        stage="saved",
+        changes=saved.changes,
+        saved=saved,
+    )
+
+
+def _reviewed(state: EditorState, *, gateway: Gateway, values: LifespanValues) -> EditorState:
+    """The diff is set already; add what the change would do to the indexed sessions."""
+    state.stage = "review"
+    state.index_refreshed_at = index_refreshed_at(realm=state.realm)
+    state.impact = lifespans_impact(
+        old=state.current,
+        new=values,
+        sessions=session_rows_select(realm=state.realm),
+        now=timezone.now(),
+        client_overrides=_client_overrides(gateway, state.realm),
+    )
+    return state
+
+
 def editor_submit(
     *,
     gateway: Gateway,
@@ -227,17 +315,14 @@ def editor_submit(
     "review" shows the diff and impact; "confirm" saves if the values are those reviewed.
     """
     parsed = lifespans_form_parse(data)
-    shown: dict[str, str | bool] = {**parsed.typed}
-    for f in FIELDS:
-        if f.kind == "switch":
-            shown[f.name] = bool(parsed.values[f.name])
-    settings = settings if settings is not None else gateway.realm_settings(realm)
-    current = lifespan_values_of(settings.lifespans)
-    state = EditorState(
-        realm=realm, current=current, loaded=loaded, shown=shown, rollback_of=rollback_of
+    state = _editor_state(
+        gateway=gateway,
+        realm=realm,
+        parsed=parsed,
+        loaded=loaded,
+        rollback_of=rollback_of,
+        settings=settings if settings is not None else gateway.realm_settings(realm),
     )
-    _with_drift(state, gateway, settings)
-    state.errors = parsed.errors
     if parsed.errors:
         # Range errors of the fields that did parse too, so the admin sees all at once.
         state.findings = errors_of(lifespans_check(parsed.values))
@@ -245,61 +330,23 @@ def editor_submit(
         return state
     values = parsed.values
     if step == "merge":
-        edits = {k: v for k, v in values.items() if v != loaded.get(k)}
-        state.merged_fields = [BY_NAME[k].label for k in current if current[k] != loaded.get(k)]
-        state.loaded = current
-        state.shown = {**input_texts({**current, **edits})}
-        state.stage = "edit"
-        return state
+        return _merged(state, values)
     state.findings = lifespans_check(values)
     if errors_of(state.findings):
         state.stage = "invalid"
         return state
-    if current != loaded:
+    if state.current != loaded:
         state.stage = "conflict"
-        state.changes = lifespans_diff(loaded, current)
+        state.changes = lifespans_diff(loaded, state.current)
         return state
     if state.warnings and not accept_warnings:
         state.stage = "warnings"
         return state
     state.new_values = values
-    state.changes = lifespans_diff(current, values)
+    state.changes = lifespans_diff(state.current, values)
     if not state.changes:
         state.stage = "nothing"
         return state
     if step == "confirm" and reviewed == values:
-        try:
-            state.saved = realm_lifespans_update(
-                gateway=gateway,
-                realm=realm,
-                values=values,
-                loaded=loaded,
-                actor=actor,
-                rollback_of=rollback_of,
-            )
-        except ConcurrentChange as exc:
-            state.stage = "conflict"
-            state.current = exc.current
-            state.changes = exc.changes
-            return state
-        saved = state.saved
-        state = EditorState(
-            realm=realm,
-            current=values,
-            loaded=values,
-            shown=input_texts(values),
-            stage="saved",
-            changes=saved.changes,
-            saved=saved,
-        )
-        return state
-    state.stage = "review"
-    state.index_refreshed_at = index_refreshed_at(realm=realm)
-    state.impact = lifespans_impact(
-        old=current,
-        new=values,
-        sessions=session_rows_select(realm=realm),
-        now=timezone.now(),
-        client_overrides=_client_overrides(gateway, realm),
-    )
-    return state
+        return _saved(state, gateway=gateway, values=values, actor=actor)
+    return _reviewed(state, gateway=gateway, values=values)

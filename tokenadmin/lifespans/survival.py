@@ -131,6 +131,105 @@ def _raise_fix(limit: _Limit, job_s: int, client: str, *, ceiling: _Limit | None
     return fix
 
 
+@dataclass(frozen=True)
+class _Ending:
+    """What ends the credentials first: the setting, after how long (None: never), why, and
+    the change that would let the job finish."""
+
+    limit: _Limit | None
+    lasts_s: int | None
+    explanation: str
+    fix: str
+
+
+def _offline_ending(
+    rules: EffectiveLifespans,
+    attributes: Mapping[str, str],
+    client: str,
+    access: _Limit,
+    job_s: int,
+) -> _Ending:
+    idle = _offline_idle(rules, attributes, client)
+    top = _offline_max(rules, attributes, client)
+    if access.seconds >= idle.seconds:
+        return _Ending(
+            idle,
+            access.seconds,
+            f"{idle.label} ({duration_text(idle.seconds)}) is not longer than the access "
+            f"token ({duration_text(access.seconds)}): the offline session goes idle before "
+            "the job's first refresh.",
+            f"lower {access.label} below {duration_text(idle.seconds)}, or make the job "
+            "refresh earlier",
+        )
+    if top is None:
+        return _Ending(
+            None,
+            None,
+            "An offline token has no maximum in this realm (Offline Session Max Limited is "
+            f"off): refreshing every {duration_text(access.seconds)}, the job can run "
+            "indefinitely.",
+            "",
+        )
+    return _Ending(
+        top,
+        top.seconds,
+        f"{top.label} ({duration_text(top.seconds)}) ends the offline session after "
+        f"{duration_text(top.seconds)}; the job needs {duration_text(job_s)}.",
+        _raise_fix(top, job_s, client) + ", or switch Offline Session Max Limited off",
+    )
+
+
+def _online_ending(
+    rules: EffectiveLifespans,
+    attributes: Mapping[str, str],
+    client: str,
+    access: _Limit,
+    job_s: int,
+    *,
+    refresh: bool,
+) -> _Ending:
+    job = duration_text(job_s)
+    session_max = _online_max(rules, attributes, client)
+    sso = _Limit(rules.sso_max_s, "SSO Session Max", "ssoSessionMaxLifespan", False)
+    max_fix = _raise_fix(session_max, job_s, client, ceiling=sso) + ", or use an offline token"
+    if not refresh:
+        if access.seconds < session_max.seconds:
+            return _Ending(
+                access,
+                access.seconds,
+                f"The access token expires after {duration_text(access.seconds)} "
+                f"({access.label}) and the job does not refresh; the job needs {job}.",
+                f"let the job refresh its token (or use an offline token), or raise "
+                f"{access.label} to {_suggest(job_s)}",
+            )
+        return _Ending(
+            session_max,
+            session_max.seconds,
+            f"{session_max.label} ({duration_text(session_max.seconds)}) cuts the access token "
+            f"off after {duration_text(session_max.seconds)}; the job needs {job}.",
+            max_fix,
+        )
+    idle = _online_idle(rules, attributes, client)
+    if access.seconds >= idle.seconds:
+        return _Ending(
+            idle,
+            access.seconds,
+            f"{idle.label} ({duration_text(idle.seconds)}) is not longer than the access token "
+            f"({duration_text(access.seconds)}): the session goes idle before the job's first "
+            "refresh.",
+            f"lower {access.label} below {duration_text(idle.seconds)}, or make the job refresh "
+            "earlier",
+        )
+    return _Ending(
+        session_max,
+        session_max.seconds,
+        f"{session_max.label} ({duration_text(session_max.seconds)}) ends the session after "
+        f"{duration_text(session_max.seconds)}; refreshing does not extend it. The job needs "
+        f"{job}.",
+        max_fix,
+    )
+
+
 def job_survival_check(
     *,
     realm_lifespans: Mapping[str, object],
@@ -147,87 +246,17 @@ def job_survival_check(
     """
     rules = EffectiveLifespans.from_representation(realm_lifespans)
     access = _access_limit(rules, client_attributes, client_id)
-    job = duration_text(job_s)
-
-    def verdict(
-        limit: _Limit | None, lasts: int | None, explanation: str, fix: str
-    ) -> SurvivalVerdict:
-        survives = lasts is None or job_s <= lasts
-        return SurvivalVerdict(
-            survives=survives,
-            job_s=job_s,
-            lasts_s=lasts,
-            ends_by=limit.label if limit else "",
-            ends_by_field=limit.field if limit else "",
-            explanation=explanation,
-            fix="" if survives else fix,
-        )
-
     if offline:
-        idle = _offline_idle(rules, client_attributes, client_id)
-        top = _offline_max(rules, client_attributes, client_id)
-        if access.seconds >= idle.seconds:
-            return verdict(
-                idle,
-                access.seconds,
-                f"{idle.label} ({duration_text(idle.seconds)}) is not longer than the access "
-                f"token ({duration_text(access.seconds)}): the offline session goes idle before "
-                "the job's first refresh.",
-                f"lower {access.label} below {duration_text(idle.seconds)}, or make the job "
-                "refresh earlier",
-            )
-        if top is None:
-            return verdict(
-                None,
-                None,
-                "An offline token has no maximum in this realm (Offline Session Max Limited is "
-                f"off): refreshing every {duration_text(access.seconds)}, the job can run "
-                "indefinitely.",
-                "",
-            )
-        return verdict(
-            top,
-            top.seconds,
-            f"{top.label} ({duration_text(top.seconds)}) ends the offline session after "
-            f"{duration_text(top.seconds)}; the job needs {job}.",
-            _raise_fix(top, job_s, client_id) + ", or switch Offline Session Max Limited off",
-        )
-
-    session_max = _online_max(rules, client_attributes, client_id)
-    sso = _Limit(rules.sso_max_s, "SSO Session Max", "ssoSessionMaxLifespan", False)
-    if not refresh:
-        if access.seconds < session_max.seconds:
-            return verdict(
-                access,
-                access.seconds,
-                f"The access token expires after {duration_text(access.seconds)} "
-                f"({access.label}) and the job does not refresh; the job needs {job}.",
-                f"let the job refresh its token (or use an offline token), or raise "
-                f"{access.label} to {_suggest(job_s)}",
-            )
-        return verdict(
-            session_max,
-            session_max.seconds,
-            f"{session_max.label} ({duration_text(session_max.seconds)}) cuts the access token "
-            f"off after {duration_text(session_max.seconds)}; the job needs {job}.",
-            _raise_fix(session_max, job_s, client_id, ceiling=sso) + ", or use an offline token",
-        )
-    idle = _online_idle(rules, client_attributes, client_id)
-    if access.seconds >= idle.seconds:
-        return verdict(
-            idle,
-            access.seconds,
-            f"{idle.label} ({duration_text(idle.seconds)}) is not longer than the access token "
-            f"({duration_text(access.seconds)}): the session goes idle before the job's first "
-            "refresh.",
-            f"lower {access.label} below {duration_text(idle.seconds)}, or make the job refresh "
-            "earlier",
-        )
-    return verdict(
-        session_max,
-        session_max.seconds,
-        f"{session_max.label} ({duration_text(session_max.seconds)}) ends the session after "
-        f"{duration_text(session_max.seconds)}; refreshing does not extend it. The job needs "
-        f"{job}.",
-        _raise_fix(session_max, job_s, client_id, ceiling=sso) + ", or use an offline token",
+        ending = _offline_ending(rules, client_attributes, client_id, access, job_s)
+    else:
+        ending = _online_ending(rules, client_attributes, client_id, access, job_s, refresh=refresh)
+    survives = ending.lasts_s is None or job_s <= ending.lasts_s
+    return SurvivalVerdict(
+        survives=survives,
+        job_s=job_s,
+        lasts_s=ending.lasts_s,
+        ends_by=ending.limit.label if ending.limit else "",
+        ends_by_field=ending.limit.field if ending.limit else "",
+        explanation=ending.explanation,
+        fix="" if survives else ending.fix,
     )

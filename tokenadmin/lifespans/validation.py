@@ -100,33 +100,52 @@ def lifespans_check(values: LifespanValues) -> list[Finding]:
     return findings + _warnings(values)
 
 
-def _warnings(v: LifespanValues) -> list[Finding]:
+def _warn(fields: tuple[str, ...], message: str) -> Finding:
+    return Finding("warning", fields, message)
+
+
+def _sso_warnings(v: LifespanValues) -> list[Finding]:
+    """Client and access-token lifespans against the SSO session they live in."""
     out: list[Finding] = []
-
-    def warn(fields: tuple[str, ...], message: str) -> None:
-        out.append(Finding("warning", fields, message))
-
     sso_idle = _pos(v["ssoSessionIdleTimeout"], 1800)
     sso_max = _pos(v["ssoSessionMaxLifespan"], 36000)
     client_idle = int(v["clientSessionIdleTimeout"])
     client_max = int(v["clientSessionMaxLifespan"])
     access = int(v["accessTokenLifespan"])
-    offline_idle = _pos(v["offlineSessionIdleTimeout"], 2592000)
-    offline_max_on = bool(v["offlineSessionMaxLifespanEnabled"])
-    offline_max = _pos(v["offlineSessionMaxLifespan"], 5184000)
-
     if client_idle > sso_idle:
-        warn(
-            ("clientSessionIdleTimeout", "ssoSessionIdleTimeout"),
-            f"Client Session Idle ({_t(client_idle)}) is longer than SSO Session Idle "
-            f"({_t(sso_idle)}): it has no effect, the login goes idle first.",
+        out.append(
+            _warn(
+                ("clientSessionIdleTimeout", "ssoSessionIdleTimeout"),
+                f"Client Session Idle ({_t(client_idle)}) is longer than SSO Session Idle "
+                f"({_t(sso_idle)}): it has no effect, the login goes idle first.",
+            )
         )
     if client_max > sso_max:
-        warn(
-            ("clientSessionMaxLifespan", "ssoSessionMaxLifespan"),
-            f"Client Session Max ({_t(client_max)}) is longer than SSO Session Max "
-            f"({_t(sso_max)}): it has no effect, the login ends first.",
+        out.append(
+            _warn(
+                ("clientSessionMaxLifespan", "ssoSessionMaxLifespan"),
+                f"Client Session Max ({_t(client_max)}) is longer than SSO Session Max "
+                f"({_t(sso_max)}): it has no effect, the login ends first.",
+            )
         )
+    out += _access_warnings(
+        access=access, client_idle=client_idle, sso_idle=sso_idle, sso_max=sso_max
+    )
+    if sso_idle > sso_max:
+        out.append(
+            _warn(
+                ("ssoSessionIdleTimeout", "ssoSessionMaxLifespan"),
+                f"SSO Session Idle ({_t(sso_idle)}) is longer than SSO Session Max "
+                f"({_t(sso_max)}): the idle timeout can never be reached.",
+            )
+        )
+    return out
+
+
+def _access_warnings(
+    *, access: int, client_idle: int, sso_idle: int, sso_max: int
+) -> list[Finding]:
+    out: list[Finding] = []
     effective_idle = min(client_idle, sso_idle) if client_idle > 0 else sso_idle
     idle_name = (
         "Client Session Idle" if client_idle > 0 and client_idle < sso_idle else "SSO Session Idle"
@@ -137,80 +156,125 @@ def _warnings(v: LifespanValues) -> list[Finding]:
         else "ssoSessionIdleTimeout"
     )
     if access > effective_idle:
-        warn(
-            ("accessTokenLifespan", idle_field),
-            f"Access Token Lifespan ({_t(access)}) is longer than {idle_name} "
-            f"({_t(effective_idle)}): an application that refreshes only when its token runs "
-            "out will find its session already ended.",
+        out.append(
+            _warn(
+                ("accessTokenLifespan", idle_field),
+                f"Access Token Lifespan ({_t(access)}) is longer than {idle_name} "
+                f"({_t(effective_idle)}): an application that refreshes only when its token runs "
+                "out will find its session already ended.",
+            )
         )
     if access > sso_max:
-        warn(
-            ("accessTokenLifespan", "ssoSessionMaxLifespan"),
-            f"Access Token Lifespan ({_t(access)}) is longer than SSO Session Max "
-            f"({_t(sso_max)}): tokens are cut off at the session's end anyway.",
+        out.append(
+            _warn(
+                ("accessTokenLifespan", "ssoSessionMaxLifespan"),
+                f"Access Token Lifespan ({_t(access)}) is longer than SSO Session Max "
+                f"({_t(sso_max)}): tokens are cut off at the session's end anyway.",
+            )
         )
-    if sso_idle > sso_max:
-        warn(
-            ("ssoSessionIdleTimeout", "ssoSessionMaxLifespan"),
-            f"SSO Session Idle ({_t(sso_idle)}) is longer than SSO Session Max "
-            f"({_t(sso_max)}): the idle timeout can never be reached.",
-        )
+    return out
+
+
+def _remember_me_warnings(v: LifespanValues) -> list[Finding]:
+    out: list[Finding] = []
     for name, normal, normal_label in (
-        ("ssoSessionIdleTimeoutRememberMe", sso_idle, "SSO Session Idle"),
-        ("ssoSessionMaxLifespanRememberMe", sso_max, "SSO Session Max"),
+        (
+            "ssoSessionIdleTimeoutRememberMe",
+            _pos(v["ssoSessionIdleTimeout"], 1800),
+            "SSO Session Idle",
+        ),
+        (
+            "ssoSessionMaxLifespanRememberMe",
+            _pos(v["ssoSessionMaxLifespan"], 36000),
+            "SSO Session Max",
+        ),
     ):
         value = int(v[name])
         label = BY_NAME[name].label
         if 0 < value < normal:
-            warn(
-                (name,),
-                f"{label} ({_t(value)}) is shorter than {normal_label} ({_t(normal)}): "
-                "it has no effect, remember-me logins get the longer of the two.",
+            out.append(
+                _warn(
+                    (name,),
+                    f"{label} ({_t(value)}) is shorter than {normal_label} ({_t(normal)}): "
+                    "it has no effect, remember-me logins get the longer of the two.",
+                )
             )
         if value > 0 and not v["rememberMe"]:
-            warn(
-                (name, "rememberMe"),
-                f"{label} is set but Remember me is off: no login can use it.",
+            out.append(
+                _warn(
+                    (name, "rememberMe"),
+                    f"{label} is set but Remember me is off: no login can use it.",
+                )
             )
+    return out
+
+
+def _offline_warnings(v: LifespanValues) -> list[Finding]:
+    out: list[Finding] = []
+    offline_idle = _pos(v["offlineSessionIdleTimeout"], 2592000)
+    offline_max_on = bool(v["offlineSessionMaxLifespanEnabled"])
+    offline_max = _pos(v["offlineSessionMaxLifespan"], 5184000)
     client_offline_idle = int(v["clientOfflineSessionIdleTimeout"])
     client_offline_max = int(v["clientOfflineSessionMaxLifespan"])
     if client_offline_idle > offline_idle:
-        warn(
-            ("clientOfflineSessionIdleTimeout", "offlineSessionIdleTimeout"),
-            f"Client Offline Session Idle ({_t(client_offline_idle)}) is longer than Offline "
-            f"Session Idle ({_t(offline_idle)}): it has no effect.",
+        out.append(
+            _warn(
+                ("clientOfflineSessionIdleTimeout", "offlineSessionIdleTimeout"),
+                f"Client Offline Session Idle ({_t(client_offline_idle)}) is longer than Offline "
+                f"Session Idle ({_t(offline_idle)}): it has no effect.",
+            )
         )
     if offline_max_on and offline_max < offline_idle:
-        warn(
-            ("offlineSessionMaxLifespan", "offlineSessionIdleTimeout"),
-            f"Offline Session Max ({_t(offline_max)}) is shorter than Offline Session Idle "
-            f"({_t(offline_idle)}): offline tokens end at the maximum before they can go idle.",
+        out.append(
+            _warn(
+                ("offlineSessionMaxLifespan", "offlineSessionIdleTimeout"),
+                f"Offline Session Max ({_t(offline_max)}) is shorter than Offline Session Idle "
+                f"({_t(offline_idle)}): offline tokens end at the maximum before they can go idle.",
+            )
         )
     if offline_max_on and client_offline_max > offline_max:
-        warn(
-            ("clientOfflineSessionMaxLifespan", "offlineSessionMaxLifespan"),
-            f"Client Offline Session Max ({_t(client_offline_max)}) is longer than Offline "
-            f"Session Max ({_t(offline_max)}): it has no effect.",
+        out.append(
+            _warn(
+                ("clientOfflineSessionMaxLifespan", "offlineSessionMaxLifespan"),
+                f"Client Offline Session Max ({_t(client_offline_max)}) is longer than Offline "
+                f"Session Max ({_t(offline_max)}): it has no effect.",
+            )
         )
     if not offline_max_on and client_offline_max > 0:
-        warn(
-            ("clientOfflineSessionMaxLifespan", "offlineSessionMaxLifespanEnabled"),
-            "Client Offline Session Max is set but Offline Session Max Limited is off: "
-            "it has no effect until the limit is switched on.",
-        )
-    if int(v["refreshTokenMaxReuse"]) > 0 and not v["revokeRefreshToken"]:
-        warn(
-            ("refreshTokenMaxReuse", "revokeRefreshToken"),
-            f"Refresh Token Max Reuse is {int(v['refreshTokenMaxReuse'])} but Revoke Refresh "
-            "Token is off: reuse is only limited when rotation is on.",
-        )
-    if int(v["accessCodeLifespan"]) == 0:
-        warn(
-            ("accessCodeLifespan",),
-            "Client login timeout is 0: authorization codes expire as they are issued, "
-            "so browser logins will fail.",
+        out.append(
+            _warn(
+                ("clientOfflineSessionMaxLifespan", "offlineSessionMaxLifespanEnabled"),
+                "Client Offline Session Max is set but Offline Session Max Limited is off: "
+                "it has no effect until the limit is switched on.",
+            )
         )
     return out
+
+
+def _token_warnings(v: LifespanValues) -> list[Finding]:
+    out: list[Finding] = []
+    if int(v["refreshTokenMaxReuse"]) > 0 and not v["revokeRefreshToken"]:
+        out.append(
+            _warn(
+                ("refreshTokenMaxReuse", "revokeRefreshToken"),
+                f"Refresh Token Max Reuse is {int(v['refreshTokenMaxReuse'])} but Revoke Refresh "
+                "Token is off: reuse is only limited when rotation is on.",
+            )
+        )
+    if int(v["accessCodeLifespan"]) == 0:
+        out.append(
+            _warn(
+                ("accessCodeLifespan",),
+                "Client login timeout is 0: authorization codes expire as they are issued, "
+                "so browser logins will fail.",
+            )
+        )
+    return out
+
+
+def _warnings(v: LifespanValues) -> list[Finding]:
+    """Settings Keycloak accepts that do not do what they seem to, in the page's order."""
+    return _sso_warnings(v) + _remember_me_warnings(v) + _offline_warnings(v) + _token_warnings(v)
 
 
 def errors_of(findings: list[Finding]) -> list[Finding]:

@@ -340,6 +340,95 @@ def report_querysets(
     return querysets
 
 
+def _offline_section(report: ExpiryReport, qs: QuerySet[Any], realms: list[str]) -> Section:
+    days = report.offline_within_days
+    assert days is not None
+    within = timedelta(days=days)
+    return _session_section(
+        key=OFFLINE_LAPSING,
+        title="Offline tokens lapsing",
+        description=f"Offline sessions that end within {days} days unless a client refreshes them.",
+        sessions=qs,
+        report=report,
+        realms=realms,
+        link_params=lambda realm: {
+            "type": "offline",
+            "expiring_within": duration_format(int(within.total_seconds())),
+            "sort": "expires",
+        },
+    )
+
+
+def _sso_max_section(
+    report: ExpiryReport, qs: QuerySet[Any], realms: list[str], max_by_realm: dict[str, int]
+) -> Section:
+    hours = report.sso_max_within_hours
+    assert hours is not None
+    within_s = hours * 3600
+    return _session_section(
+        key=SSO_MAX,
+        title="Sessions reaching their SSO maximum",
+        description=f"Regular sessions that hit the realm's SSO session max within "
+        f"{hours} hours; their users must sign in again then.",
+        sessions=qs,
+        report=report,
+        realms=realms,
+        link_params=lambda realm: {
+            "type": "regular",
+            "older_than": duration_format(max(max_by_realm[realm] - within_s, 0)),
+            "sort": "started",
+        },
+        row_extra=lambda row: {
+            "max_at": row["started_at"]
+            + timedelta(seconds=max_by_realm.get(row["realm"], SSO_MAX_DEFAULT_S))
+        },
+    )
+
+
+def _idle_section(report: ExpiryReport, qs: QuerySet[Any], realms: list[str]) -> Section:
+    hours = report.idle_over_hours
+    assert hours is not None
+    idle = timedelta(hours=hours)
+    return _session_section(
+        key=LONG_IDLE,
+        title="Long-idle sessions still valid",
+        description=f"Sessions nobody used for more than {hours} hours "
+        "that Keycloak still accepts.",
+        sessions=qs,
+        report=report,
+        realms=realms,
+        link_params=lambda realm: {
+            "idle_over": duration_format(int(idle.total_seconds())),
+            "sort": "last_access",
+        },
+    )
+
+
+def _many_sessions_section(report: ExpiryReport, qs: QuerySet[Any], realms: list[str]) -> Section:
+    # Users above the threshold per realm: the grouped rows are few (one per such user).
+    by_realm = dict.fromkeys(realms, 0)
+    for realm, _n in qs.values_list("realm", "n").iterator(chunk_size=2000):
+        by_realm[realm] += 1
+    rows = [
+        {
+            **row,
+            "link": sessions_page_url(row["realm"], _link_query(report, q=row["username"])),
+        }
+        for row in qs[:DETAIL_LIMIT]
+    ]
+    return Section(
+        key=MANY_SESSIONS,
+        title="Users with unusually many sessions",
+        description=f"Users holding more than {report.sessions_per_user_over} valid "
+        "sessions (regular and offline together).",
+        count=sum(by_realm.values()),
+        by_realm=by_realm,
+        rows=rows,
+        links={},
+        per_user=True,
+    )
+
+
 def expiry_report_build(
     *, report: ExpiryReport, now: datetime, sso_max_s: Mapping[str, int] | None = None
 ) -> ReportContent:
@@ -349,98 +438,16 @@ def expiry_report_build(
     """
     realms = report.report_realms
     querysets = report_querysets(report=report, now=now, sso_max_s=sso_max_s)
-    max_by_realm = _sso_max_by_realm(realms, sso_max_s)
     sections: list[Section] = []
-
     if report.offline_within_days is not None:
-        within = timedelta(days=report.offline_within_days)
-        qs = querysets[OFFLINE_LAPSING]
-        sections.append(
-            _session_section(
-                key=OFFLINE_LAPSING,
-                title="Offline tokens lapsing",
-                description=f"Offline sessions that end within {report.offline_within_days} days "
-                "unless a client refreshes them.",
-                sessions=qs,
-                report=report,
-                realms=realms,
-                link_params=lambda realm: {
-                    "type": "offline",
-                    "expiring_within": duration_format(int(within.total_seconds())),
-                    "sort": "expires",
-                },
-            )
-        )
-
+        sections.append(_offline_section(report, querysets[OFFLINE_LAPSING], realms))
     if report.sso_max_within_hours is not None:
-        within_s = report.sso_max_within_hours * 3600
-        qs = querysets[SSO_MAX]
-        sections.append(
-            _session_section(
-                key=SSO_MAX,
-                title="Sessions reaching their SSO maximum",
-                description=f"Regular sessions that hit the realm's SSO session max within "
-                f"{report.sso_max_within_hours} hours; their users must sign in again then.",
-                sessions=qs,
-                report=report,
-                realms=realms,
-                link_params=lambda realm: {
-                    "type": "regular",
-                    "older_than": duration_format(max(max_by_realm[realm] - within_s, 0)),
-                    "sort": "started",
-                },
-                row_extra=lambda row: {
-                    "max_at": row["started_at"]
-                    + timedelta(seconds=max_by_realm.get(row["realm"], SSO_MAX_DEFAULT_S))
-                },
-            )
-        )
-
+        max_by_realm = _sso_max_by_realm(realms, sso_max_s)
+        sections.append(_sso_max_section(report, querysets[SSO_MAX], realms, max_by_realm))
     if report.idle_over_hours is not None:
-        idle = timedelta(hours=report.idle_over_hours)
-        qs = querysets[LONG_IDLE]
-        sections.append(
-            _session_section(
-                key=LONG_IDLE,
-                title="Long-idle sessions still valid",
-                description=f"Sessions nobody used for more than {report.idle_over_hours} hours "
-                "that Keycloak still accepts.",
-                sessions=qs,
-                report=report,
-                realms=realms,
-                link_params=lambda realm: {
-                    "idle_over": duration_format(int(idle.total_seconds())),
-                    "sort": "last_access",
-                },
-            )
-        )
-
+        sections.append(_idle_section(report, querysets[LONG_IDLE], realms))
     if report.sessions_per_user_over is not None:
-        qs = querysets[MANY_SESSIONS]
-        # Users above the threshold per realm: the grouped rows are few (one per such user).
-        by_realm = dict.fromkeys(realms, 0)
-        for realm, _n in qs.values_list("realm", "n").iterator(chunk_size=2000):
-            by_realm[realm] += 1
-        rows = [
-            {
-                **row,
-                "link": sessions_page_url(row["realm"], _link_query(report, q=row["username"])),
-            }
-            for row in qs[:DETAIL_LIMIT]
-        ]
-        sections.append(
-            Section(
-                key=MANY_SESSIONS,
-                title="Users with unusually many sessions",
-                description=f"Users holding more than {report.sessions_per_user_over} valid "
-                "sessions (regular and offline together).",
-                count=sum(by_realm.values()),
-                by_realm=by_realm,
-                rows=rows,
-                links={},
-                per_user=True,
-            )
-        )
+        sections.append(_many_sessions_section(report, querysets[MANY_SESSIONS], realms))
 
     lifespan_changes = (
         lifespan_changes_select(realms=realms, since=last_sent_at(report))

@@ -6,14 +6,14 @@ point at it (a duplicate beat tick, a redelivered message, a retry) only one sen
 
 import logging
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
@@ -325,22 +325,8 @@ def _claim(run_id: int, now: datetime) -> int:
         return ReportRun.objects.values_list("attempts", flat=True).get(pk=run_id)
 
 
-def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
-    """Build and send one run, once. Returns the state it ended in, or None when another
-    worker holds (or already finished) the run.
-
-    On a retryable failure before the content went out the run goes back to PENDING (with the
-    error, the attempt count and when the next attempt is due, so the history shows "failed,
-    retrying") and the error is re-raised for the task to queue that attempt; on the last
-    attempt, or any other error, it ends FAILED. When the content went out unconfirmed the run
-    ends POSSIBLY_DELIVERED (see _possibly_delivered) and DeliveryUncertain is re-raised.
-    """
-    attempt = _claim(run_id, timezone.now())
-    if not attempt:
-        return None
-    run = ReportRun.objects.select_related("report", "report__saved_view").get(pk=run_id)
-    report = run.report
-    mine = ReportRun.objects.filter(pk=run_id, attempts=attempt)
+def _content_guard(mine: QuerySet[ReportRun], run_id: int, attempt: int) -> Callable[[], None]:
+    """Called right before the content goes out: the attempt must still own the run."""
 
     def before_content() -> None:
         now = timezone.now()
@@ -350,43 +336,49 @@ def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
         if not still_mine:
             raise RunTakenOver(f"report run {run_id}: attempt {attempt} lost its claim")
 
-    try:
-        sso_max_s = realms_sso_max_select(report.report_realms)
-        message = None
-        with unmapped_reads():
-            content = expiry_report_build(report=report, now=timezone.now(), sso_max_s=sso_max_s)
-            run.counts = content.counts()
-            run.recipients = list(report.recipients)
-            if not content.is_empty or report.send_when_empty:
-                message = expiry_report_message(content=content, recipients=run.recipients)
-        if message is None:
-            run.state = ReportRun.State.SKIPPED_EMPTY
-        else:
-            message_deliver(message=message, before_content=before_content)
-            run.state = ReportRun.State.SENT
-    except RunTakenOver:
-        log.warning("report run %s: attempt %s lost its claim; sending nothing", run_id, attempt)
-        return None
-    except DeliveryUncertain as exc:
-        mine.update(counts=run.counts, recipients=run.recipients)
-        run.attempts = attempt
-        _possibly_delivered(run=run, why=f"{exc}.", error=str(exc))
-        raise
-    except Exception as exc:
-        retry = isinstance(exc, RETRYABLE) and not final_attempt and attempt < MAX_ATTEMPTS
-        now = timezone.now()
-        mine.filter(state=ReportRun.State.SENDING).update(
-            state=ReportRun.State.PENDING if retry else ReportRun.State.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS],
-            counts=run.counts,
-            recipients=run.recipients,
-            finished_at=None if retry else now,
-            next_attempt_at=now + timedelta(seconds=retry_delay_s(attempt)) if retry else None,
-            lease_until=None,
-            content_sent_at=None,
-            delivery_note=run.delivery_note if retry or not run.copies_possible else RESEND_FAILED,
-        )
-        raise
+    return before_content
+
+
+def _build_and_deliver(run: ReportRun, before_content: Callable[[], None]) -> None:
+    """Build the report into `run` (counts, recipients) and send it unless it is empty;
+    `run.state` says which happened."""
+    report = run.report
+    sso_max_s = realms_sso_max_select(report.report_realms)
+    message = None
+    with unmapped_reads():
+        content = expiry_report_build(report=report, now=timezone.now(), sso_max_s=sso_max_s)
+        run.counts = content.counts()
+        run.recipients = list(report.recipients)
+        if not content.is_empty or report.send_when_empty:
+            message = expiry_report_message(content=content, recipients=run.recipients)
+    if message is None:
+        run.state = ReportRun.State.SKIPPED_EMPTY
+    else:
+        message_deliver(message=message, before_content=before_content)
+        run.state = ReportRun.State.SENT
+
+
+def _attempt_failed(
+    mine: QuerySet[ReportRun], run: ReportRun, exc: Exception, *, attempt: int, final: bool
+) -> None:
+    """Back to PENDING, next attempt timed, when the error is worth retrying; else FAILED."""
+    retry = isinstance(exc, RETRYABLE) and not final and attempt < MAX_ATTEMPTS
+    now = timezone.now()
+    mine.filter(state=ReportRun.State.SENDING).update(
+        state=ReportRun.State.PENDING if retry else ReportRun.State.FAILED,
+        error=f"{type(exc).__name__}: {exc}"[:ERROR_MAX_CHARS],
+        counts=run.counts,
+        recipients=run.recipients,
+        finished_at=None if retry else now,
+        next_attempt_at=now + timedelta(seconds=retry_delay_s(attempt)) if retry else None,
+        lease_until=None,
+        content_sent_at=None,
+        delivery_note=run.delivery_note if retry or not run.copies_possible else RESEND_FAILED,
+    )
+
+
+def _attempt_finished(mine: QuerySet[ReportRun], run: ReportRun) -> None:
+    """Record the verdict (SENT or SKIPPED_EMPTY), counting copies recipients may hold."""
     now = timezone.now()
     copies = run.copies_possible + (run.state == ReportRun.State.SENT)
     note = run.delivery_note
@@ -407,4 +399,35 @@ def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
         delivery_note=note,
         next_attempt_at=None,
     )
+
+
+def report_run_send(*, run_id: int, final_attempt: bool = False) -> str | None:
+    """Build and send one run, once. Returns the state it ended in, or None when another
+    worker holds (or already finished) the run.
+
+    On a retryable failure before the content went out the run goes back to PENDING (with the
+    error, the attempt count and when the next attempt is due, so the history shows "failed,
+    retrying") and the error is re-raised for the task to queue that attempt; on the last
+    attempt, or any other error, it ends FAILED. When the content went out unconfirmed the run
+    ends POSSIBLY_DELIVERED (see _possibly_delivered) and DeliveryUncertain is re-raised.
+    """
+    attempt = _claim(run_id, timezone.now())
+    if not attempt:
+        return None
+    run = ReportRun.objects.select_related("report", "report__saved_view").get(pk=run_id)
+    mine = ReportRun.objects.filter(pk=run_id, attempts=attempt)
+    try:
+        _build_and_deliver(run, _content_guard(mine, run_id, attempt))
+    except RunTakenOver:
+        log.warning("report run %s: attempt %s lost its claim; sending nothing", run_id, attempt)
+        return None
+    except DeliveryUncertain as exc:
+        mine.update(counts=run.counts, recipients=run.recipients)
+        run.attempts = attempt
+        _possibly_delivered(run=run, why=f"{exc}.", error=str(exc))
+        raise
+    except Exception as exc:
+        _attempt_failed(mine, run, exc, attempt=attempt, final=final_attempt)
+        raise
+    _attempt_finished(mine, run)
     return run.state
