@@ -122,6 +122,51 @@ def session_client_url_base(realm: str) -> str:
     return reverse("sessions:client", args=[realm, "-"]).removesuffix("-/")
 
 
+def _user_cells_html(row: SessionRow, user_base: str) -> str:
+    """User (with the details a narrow screen folds away), address, started, last used."""
+    session = row.session
+    ip = escape(session.ip_address) if session.ip_address else "—"
+    # The minute and the time zone ("2026-05-01 12:00 UTC"): every time shows its zone.
+    started = escape(row.started_text + row.started_exact[19:])
+    kind = "offline" if session.offline else "regular"
+    return (
+        f'<td><a href="{user_base}{escape(row.user_path)}/" data-testid="user-link">'
+        f"{escape(session.username)}</a>{_YOU_BADGE if row.is_mine else ''}"
+        '<details class="session-details small text-secondary" data-testid="session-details">'
+        '<summary data-testid="session-details-toggle">Details'
+        '<span class="visually-hidden"> of this session</span></summary>'
+        f'<span class="mono">{ip}</span> · {kind}<br>started {started}'
+        f"<br>last used {escape(row.last_access_text)}</details></td>"
+        f'<td class="mono col-detail">{ip}</td>'
+        f'<td class="col-detail" title="{escape(row.started_exact)}">{started}</td>'
+        f'<td class="col-detail" title="{escape(row.last_access_exact)}">'
+        f"{escape(row.last_access_text)}</td>"
+    )
+
+
+def _expires_cell_html(row: SessionRow) -> str:
+    title = f' title="{escape(row.expires_exact)}"' if row.expires_exact else ""
+    text = escape(row.expires_text)
+    if row.expires_class:
+        text = f'<span class="{escape(row.expires_class)}">{text}</span>'
+    return f'<td class="num"{title} data-testid="expires-in">{text}</td>'
+
+
+def _revoke_cell_html(row: SessionRow, revoke_url_base: str) -> str:
+    session = row.session
+    button = revoke_button_html(
+        url_base=revoke_url_base,
+        user_id=session.user_id,
+        session_id=session.session_id,
+        offline=session.offline,
+        mine=row.is_mine,
+        username=session.username,
+        client_ids=[client_id for _, client_id in row.client_paths],
+        started=row.started_exact,
+    )
+    return f'<td class="text-end text-nowrap">{button}</td>'
+
+
 def session_rows_html(
     rows: Iterable[SessionRow],
     *,
@@ -133,57 +178,27 @@ def session_rows_html(
 ) -> SafeString:
     """The <tr> of every row, escaped; see the table head in realm_sessions.html."""
     user_base = escape(user_url_base)
-    client_base = escape(client_url_base)
+    client_base = escape(client_url_base) if can_view_clients else ""
     out: list[str] = []
     add = out.append
     for row in rows:
         session = row.session
-        sid = escape(session.session_id)
         mine = row.is_mine
+        sid = escape(session.session_id)
         add(f'<tr data-session-id="{sid}" data-testid="session-row"{_MINE_CLASS if mine else ""}>')
         if can_revoke:
             check = selection_checkbox_html(
                 session_id=session.session_id, offline=session.offline, mine=mine
             )
             add(f"<td>{check}</td>")
-        ip = escape(session.ip_address) if session.ip_address else "—"
-        # The minute and the time zone ("2026-05-01 12:00 UTC"): every time shows its zone.
-        started = escape(row.started_text + row.started_exact[19:])
-        kind = "offline" if session.offline else "regular"
-        add(
-            f'<td><a href="{user_base}{escape(row.user_path)}/" data-testid="user-link">'
-            f"{escape(session.username)}</a>{_YOU_BADGE if mine else ''}"
-            '<details class="session-details small text-secondary" data-testid="session-details">'
-            '<summary data-testid="session-details-toggle">Details'
-            '<span class="visually-hidden"> of this session</span></summary>'
-            f'<span class="mono">{ip}</span> · {kind}<br>started {started}'
-            f"<br>last used {escape(row.last_access_text)}</details></td>"
-            f'<td class="mono col-detail">{ip}</td>'
-            f'<td class="col-detail" title="{escape(row.started_exact)}">{started}</td>'
-            f'<td class="col-detail" title="{escape(row.last_access_exact)}">'
-            f"{escape(row.last_access_text)}</td>"
-            '<td class="clients-cell">'
-        )
-        add(client_badges_html(row.client_paths, url_base=client_base if can_view_clients else ""))
+        add(_user_cells_html(row, user_base))
+        add('<td class="clients-cell">')
+        add(client_badges_html(row.client_paths, url_base=client_base))
         add("</td>")
         add(_OFFLINE if session.offline else _REGULAR)
         add(_REMEMBER if session.remember_me else _NO_REMEMBER)
-        title = f' title="{escape(row.expires_exact)}"' if row.expires_exact else ""
-        text = escape(row.expires_text)
-        if row.expires_class:
-            text = f'<span class="{escape(row.expires_class)}">{text}</span>'
-        add(f'<td class="num"{title} data-testid="expires-in">{text}</td>')
+        add(_expires_cell_html(row))
         if can_revoke:
-            button = revoke_button_html(
-                url_base=revoke_url_base,
-                user_id=session.user_id,
-                session_id=session.session_id,
-                offline=session.offline,
-                mine=mine,
-                username=session.username,
-                client_ids=[client_id for _, client_id in row.client_paths],
-                started=row.started_exact,
-            )
-            add(f'<td class="text-end text-nowrap">{button}</td>')
+            add(_revoke_cell_html(row, revoke_url_base))
         add("</tr>\n")
     return mark_safe("".join(out))  # noqa: S308 - every value above is escaped

@@ -61,31 +61,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        ports = {
-            name: options[f"{name}_port" if name != "web" else "port"]
-            for name in ("web", "keycloak", "redis", "smtp")
-        }
-        busy = [f"{name} ({port})" for name, port in ports.items() if processes.port_is_open(port)]
-        if busy:
-            raise CommandError(
-                f"ports already in use: {', '.join(busy)}; stop what holds them "
-                "or pick others (see --help)"
-            )
+        ports = _free_ports(options)
         var = options["work_dir"] or Path(settings.BASE_DIR) / "var" / "demo"
         real = options["keycloak"] == "real"
         var.mkdir(parents=True, exist_ok=True)
-        keycloak_url = f"http://127.0.0.1:{ports['keycloak']}"
-        env = {
-            "KEYCLOAK_URL": keycloak_url,
-            "KEYCLOAK_PUBLIC_URL": keycloak_url,
-            "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(ports["smtp"]),
-            "TOKENADMIN_BASE_URL": f"http://127.0.0.1:{ports['web']}",
-            "TOKENADMIN_DEMO_MAILDIR": str(var / "mail"),
-            "PYTHONUNBUFFERED": "1",
-        }
-        python = sys.executable
+        env = _demo_env(ports, var)
         started: list = []
 
         def run(name: str, argv: list[str], port: int | None = None, extra_env: dict | None = None):
@@ -107,88 +87,16 @@ class Command(BaseCommand):
             if real:
                 self._real_keycloak_start(run, ports["keycloak"], var, options["sessions"])
             else:
+                sessions = 3000 if options["sessions"] is None else options["sessions"]
                 run(
                     "keycloak-emulator",
-                    [
-                        python,
-                        "-m",
-                        "tokenadmin.emulator",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        str(ports["keycloak"]),
-                        "--seed",
-                        "demo",
-                        "--sessions",
-                        str(3000 if options["sessions"] is None else options["sessions"]),
-                    ],
+                    _emulator_argv(ports["keycloak"], sessions),
                     ports["keycloak"],
                 )
             self.stdout.write("  starting redis")
             started.append(redis_start(port=ports["redis"], work_dir=var / "redis"))
-            run(
-                "mail-sink",
-                [
-                    python,
-                    "-m",
-                    "tokenadmin.devstack.mailsink",
-                    "--port",
-                    str(ports["smtp"]),
-                    "--dir",
-                    str(var / "mail"),
-                ],
-                ports["smtp"],
-            )
-            run(
-                "celery-worker",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "tokenadmin",
-                    "worker",
-                    "--loglevel",
-                    "INFO",
-                    "--concurrency",
-                    "2",
-                ],
-            )
-            run(
-                "celery-beat",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "tokenadmin",
-                    "beat",
-                    "--loglevel",
-                    "INFO",
-                    "--schedule",
-                    str(var / "celerybeat-schedule"),
-                ],
-            )
-            if not options["no_traffic"]:
-                seeded = options["sessions"]
-                run(
-                    "traffic",
-                    [
-                        python,
-                        "-m",
-                        "tokenadmin.devstack.traffic",
-                        "--url",
-                        keycloak_url,
-                        "--sessions",
-                        str((300 if real else 3000) if seeded is None else seeded),
-                        *(["--real"] if real else []),
-                    ],
-                )
-            run(
-                "web",
-                [python, "manage.py", "demo_web", f"127.0.0.1:{ports['web']}", "--noreload"],
-                ports["web"],
-            )
+            for name, argv, port in _services(ports, var, options, real=real):
+                run(name, argv, port)
             self._index_now(env["REDIS_URL"])
             self._announce(ports, var, real)
             self._supervise(started)
@@ -289,3 +197,69 @@ class Command(BaseCommand):
                         "see its log in var/demo/"
                     )
             time.sleep(1)
+
+
+def _free_ports(options: dict) -> dict[str, int]:
+    """The demo's ports by service; refused at once when something already listens there."""
+    ports = {
+        name: options[f"{name}_port" if name != "web" else "port"]
+        for name in ("web", "keycloak", "redis", "smtp")
+    }
+    busy = [f"{name} ({port})" for name, port in ports.items() if processes.port_is_open(port)]
+    if busy:
+        raise CommandError(
+            f"ports already in use: {', '.join(busy)}; stop what holds them "
+            "or pick others (see --help)"
+        )
+    return ports
+
+
+def _demo_env(ports: dict[str, int], var: Path) -> dict[str, str]:
+    keycloak_url = f"http://127.0.0.1:{ports['keycloak']}"
+    return {
+        "KEYCLOAK_URL": keycloak_url,
+        "KEYCLOAK_PUBLIC_URL": keycloak_url,
+        "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(ports["smtp"]),
+        "TOKENADMIN_BASE_URL": f"http://127.0.0.1:{ports['web']}",
+        "TOKENADMIN_DEMO_MAILDIR": str(var / "mail"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _emulator_argv(port: int, sessions: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "tokenadmin.emulator", "--host", "127.0.0.1"),
+        *("--port", str(port), "--seed", "demo", "--sessions", str(sessions)),
+    ]
+
+
+def _services(
+    ports: dict[str, int], var: Path, options: dict, *, real: bool
+) -> list[tuple[str, list[str], int | None]]:
+    """What runs beside Keycloak and Redis, in start order: (name, argv, port to wait for)."""
+    python = sys.executable
+    celery = [python, "-m", "celery", "-A", "tokenadmin"]
+    mail = ["--port", str(ports["smtp"]), "--dir", str(var / "mail")]
+    schedule = ["--schedule", str(var / "celerybeat-schedule")]
+    services: list[tuple[str, list[str], int | None]] = [
+        ("mail-sink", [python, "-m", "tokenadmin.devstack.mailsink", *mail], ports["smtp"]),
+        ("celery-worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"], None),
+        ("celery-beat", [*celery, "beat", "--loglevel", "INFO", *schedule], None),
+    ]
+    if not options["no_traffic"]:
+        seeded = options["sessions"]
+        sessions = (300 if real else 3000) if seeded is None else seeded
+        keycloak_url = f"http://127.0.0.1:{ports['keycloak']}"
+        traffic = [
+            "--url",
+            keycloak_url,
+            "--sessions",
+            str(sessions),
+            *(["--real"] if real else []),
+        ]
+        services.append(("traffic", [python, "-m", "tokenadmin.devstack.traffic", *traffic], None))
+    web = [python, "manage.py", "demo_web", f"127.0.0.1:{ports['web']}", "--noreload"]
+    services.append(("web", web, ports["web"]))
+    return services
