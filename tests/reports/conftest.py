@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.services import SinkControl, celery_worker_running, service_env
+from tests.fixtures.services import SinkControl, service_env
 from tests.fixtures.waiting import wait_for
 from tokenadmin.devstack import processes
 from tokenadmin.reports.schedule import Schedule
@@ -76,16 +76,9 @@ def own_sink(tmp_path, settings):
 
 
 @pytest.fixture
-def reports_worker(transactional_db, redis_server, emulator, own_sink, settings, tmp_path):
+def reports_worker(transactional_db, worker_start, own_sink):
     """A real worker that sends mail to `own_sink`."""
-    with celery_worker_running(
-        redis=redis_server,
-        emulator_url=emulator.base_url,
-        mail_port=own_sink.port,
-        log_path=tmp_path / "worker.log",
-        name="reports",
-        settings=settings,
-    ) as worker:
+    with worker_start("reports", mail_port=own_sink.port) as worker:
         yield worker
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tests.fixtures.services import celery_worker_running
 from tests.fixtures.waiting import wait_for
 from tokenadmin.reports.models import ReportRun
 from tokenadmin.reports.schedule import TICK_HEADER, Schedule
@@ -93,7 +92,7 @@ def test_smtp_down_then_up_delivers_exactly_once(kc, own_sink, reports_worker):
 
 
 def test_a_run_left_half_sent_by_a_killed_worker_is_sent_once_by_the_next(
-    kc, own_sink, redis_server, emulator, settings, tmp_path, transactional_db
+    kc, own_sink, worker_start, transactional_db
 ):
     index_refresh()
     run = report_run_request(report=report_create(), actor=None)
@@ -101,14 +100,7 @@ def test_a_run_left_half_sent_by_a_killed_worker_is_sent_once_by_the_next(
     ReportRun.objects.filter(pk=run.pk).update(
         state="sending", attempts=1, started_at=timezone.now() - timedelta(minutes=30)
     )
-    with celery_worker_running(
-        redis=redis_server,
-        emulator_url=emulator.base_url,
-        mail_port=own_sink.port,
-        log_path=tmp_path / "worker.log",
-        name="restarted",
-        settings=settings,
-    ):
+    with worker_start("restarted", mail_port=own_sink.port):
         sent = wait_for(
             lambda: ReportRun.objects.filter(pk=run.pk, state="sent").first(),
             what="the stranded run to be sent",

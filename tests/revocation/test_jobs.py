@@ -1,42 +1,20 @@
+from tests.fixtures.jobs import client_job, client_sessions_count
 from tokenadmin.ledger.models import Action, LedgerEntry, Outcome
-from tokenadmin.revocation.bulk import Kind, Recipe, revocation_job_create, revocation_plan_build
 from tokenadmin.revocation.jobs import job_counts, revocation_job_retry_failed, revocation_job_run
 from tokenadmin.revocation.models import RevocationItem
-from tokenadmin.revocation.targets import revocation_job_targets_build
-
-
-def mlflow_session_count(kc) -> int:
-    admin = kc.admin("mlflow")
-    uuid = admin.get_client_id("mlflow")
-    online = admin.connection.raw_get(f"admin/realms/mlflow/clients/{uuid}/session-count").json()
-    offline = admin.connection.raw_get(
-        f"admin/realms/mlflow/clients/{uuid}/offline-session-count"
-    ).json()
-    return online["count"] + offline["count"]
-
-
-def everyone_on_mlflow_job(acting_as, kc):
-    operator = acting_as("operator")
-    recipe = Recipe(kind=Kind.CLIENT, client_id="mlflow", include_offline=True)
-    plan = revocation_plan_build(
-        admin=operator.gateway, realm="mlflow", recipe=recipe, own_session_id=operator.session_id
-    )
-    job = revocation_job_create(plan=plan, actor=operator.user, reason="client leaked")
-    assert revocation_job_targets_build(job=job, admin=operator.gateway)
-    return job
 
 
 def test_a_job_revokes_every_session_of_a_client_and_records_one_ledger_entry(kc, acting_as):
     kc.seed(realm="mlflow", users=40, sessions=300, clients=["mlflow"])
-    job = everyone_on_mlflow_job(acting_as, kc)
-    assert job.total == mlflow_session_count(kc) >= 300
+    job = client_job(acting_as("operator"), reason="client leaked")
+    assert job.total == client_sessions_count(kc) >= 300
 
     revocation_job_run(job_id=job.pk)
 
     job.refresh_from_db()
     counts = job_counts(job)
     assert (counts.done, counts.already_gone, counts.failed) == (job.total, 0, 0)
-    assert mlflow_session_count(kc) == 0
+    assert client_sessions_count(kc) == 0
     entry = LedgerEntry.objects.get(action=Action.CLIENT_SESSIONS_REVOKED)
     assert entry.actor_username == "operator"
     assert entry.after == {"revoked": job.total, "already_gone": 0, "failed": 0}
@@ -45,7 +23,7 @@ def test_a_job_revokes_every_session_of_a_client_and_records_one_ledger_entry(kc
 
 def test_a_job_run_again_after_finishing_changes_nothing(kc, acting_as):
     kc.seed(realm="mlflow", users=5, sessions=30, clients=["mlflow"])
-    job = everyone_on_mlflow_job(acting_as, kc)
+    job = client_job(acting_as("operator"), reason="client leaked")
     revocation_job_run(job_id=job.pk)
 
     assert revocation_job_run(job_id=job.pk) is None
@@ -54,7 +32,7 @@ def test_a_job_run_again_after_finishing_changes_nothing(kc, acting_as):
 
 def test_keycloak_faults_mid_job_are_retried_or_listed_with_why(kc, acting_as):
     kc.seed(realm="mlflow", users=20, sessions=200, clients=["mlflow"])
-    job = everyone_on_mlflow_job(acting_as, kc)
+    job = client_job(acting_as("operator"), reason="client leaked")
     refused = list(job.items.order_by("pk").values_list("session_id", flat=True)[:3])
     # Transient: a third of deletes answer 500; permanent: three sessions answer 403.
     kc.fault(path=r"/sessions/", method="DELETE", status=500, error_rate=0.3)
@@ -72,13 +50,13 @@ def test_keycloak_faults_mid_job_are_retried_or_listed_with_why(kc, acting_as):
     assert all(item.error for item in failed)
     assert "403" in failed.get(session_id=refused[0]).error
     kc.clear_faults()
-    assert mlflow_session_count(kc) == failed.count()
+    assert client_sessions_count(kc) == failed.count()
     assert LedgerEntry.objects.get(target_id=str(job.pk)).outcome == Outcome.PARTIAL
 
 
 def test_failed_items_can_be_tried_again_and_then_succeed(kc, acting_as):
     kc.seed(realm="mlflow", users=5, sessions=40, clients=["mlflow"])
-    job = everyone_on_mlflow_job(acting_as, kc)
+    job = client_job(acting_as("operator"), reason="client leaked")
     kc.fault(path=r"/sessions/", method="DELETE", status=403, times=5)
     revocation_job_run(job_id=job.pk)
     assert job_counts(job).failed == 5
@@ -88,18 +66,18 @@ def test_failed_items_can_be_tried_again_and_then_succeed(kc, acting_as):
 
     counts = job_counts(job)
     assert (counts.failed, counts.pending, counts.done) == (0, 0, job.total)
-    assert mlflow_session_count(kc) == 0
+    assert client_sessions_count(kc) == 0
     outcomes = LedgerEntry.objects.filter(target_id=str(job.pk)).values_list("outcome", flat=True)
     assert sorted(outcomes) == [Outcome.PARTIAL, Outcome.SUCCEEDED]
 
 
 def test_dropped_connections_are_retried_on_a_fresh_connection(kc, acting_as):
     kc.seed(realm="mlflow", users=5, sessions=40, clients=["mlflow"])
-    job = everyone_on_mlflow_job(acting_as, kc)
+    job = client_job(acting_as("operator"), reason="client leaked")
     kc.fault(path=r"/sessions/", method="DELETE", reset_connection=True, times=12)
 
     revocation_job_run(job_id=job.pk)
 
     counts = job_counts(job)
     assert (counts.done, counts.already_gone, counts.failed) == (job.total, 0, 0)
-    assert mlflow_session_count(kc) == 0
+    assert client_sessions_count(kc) == 0

@@ -1,25 +1,18 @@
 """Every place that names a user links the one user page (issue #16): job items and the ledger."""
 
 from django.urls import reverse
-from django.utils import timezone
 
+from tests.fixtures.jobs import finished_job
 from tokenadmin.ledger.services import ledger_entry_create
-from tokenadmin.revocation.models import RevocationItem, RevocationJob
 
 
 def test_a_jobs_items_and_the_ledger_link_the_user_page(client_as, db):
-    job = RevocationJob.objects.create(
-        realm="mlflow",
-        action="bulk_revocation",
+    job = finished_job(
         label="sessions of mlflow_user",
-        actor_username="operator",
-        reason="test",
-        total=1,
-        state=RevocationJob.State.DONE,
-        finished_at=timezone.now(),
-    )
-    RevocationItem.objects.create(
-        job=job, session_id="s1", user_id="u-1", username="mlflow_user", state="done"
+        session_id="s1",
+        user_id="u-1",
+        username="mlflow_user",
+        state="done",
     )
     ledger_entry_create(
         actor=None,

@@ -5,13 +5,14 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
+from tests.fixtures.jobs import finished_job
 from tests.reports.conftest import report_create
 from tokenadmin.findings.models import Finding, Kind
 from tokenadmin.keycloak.oidc import unverified_claims
 from tokenadmin.lifespans.catalog import lifespan_values_of
 from tokenadmin.lifespans.models import LifespanSnapshot
 from tokenadmin.reports.services import report_run_request, report_run_send
-from tokenadmin.revocation.models import RevocationItem, RevocationJob
+from tokenadmin.revocation.models import RevocationItem
 from tokenadmin.sessionindex.models import SavedView
 from tokenadmin.sessionindex.refresh import realm_index_refresh
 
@@ -39,18 +40,8 @@ def world(kc, db, demo_mailbox) -> World:
         "mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret"
     )
     realm_index_refresh(realm="mlflow")
-    job = RevocationJob.objects.create(
-        realm="mlflow",
-        action="bulk_revocation",
+    job = finished_job(
         label="sessions of mlflow_user",
-        actor_username="operator",
-        reason="test",
-        total=1,
-        state=RevocationJob.State.DONE,
-        finished_at=timezone.now(),
-    )
-    RevocationItem.objects.create(
-        job=job,
         session_id="gone",
         username="mlflow_user",
         state=RevocationItem.State.FAILED,

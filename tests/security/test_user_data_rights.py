@@ -1,8 +1,7 @@
 """Findings 2 and 3: user and session data need view-users on their realm wherever they show
 (job pages, job items, the ledger and its CSV); no admin role at all means the 403 page."""
 
-from django.utils import timezone
-
+from tests.fixtures.jobs import finished_job
 from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import ledger_entry_create
 from tokenadmin.revocation.models import RevocationItem, RevocationJob
@@ -13,24 +12,14 @@ SECRET_SID = "sid-5e55-1011"
 
 
 def _mlflow_job() -> RevocationJob:
-    job = RevocationJob.objects.create(
-        realm="mlflow",
-        action="bulk_revocation",
+    return finished_job(
         label=f"sessions of {SECRET_USER}",
-        actor_username="operator",
         reason="laptop stolen",
-        total=1,
-        state=RevocationJob.State.DONE,
-        finished_at=timezone.now(),
-    )
-    RevocationItem.objects.create(
-        job=job,
         session_id=SECRET_SID,
         username=SECRET_USER,
         ip_address=SECRET_IP,
         state=RevocationItem.State.DONE,
     )
-    return job
 
 
 def _mlflow_entries() -> None:

@@ -1,5 +1,7 @@
 """Report pages: list, create, edit, one report with its runs, send now, preview, delete."""
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -66,13 +68,22 @@ def _saved_views(request: AuthedRequest, realms: list[str]) -> QuerySet[SavedVie
     )
 
 
-def _report_or_403(request: AuthedRequest, pk: int) -> tuple[ExpiryReport, HttpResponse | None]:
-    report = get_object_or_404(
-        ExpiryReport.objects.select_related("saved_view", "periodic_task"), pk=pk
-    )
-    if not report_visible(report, rights_of(request.session)):
-        return report, forbidden(request, NOT_YOURS)
-    return report, None
+def _visible_report(
+    view: Callable[[AuthedRequest, ExpiryReport], HttpResponseBase],
+) -> Callable[[AuthedRequest, int], HttpResponseBase]:
+    """The view gets the report of the URL's pk: 404 when there is none, 403 when it covers a
+    realm whose users the admin may not view."""
+
+    @functools.wraps(view)
+    def with_report(request: AuthedRequest, pk: int) -> HttpResponseBase:
+        report = get_object_or_404(
+            ExpiryReport.objects.select_related("saved_view", "periodic_task"), pk=pk
+        )
+        if not report_visible(report, rights_of(request.session)):
+            return forbidden(request, NOT_YOURS)
+        return view(request, report)
+
+    return with_report
 
 
 @require_GET
@@ -140,17 +151,15 @@ def report_create_page(request: AuthedRequest) -> HttpResponse:
     return _form_page(request, None)
 
 
-def report_edit_page(request: AuthedRequest, pk: int) -> HttpResponse:
-    report, refused = _report_or_403(request, pk)
-    return refused or _form_page(request, report)
+@_visible_report
+def report_edit_page(request: AuthedRequest, report: ExpiryReport) -> HttpResponse:
+    return _form_page(request, report)
 
 
 @never_cache
 @require_GET
-def report_page(request: AuthedRequest, pk: int) -> HttpResponse:
-    report, refused = _report_or_403(request, pk)
-    if refused:
-        return refused
+@_visible_report
+def report_page(request: AuthedRequest, report: ExpiryReport) -> HttpResponse:
     runs = list(report.runs.select_related("requested_by")[:RUNS_SHOWN])
     busy = any(run.state in (ReportRun.State.PENDING, ReportRun.State.SENDING) for run in runs)
     template = page_or_partial(request, "reports/report.html", "report-runs")
@@ -165,10 +174,8 @@ def report_page(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def report_send_now(request: AuthedRequest, pk: int) -> HttpResponse:
-    report, refused = _report_or_403(request, pk)
-    if refused:
-        return refused
+@_visible_report
+def report_send_now(request: AuthedRequest, report: ExpiryReport) -> HttpResponse:
     run = report_run_request(report=report, actor=request.user)
 
     def enqueue() -> None:
@@ -182,10 +189,8 @@ def report_send_now(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def report_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    report, refused = _report_or_403(request, pk)
-    if refused:
-        return refused
+@_visible_report
+def report_delete(request: AuthedRequest, report: ExpiryReport) -> HttpResponse:
     name = report.name
     expiry_report_delete(actor=request.user, report=report)
     messages.success(request, f"Report “{name}” deleted.")
@@ -194,21 +199,17 @@ def report_delete(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @require_GET
-def report_preview_page(request: AuthedRequest, pk: int) -> HttpResponse:
-    report, refused = _report_or_403(request, pk)
-    if refused:
-        return refused
+@_visible_report
+def report_preview_page(request: AuthedRequest, report: ExpiryReport) -> HttpResponse:
     content = expiry_report_preview(report=report, now=timezone.now())
     return render(request, "reports/preview.html", {"report": report, "content": content})
 
 
 @never_cache
 @require_GET
-def report_csv(request: AuthedRequest, pk: int) -> HttpResponseBase:
+@_visible_report
+def report_csv(request: AuthedRequest, report: ExpiryReport) -> HttpResponseBase:
     """The report's full CSV as the index holds it now, streamed (the mail links here)."""
-    report, refused = _report_or_403(request, pk)
-    if refused:
-        return refused
     now = timezone.now()
     rows = expiry_report_csv_rows(report=report, now=now)
     response = StreamingHttpResponse(csv_chunks(csv_lines(rows)), content_type="text/csv")
@@ -220,11 +221,9 @@ def report_csv(request: AuthedRequest, pk: int) -> HttpResponseBase:
 @never_cache
 @require_GET
 @xframe_options_sameorigin
-def report_preview_email(request: AuthedRequest, pk: int) -> HttpResponse:
+@_visible_report
+def report_preview_email(request: AuthedRequest, report: ExpiryReport) -> HttpResponse:
     """The HTML email itself, for the preview page's sandboxed frame."""
-    report, refused = _report_or_403(request, pk)
-    if refused:
-        return refused
     response = HttpResponse(expiry_report_html(expiry_report_preview(report=report)))
     response["Content-Security-Policy"] = EMAIL_FRAME_CSP
     return response
