@@ -259,7 +259,7 @@ def resident_memory_mb(pid: int) -> float:
     return total_kb / 1024
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tokenadmin.devstack.keycloak",
         description=f"Run real Keycloak {KEYCLOAK_VERSION} (start-dev) in the foreground.",
@@ -275,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--prepare-only", action="store_true", help="fetch and build into the cache, then exit"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     try:
         prepared = distribution_prepare()
         if prepared.fetch_s or prepared.build_s:

@@ -106,6 +106,50 @@ def _act_at(rng: random.Random, fate: str, offline: bool, now: float) -> float:
     return now + (rng.uniform(3600, 6 * 3600) if offline else rng.uniform(180, 900))
 
 
+def _forget_ended(state: TrafficState, now: float, report: RoundReport) -> None:
+    live = []
+    for held in state.held:
+        if held.expires_at and held.expires_at <= now:
+            report.ended += 1
+        else:
+            live.append(held)
+    state.held = live
+
+
+def _act(
+    state: TrafficState,
+    held: Held,
+    *,
+    base_url: str,
+    now: float,
+    http: requests.Session,
+    rng: random.Random,
+    report: RoundReport,
+) -> None:
+    """Log a due session out, or refresh it and pick when to act on it next."""
+    base = f"{base_url}/realms/{held.realm}/protocol/openid-connect"
+    form = {**_client_form(held.client_id), "refresh_token": held.refresh_token}
+    try:
+        if held.fate == "logout":
+            _post(http, f"{base}/logout", form, held.ip)
+            state.held.remove(held)
+            report.logged_out += 1
+            return
+        answer = _post(http, f"{base}/token", {**form, "grant_type": "refresh_token"}, held.ip)
+    except requests.RequestException:
+        report.failures += 1
+        return
+    if answer.status_code != 200:  # ended in Keycloak (idled out, revoked by an admin)
+        state.held.remove(held)
+        report.ended += 1
+        return
+    tokens = answer.json()
+    held.refresh_token = tokens.get("refresh_token", held.refresh_token)
+    held.expires_at = _expiry(tokens, now)
+    held.act_at = _act_at(rng, held.fate, held.offline, now)
+    report.refreshed += 1
+
+
 def traffic_step(
     state: TrafficState,
     *,
@@ -122,44 +166,16 @@ def traffic_step(
     At most `budget` requests. `now` is Keycloak's clock (epoch seconds), the one the token
     lifespans count in."""
     report = RoundReport()
-    live = []
-    for held in state.held:
-        if held.expires_at and held.expires_at <= now:
-            report.ended += 1
-        else:
-            live.append(held)
-    state.held = live
+    _forget_ended(state, now, report)
     requests_left = budget
-
     due = sorted(
         (h for h in state.held if h.fate in ("active", "logout") and h.act_at <= now),
         key=lambda h: h.act_at,
     )
-    for held in due:
-        if requests_left <= 0:
-            break
-        requests_left -= 1
-        base = f"{base_url}/realms/{held.realm}/protocol/openid-connect"
-        form = {**_client_form(held.client_id), "refresh_token": held.refresh_token}
-        try:
-            if held.fate == "logout":
-                _post(http, f"{base}/logout", form, held.ip)
-                state.held.remove(held)
-                report.logged_out += 1
-                continue
-            answer = _post(http, f"{base}/token", {**form, "grant_type": "refresh_token"}, held.ip)
-        except requests.RequestException:
-            report.failures += 1
-            continue
-        if answer.status_code != 200:  # ended in Keycloak (idled out, revoked by an admin)
-            state.held.remove(held)
-            report.ended += 1
-            continue
-        tokens = answer.json()
-        held.refresh_token = tokens.get("refresh_token", held.refresh_token)
-        held.expires_at = _expiry(tokens, now)
-        held.act_at = _act_at(rng, held.fate, held.offline, now)
-        report.refreshed += 1
+    acted = due[: max(requests_left, 0)]
+    for held in acted:
+        _act(state, held, base_url=base_url, now=now, http=http, rng=rng, report=report)
+    requests_left -= len(acted)
 
     for plan in state.plans:
         for offline, full in ((False, plan.online), (True, plan.offline)):

@@ -56,39 +56,51 @@ def _access_limit(rules: EffectiveLifespans, attributes: Mapping[str, str], clie
     return _Limit(rules.access_token_s, "Access Token Lifespan", "accessTokenLifespan", False)
 
 
+def _tightest(own: _Limit, realm_client: _Limit, realm: _Limit) -> _Limit:
+    """The client's own value when set below the realm's, else the realm's client-level value
+    when set below it, else the realm's own: Keycloak takes the smallest set one."""
+    if 0 < own.seconds < realm.seconds:
+        return own
+    if realm_client.seconds and realm_client.seconds < realm.seconds:
+        return realm_client
+    return realm
+
+
 def _online_max(rules: EffectiveLifespans, attributes: Mapping[str, str], client: str) -> _Limit:
-    own = positive_or(attributes.get("client.session.max.lifespan"), 0)
-    if 0 < own < rules.sso_max_s:
-        return _Limit(own, f"Client Session Max of {client}", "client.session.max.lifespan", True)
-    if rules.client_max_s and rules.client_max_s < rules.sso_max_s:
-        return _Limit(rules.client_max_s, "Client Session Max", "clientSessionMaxLifespan", False)
-    return _Limit(rules.sso_max_s, "SSO Session Max", "ssoSessionMaxLifespan", False)
+    field = "client.session.max.lifespan"
+    return _tightest(
+        _Limit(
+            positive_or(attributes.get(field), 0), f"Client Session Max of {client}", field, True
+        ),
+        _Limit(rules.client_max_s or 0, "Client Session Max", "clientSessionMaxLifespan", False),
+        _Limit(rules.sso_max_s, "SSO Session Max", "ssoSessionMaxLifespan", False),
+    )
 
 
 def _online_idle(rules: EffectiveLifespans, attributes: Mapping[str, str], client: str) -> _Limit:
-    own = positive_or(attributes.get("client.session.idle.timeout"), 0)
-    if 0 < own < rules.sso_idle_s:
-        return _Limit(own, f"Client Session Idle of {client}", "client.session.idle.timeout", True)
-    if rules.client_idle_s and rules.client_idle_s < rules.sso_idle_s:
-        return _Limit(rules.client_idle_s, "Client Session Idle", "clientSessionIdleTimeout", False)
-    return _Limit(rules.sso_idle_s, "SSO Session Idle", "ssoSessionIdleTimeout", False)
+    field = "client.session.idle.timeout"
+    return _tightest(
+        _Limit(
+            positive_or(attributes.get(field), 0), f"Client Session Idle of {client}", field, True
+        ),
+        _Limit(rules.client_idle_s or 0, "Client Session Idle", "clientSessionIdleTimeout", False),
+        _Limit(rules.sso_idle_s, "SSO Session Idle", "ssoSessionIdleTimeout", False),
+    )
 
 
 def _offline_idle(rules: EffectiveLifespans, attributes: Mapping[str, str], client: str) -> _Limit:
-    own = positive_or(attributes.get("client.offline.session.idle.timeout"), 0)
-    if 0 < own < rules.offline_idle_s:
-        return _Limit(
-            own,
-            f"Client Offline Session Idle of {client}",
-            "client.offline.session.idle.timeout",
-            True,
-        )
-    realm_client = rules.client_offline_idle_s
-    if realm_client and realm_client < rules.offline_idle_s:
-        return _Limit(
-            realm_client, "Client Offline Session Idle", "clientOfflineSessionIdleTimeout", False
-        )
-    return _Limit(rules.offline_idle_s, "Offline Session Idle", "offlineSessionIdleTimeout", False)
+    field = "client.offline.session.idle.timeout"
+    own = positive_or(attributes.get(field), 0)
+    return _tightest(
+        _Limit(own, f"Client Offline Session Idle of {client}", field, True),
+        _Limit(
+            rules.client_offline_idle_s or 0,
+            "Client Offline Session Idle",
+            "clientOfflineSessionIdleTimeout",
+            False,
+        ),
+        _Limit(rules.offline_idle_s, "Offline Session Idle", "offlineSessionIdleTimeout", False),
+    )
 
 
 def _offline_max(
