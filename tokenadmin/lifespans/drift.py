@@ -63,6 +63,19 @@ def last_approved(realm: str) -> LifespanSnapshot | None:
     )
 
 
+def last_drift_since(approved: LifespanSnapshot) -> LifespanSnapshot | None:
+    """The drift watch's latest record of the realm since its last approved snapshot."""
+    return (
+        LifespanSnapshot.objects.filter(
+            realm=approved.realm,
+            kind=LifespanSnapshot.Kind.DRIFT,
+            taken_at__gte=approved.taken_at,
+        )
+        .order_by("-taken_at", "-id")
+        .first()
+    )
+
+
 def lifespans_drift_check(*, gateway: Gateway, realm: str) -> LifespanSnapshot | None:
     """Compare the realm's lifespans with the last approved snapshot; record a drift once.
 
@@ -83,13 +96,7 @@ def lifespans_drift_check(*, gateway: Gateway, realm: str) -> LifespanSnapshot |
         return None
     if values == approved.values:
         return None
-    known = (
-        LifespanSnapshot.objects.filter(
-            realm=realm, kind=LifespanSnapshot.Kind.DRIFT, taken_at__gte=approved.taken_at
-        )
-        .order_by("-taken_at", "-id")
-        .first()
-    )
+    known = last_drift_since(approved)
     if known is not None and known.values == values:
         return known
     culprit = realm_change_culprit(

@@ -13,7 +13,7 @@ from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 
 from .catalog import FIELDS, LifespanValues, value_text
 from .diff import FieldChange, SessionRow, lifespans_diff
-from .drift import last_approved
+from .drift import last_approved, last_drift_since
 from .models import LifespanSnapshot
 
 
@@ -82,13 +82,7 @@ def lifespans_drift_select(*, realm: str, current: LifespanValues) -> Drift | No
     approved = last_approved(realm)
     if approved is None or approved.values == current:
         return None
-    recorded = (
-        LifespanSnapshot.objects.filter(
-            realm=realm, kind=LifespanSnapshot.Kind.DRIFT, taken_at__gte=approved.taken_at
-        )
-        .order_by("-taken_at", "-id")
-        .first()
-    )
+    recorded = last_drift_since(approved)
     if recorded is not None and recorded.values != current:
         recorded = None
     return Drift(
