@@ -12,6 +12,7 @@ from tokenadmin.revocation.bulk import (
     PLAN_ALTERED,
     PLAN_OTHER_REALM,
     Kind,
+    Plan,
     Recipe,
     revocation_job_create,
     revocation_plan_build,
@@ -30,6 +31,17 @@ def mlflow_live_count(kc) -> int:
     ]
 
 
+def mlflow_client_job(operator) -> tuple[Plan, RevocationJob]:
+    """The plan for every online session of client mlflow and its job, targets not yet listed."""
+    plan = revocation_plan_build(
+        admin=operator.gateway,
+        realm="mlflow",
+        recipe=Recipe(kind=Kind.CLIENT, client_id="mlflow"),
+        own_session_id=operator.session_id,
+    )
+    return plan, revocation_job_create(plan=plan, actor=operator.user, reason="leaked")
+
+
 def test_a_client_preview_counts_in_the_index_and_its_job_reads_keycloak_live(kc, acting_as):
     kc.seed(realm="mlflow", users=30, sessions=120, offline_ratio=0, clients=["mlflow"])
     realm_index_refresh(realm="mlflow")
@@ -40,13 +52,7 @@ def test_a_client_preview_counts_in_the_index_and_its_job_reads_keycloak_live(kc
     assert live > indexed
     operator = acting_as("operator")
 
-    plan = revocation_plan_build(
-        admin=operator.gateway,
-        realm="mlflow",
-        recipe=Recipe(kind=Kind.CLIENT, client_id="mlflow"),
-        own_session_id=operator.session_id,
-    )
-    job = revocation_job_create(plan=plan, actor=operator.user, reason="leaked")
+    plan, job = mlflow_client_job(operator)
     assert not RevocationItem.objects.filter(job=job).exists()  # nothing listed yet
     revocation_job_run(job_id=job.pk)
 
@@ -173,13 +179,7 @@ def test_offline_tokens_in_a_realm_never_indexed_are_previewed_as_not_counted_ye
 def test_a_job_whose_client_was_deleted_since_the_preview_stops_and_says_why(kc, acting_as):
     kc.seed(realm="mlflow", users=5, sessions=20, clients=["mlflow"])
     operator = acting_as("operator")
-    plan = revocation_plan_build(
-        admin=operator.gateway,
-        realm="mlflow",
-        recipe=Recipe(kind=Kind.CLIENT, client_id="mlflow"),
-        own_session_id=operator.session_id,
-    )
-    job = revocation_job_create(plan=plan, actor=operator.user, reason="leaked")
+    _plan, job = mlflow_client_job(operator)
     admin = kc.admin("mlflow")
     admin.delete_client(admin.get_client_id("mlflow"))
 
