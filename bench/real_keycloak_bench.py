@@ -43,8 +43,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 import index_refresh_bench  # noqa: E402
 import revocation_bench  # noqa: E402
 
-from tokenadmin.devstack import keycloak, keycloak_seed, processes  # noqa: E402
-from tokenadmin.devstack.keycloak_seed import AdminApi, SignIn  # noqa: E402
+from tokenadmin.devstack import (  # noqa: E402
+    keycloak,
+    keycloak_admin,
+    keycloak_seed,
+    keycloak_signins,
+    processes,
+)
+from tokenadmin.devstack.keycloak_admin import AdminApi  # noqa: E402
+from tokenadmin.devstack.keycloak_signins import SignIn  # noqa: E402
 
 REALM = "mlflow"
 CHEAP_HASH = "hashAlgorithm(pbkdf2-sha256) and hashIterations(1)"
@@ -102,13 +109,13 @@ def sessions_list(admin: AdminApi) -> list[tuple[str, bool]]:
 def sign_ins(users: list[str], count: int, rng: random.Random) -> list[SignIn]:
     chosen = [rng.choice(users) for _ in range(count)]
     return [
-        SignIn(REALM, "mlflow", name, name, keycloak_seed.random_ip(rng), rng.random() < 0.2)
+        SignIn(REALM, "mlflow", name, name, keycloak_signins.random_ip(rng), rng.random() < 0.2)
         for name in chosen
     ]
 
 
 def sessions_make(base_url: str, users: list[str], count: int, args, rng) -> float:
-    made = keycloak_seed.sign_ins_make(
+    made = keycloak_signins.sign_ins_make(
         base_url, sign_ins(users, count, rng), concurrency=args.grant_concurrency
     )
     if made.failures:
@@ -217,7 +224,7 @@ def main() -> int:
             admin = AdminApi(base_url, "admin", "admin")
 
             # Default-hash grant rate on the demo's users (Argon2), for comparison.
-            sample = keycloak_seed.sign_ins_make(
+            sample = keycloak_signins.sign_ins_make(
                 base_url,
                 sign_ins(
                     [f"user-{i:06d}" for i in range(max(args.demo_sessions // 4, 1))],
@@ -229,9 +236,9 @@ def main() -> int:
             default_rate = sample.sessions / sample.seconds
             print(f"default-hash password grants: {default_rate:.0f}/s", flush=True)
 
-            keycloak_seed.realm_upsert(admin, realm=REALM, settings={"passwordPolicy": CHEAP_HASH})
+            keycloak_admin.realm_upsert(admin, realm=REALM, settings={"passwordPolicy": CHEAP_HASH})
             started = time.perf_counter()
-            users = keycloak_seed.bulk_users_create(
+            users = keycloak_admin.bulk_users_create(
                 admin, realm=REALM, count=args.users, concurrency=args.grant_concurrency
             )
             users_s = time.perf_counter() - started

@@ -31,7 +31,6 @@ LARGE_MODULES_ALLOWED = {
     "api/api.py",
     "emulator/model.py",
     "emulator/seed.py",
-    "devstack/keycloak_seed.py",
 }
 
 

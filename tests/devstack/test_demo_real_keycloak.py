@@ -18,16 +18,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tokenadmin.devstack.keycloak_seed import (
-    FORM_ACTION,
-    MLFLOW_CLIENT,
+from tokenadmin.devstack.keycloak_admin import (
     AdminApi,
-    SignIn,
     bulk_users_create,
     client_upsert,
     realm_upsert,
-    sign_ins_make,
 )
+from tokenadmin.devstack.keycloak_seed import MLFLOW_CLIENT
+from tokenadmin.devstack.keycloak_signins import FORM_ACTION, SignIn, sign_ins_make
 from tokenadmin.emulator.seed import OPERATOR_ROLES, WORKER_ROLES
 
 from .demo_process import demo_ports, demo_process_start

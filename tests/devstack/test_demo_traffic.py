@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenadmin.devstack.keycloak_seed import AdminApi
+from tokenadmin.devstack.keycloak_admin import AdminApi
 
 from .demo_process import demo_ports, demo_process_start
 

@@ -6,7 +6,7 @@ import random
 import requests
 
 from tests.fixtures.emulator import _free_port, running_emulator
-from tokenadmin.devstack.keycloak_seed import AdminApi
+from tokenadmin.devstack.keycloak_admin import AdminApi
 from tokenadmin.devstack.traffic import (
     RoundReport,
     TrafficState,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from tokenadmin.devstack.keycloak_seed import SECRETS, random_ip, token_endpoint
+from tokenadmin.devstack.keycloak_signins import SECRETS, random_ip, token_endpoint
 
 TIMEOUT_S = 30
 RAMP_S = 1800  # Keycloak's default SSO idle timeout: the seeded online sessions' horizon

@@ -20,6 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from tokenadmin.devstack import keycloak, keycloak_seed, processes
+from tokenadmin.devstack.keycloak_admin import SeedError
 from tokenadmin.devstack.redis import redis_start
 
 DEMO_LOGINS = (
@@ -154,7 +155,7 @@ class Command(BaseCommand):
                 admin_username=os.environ.get("KC_BOOTSTRAP_ADMIN_USERNAME", "admin"),
                 admin_password=os.environ.get("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin"),
             )
-        except keycloak_seed.SeedError as exc:
+        except SeedError as exc:
             raise CommandError(f"seeding real Keycloak failed: {exc}") from exc
         self.stdout.write(
             f"  seeded: realms and roles {report.realms_s:.0f} s, {report.users} users "
