@@ -100,83 +100,65 @@ def lifespans_check(values: LifespanValues) -> list[Finding]:
     return findings + _warnings(values)
 
 
-def _warn(fields: tuple[str, ...], message: str) -> Finding:
-    return Finding("warning", fields, message)
+# A warning rule: (whether it applies, the fields it names, what it says).
+_Rule = tuple[bool, tuple[str, ...], str]
+
+
+def _fired(rules: list[_Rule]) -> list[Finding]:
+    return [Finding("warning", fields, message) for applies, fields, message in rules if applies]
 
 
 def _sso_warnings(v: LifespanValues) -> list[Finding]:
     """Client and access-token lifespans against the SSO session they live in."""
-    out: list[Finding] = []
     sso_idle = _pos(v["ssoSessionIdleTimeout"], 1800)
     sso_max = _pos(v["ssoSessionMaxLifespan"], 36000)
     client_idle = int(v["clientSessionIdleTimeout"])
     client_max = int(v["clientSessionMaxLifespan"])
     access = int(v["accessTokenLifespan"])
-    if client_idle > sso_idle:
-        out.append(
-            _warn(
+    # The idle timeout that ends a session first: the client's when set below the realm's.
+    client_idle_first = 0 < client_idle < sso_idle
+    idle = client_idle if client_idle_first else sso_idle
+    idle_name = "Client Session Idle" if client_idle_first else "SSO Session Idle"
+    idle_field = "clientSessionIdleTimeout" if client_idle_first else "ssoSessionIdleTimeout"
+    return _fired(
+        [
+            (
+                client_idle > sso_idle,
                 ("clientSessionIdleTimeout", "ssoSessionIdleTimeout"),
                 f"Client Session Idle ({_t(client_idle)}) is longer than SSO Session Idle "
                 f"({_t(sso_idle)}): it has no effect, the login goes idle first.",
-            )
-        )
-    if client_max > sso_max:
-        out.append(
-            _warn(
+            ),
+            (
+                client_max > sso_max,
                 ("clientSessionMaxLifespan", "ssoSessionMaxLifespan"),
                 f"Client Session Max ({_t(client_max)}) is longer than SSO Session Max "
                 f"({_t(sso_max)}): it has no effect, the login ends first.",
-            )
-        )
-    out += _access_warnings(
-        access=access, client_idle=client_idle, sso_idle=sso_idle, sso_max=sso_max
-    )
-    if sso_idle > sso_max:
-        out.append(
-            _warn(
-                ("ssoSessionIdleTimeout", "ssoSessionMaxLifespan"),
-                f"SSO Session Idle ({_t(sso_idle)}) is longer than SSO Session Max "
-                f"({_t(sso_max)}): the idle timeout can never be reached.",
-            )
-        )
-    return out
-
-
-def _access_warnings(
-    *, access: int, client_idle: int, sso_idle: int, sso_max: int
-) -> list[Finding]:
-    out: list[Finding] = []
-    effective_idle = min(client_idle, sso_idle) if client_idle > 0 else sso_idle
-    idle_name = (
-        "Client Session Idle" if client_idle > 0 and client_idle < sso_idle else "SSO Session Idle"
-    )
-    idle_field = (
-        "clientSessionIdleTimeout"
-        if idle_name == "Client Session Idle"
-        else "ssoSessionIdleTimeout"
-    )
-    if access > effective_idle:
-        out.append(
-            _warn(
+            ),
+            (
+                access > idle,
                 ("accessTokenLifespan", idle_field),
                 f"Access Token Lifespan ({_t(access)}) is longer than {idle_name} "
-                f"({_t(effective_idle)}): an application that refreshes only when its token runs "
+                f"({_t(idle)}): an application that refreshes only when its token runs "
                 "out will find its session already ended.",
-            )
-        )
-    if access > sso_max:
-        out.append(
-            _warn(
+            ),
+            (
+                access > sso_max,
                 ("accessTokenLifespan", "ssoSessionMaxLifespan"),
                 f"Access Token Lifespan ({_t(access)}) is longer than SSO Session Max "
                 f"({_t(sso_max)}): tokens are cut off at the session's end anyway.",
-            )
-        )
-    return out
+            ),
+            (
+                sso_idle > sso_max,
+                ("ssoSessionIdleTimeout", "ssoSessionMaxLifespan"),
+                f"SSO Session Idle ({_t(sso_idle)}) is longer than SSO Session Max "
+                f"({_t(sso_max)}): the idle timeout can never be reached.",
+            ),
+        ]
+    )
 
 
 def _remember_me_warnings(v: LifespanValues) -> list[Finding]:
-    out: list[Finding] = []
+    rules: list[_Rule] = []
     for name, normal, normal_label in (
         (
             "ssoSessionIdleTimeoutRememberMe",
@@ -191,85 +173,78 @@ def _remember_me_warnings(v: LifespanValues) -> list[Finding]:
     ):
         value = int(v[name])
         label = BY_NAME[name].label
-        if 0 < value < normal:
-            out.append(
-                _warn(
-                    (name,),
-                    f"{label} ({_t(value)}) is shorter than {normal_label} ({_t(normal)}): "
-                    "it has no effect, remember-me logins get the longer of the two.",
-                )
+        rules.append(
+            (
+                0 < value < normal,
+                (name,),
+                f"{label} ({_t(value)}) is shorter than {normal_label} ({_t(normal)}): "
+                "it has no effect, remember-me logins get the longer of the two.",
             )
-        if value > 0 and not v["rememberMe"]:
-            out.append(
-                _warn(
-                    (name, "rememberMe"),
-                    f"{label} is set but Remember me is off: no login can use it.",
-                )
+        )
+        rules.append(
+            (
+                value > 0 and not v["rememberMe"],
+                (name, "rememberMe"),
+                f"{label} is set but Remember me is off: no login can use it.",
             )
-    return out
+        )
+    return _fired(rules)
 
 
 def _offline_warnings(v: LifespanValues) -> list[Finding]:
-    out: list[Finding] = []
-    offline_idle = _pos(v["offlineSessionIdleTimeout"], 2592000)
-    offline_max_on = bool(v["offlineSessionMaxLifespanEnabled"])
-    offline_max = _pos(v["offlineSessionMaxLifespan"], 5184000)
-    client_offline_idle = int(v["clientOfflineSessionIdleTimeout"])
-    client_offline_max = int(v["clientOfflineSessionMaxLifespan"])
-    if client_offline_idle > offline_idle:
-        out.append(
-            _warn(
+    idle = _pos(v["offlineSessionIdleTimeout"], 2592000)
+    limited = bool(v["offlineSessionMaxLifespanEnabled"])
+    top = _pos(v["offlineSessionMaxLifespan"], 5184000)
+    client_idle = int(v["clientOfflineSessionIdleTimeout"])
+    client_max = int(v["clientOfflineSessionMaxLifespan"])
+    return _fired(
+        [
+            (
+                client_idle > idle,
                 ("clientOfflineSessionIdleTimeout", "offlineSessionIdleTimeout"),
-                f"Client Offline Session Idle ({_t(client_offline_idle)}) is longer than Offline "
-                f"Session Idle ({_t(offline_idle)}): it has no effect.",
-            )
-        )
-    if offline_max_on and offline_max < offline_idle:
-        out.append(
-            _warn(
+                f"Client Offline Session Idle ({_t(client_idle)}) is longer than Offline "
+                f"Session Idle ({_t(idle)}): it has no effect.",
+            ),
+            (
+                limited and top < idle,
                 ("offlineSessionMaxLifespan", "offlineSessionIdleTimeout"),
-                f"Offline Session Max ({_t(offline_max)}) is shorter than Offline Session Idle "
-                f"({_t(offline_idle)}): offline tokens end at the maximum before they can go idle.",
-            )
-        )
-    if offline_max_on and client_offline_max > offline_max:
-        out.append(
-            _warn(
+                f"Offline Session Max ({_t(top)}) is shorter than Offline Session Idle "
+                f"({_t(idle)}): offline tokens end at the maximum before they can go idle.",
+            ),
+            (
+                limited and client_max > top,
                 ("clientOfflineSessionMaxLifespan", "offlineSessionMaxLifespan"),
-                f"Client Offline Session Max ({_t(client_offline_max)}) is longer than Offline "
-                f"Session Max ({_t(offline_max)}): it has no effect.",
-            )
-        )
-    if not offline_max_on and client_offline_max > 0:
-        out.append(
-            _warn(
+                f"Client Offline Session Max ({_t(client_max)}) is longer than Offline "
+                f"Session Max ({_t(top)}): it has no effect.",
+            ),
+            (
+                not limited and client_max > 0,
                 ("clientOfflineSessionMaxLifespan", "offlineSessionMaxLifespanEnabled"),
                 "Client Offline Session Max is set but Offline Session Max Limited is off: "
                 "it has no effect until the limit is switched on.",
-            )
-        )
-    return out
+            ),
+        ]
+    )
 
 
 def _token_warnings(v: LifespanValues) -> list[Finding]:
-    out: list[Finding] = []
-    if int(v["refreshTokenMaxReuse"]) > 0 and not v["revokeRefreshToken"]:
-        out.append(
-            _warn(
+    reuse = int(v["refreshTokenMaxReuse"])
+    return _fired(
+        [
+            (
+                reuse > 0 and not v["revokeRefreshToken"],
                 ("refreshTokenMaxReuse", "revokeRefreshToken"),
-                f"Refresh Token Max Reuse is {int(v['refreshTokenMaxReuse'])} but Revoke Refresh "
+                f"Refresh Token Max Reuse is {reuse} but Revoke Refresh "
                 "Token is off: reuse is only limited when rotation is on.",
-            )
-        )
-    if int(v["accessCodeLifespan"]) == 0:
-        out.append(
-            _warn(
+            ),
+            (
+                int(v["accessCodeLifespan"]) == 0,
                 ("accessCodeLifespan",),
                 "Client login timeout is 0: authorization codes expire as they are issued, "
                 "so browser logins will fail.",
-            )
-        )
-    return out
+            ),
+        ]
+    )
 
 
 def _warnings(v: LifespanValues) -> list[Finding]:
