@@ -31,6 +31,23 @@ from .residual import admin_urls_of, push_reach_lines, residual_risk_for
 REALM_OFFLINE_ENDED_NOTE = "Offline sessions of the realm were ended too."
 
 
+def _realm_draft(
+    actor: User, action: Action, realm: str, *, reason: str, ticket: str, before: Any = None
+) -> LedgerDraft:
+    """The ledger entry of a change whose target is the realm itself."""
+    return LedgerDraft(
+        actor=actor,
+        action=action,
+        realm=realm,
+        target_type="realm",
+        target_id=realm,
+        target_label=realm,
+        reason=reason,
+        ticket=ticket,
+        before=before,
+    )
+
+
 def _not_before_set(
     entry: LedgerDraft, set_not_before: Callable[[int], int], *, clear: bool
 ) -> LedgerEntry:
@@ -70,16 +87,8 @@ def realm_sign_out(
         before: Any = {s.client_id: {"active": s.active, "offline": s.offline} for s in stats}
     except GatewayError:
         before = None  # counts need view-realm; the sign-out itself needs manage-users
-    entry = LedgerDraft(
-        actor=actor,
-        action=Action.REALM_SIGNED_OUT,
-        realm=realm,
-        target_type="realm",
-        target_id=realm,
-        target_label=realm,
-        reason=reason,
-        ticket=ticket,
-        before=before,
+    entry = _realm_draft(
+        actor, Action.REALM_SIGNED_OUT, realm, reason=reason, ticket=ticket, before=before
     )
     with failure_recorded(entry):
         result = admin.realm_logout_all(realm)
@@ -106,16 +115,8 @@ def realm_not_before_update(
     """Set the realm's not-before to now (every older token fails refresh) or clear it (0)."""
     if not clear and is_login_realm(realm):
         raise RevocationRefused(OWN_REALM_NOT_BEFORE_REFUSED.format(realm=realm))
-    entry = LedgerDraft(
-        actor=actor,
-        action=Action.NOT_BEFORE_CLEARED if clear else Action.NOT_BEFORE_SET,
-        realm=realm,
-        target_type="realm",
-        target_id=realm,
-        target_label=realm,
-        reason=reason,
-        ticket=ticket,
-    )
+    action = Action.NOT_BEFORE_CLEARED if clear else Action.NOT_BEFORE_SET
+    entry = _realm_draft(actor, action, realm, reason=reason, ticket=ticket)
     ledger = _not_before_set(
         entry, lambda value: admin.realm_not_before_set(realm, value), clear=clear
     )
