@@ -10,7 +10,9 @@ from tests.alerts.helpers import admin_user, finding, rule, webhook
 from tokenadmin.alerts.dispatch import alerts_digests_send, alerts_dispatch
 from tokenadmin.alerts.models import Delivery, Rule
 from tokenadmin.findings.models import Finding, Kind, Severity
-from tokenadmin.findings.services import finding_mute
+from tokenadmin.findings.services import finding_mute, realm_thresholds_set
+from tokenadmin.findings.tasks import REFRESH_ONE, findings_after_refresh
+from tokenadmin.sessionindex.refresh import realm_index_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +103,32 @@ def test_a_digest_groups_the_findings_of_each_interval(receiver):
     [second] = alerts_digests_send(now=start + timedelta(minutes=61))
     assert subjects([second]) == ["d"]  # only what is new or changed since the last digest
     assert alerts_digests_send(now=start + timedelta(minutes=130)) == []  # nothing changed
+
+
+def test_a_refresh_that_opens_a_finding_alerts_through_the_findings_ran_signal(
+    kc, receiver, django_capture_on_commit_callbacks
+):
+    from tokenadmin.celery import app
+
+    kc.admin("mlflow").create_user({"username": "twice", "enabled": True})
+    realm_thresholds_set(
+        realm="mlflow", offline_idle_days=14, max_sessions_per_user=1, max_addresses_per_user=50
+    )
+    for _ in range(2):
+        kc.create_session(realm="mlflow", username="twice", client_id="mlflow")
+    rule(webhook(receiver), kind=Kind.MANY_SESSIONS)
+    assert realm_index_refresh(realm="mlflow").state == "done"
+
+    # The worker's own path: the refresh task ends, the checks run, the signal queues the
+    # dispatch, which queues the sends (run inline here instead of on a worker).
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            findings_after_refresh(task_name=REFRESH_ONE, args=["mlflow"], kwargs={}, retval="done")
+    finally:
+        app.conf.task_always_eager = eager
+
+    sent = {item["subject"] for r in receiver.received for item in r.json["findings"]}
+    assert "twice" in sent
+    assert Delivery.objects.filter(state="delivered").count() == len(receiver.received) >= 1
