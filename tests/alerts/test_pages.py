@@ -165,3 +165,28 @@ def test_rights_a_viewer_sees_but_cannot_change_and_global_alerts_are_for_admins
 def test_the_findings_page_links_to_the_realm_alerts(client_as):
     page = client_as("operator").get(reverse("findings:realm", args=["mlflow"]))
     assert REALM_PAGE.encode() in page.content
+
+
+def test_a_rule_changed_and_deleted_is_in_the_ledger_with_before_and_after(client_as, receiver):
+    client = client_as("operator")
+    add_webhook(client, receiver)
+    transport = Transport.objects.get()
+    fields = {"scope": "mlflow", "transport": transport.pk, "realm": "mlflow", "kind": ""}
+    fields |= {"min_severity": "medium", "mode": "immediate", "digest_every_s": "3600"}
+    client.post(reverse("alerts:rule-create"), fields)
+    made = Rule.objects.get()
+
+    changed = client.post(
+        reverse("alerts:rule-change", args=[made.pk]),
+        fields | {"kind": "many_sessions", "mode": "digest", "digest_every_s": "86400"},
+        follow=True,
+    )
+    assert "Rule changed." in seen(changed.content)
+    assert "digest every 1 d" in seen(changed.content)
+    entry = LedgerEntry.objects.filter(reason="changed", target_type="alert_rule").get()
+    assert entry.before["kind"] == "all" and entry.after["kind"] == "many_sessions"
+    assert entry.after["digest_every_s"] == 86400
+
+    client.post(reverse("alerts:rule-delete", args=[made.pk]))
+    assert Rule.objects.count() == 0
+    assert LedgerEntry.objects.filter(reason="deleted", target_type="alert_rule").count() == 1

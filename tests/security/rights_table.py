@@ -204,6 +204,7 @@ RIGHTS: dict[str, Rule] = {
     "alerts:transport-test": Rule(args=lambda w: [w.transport_id], get=None, post=MANAGE),
     "alerts:transport-resume": Rule(args=lambda w: [w.transport_id], get=None, post=MANAGE),
     "alerts:rule-create": Rule(get=None, post=MANAGE, data=lambda w: {"scope": "mlflow"}),
+    "alerts:rule-change": Rule(args=lambda w: [w.rule_id], get=None, post=MANAGE),
     "alerts:rule-delete": Rule(args=lambda w: [w.rule_id], get=None, post=MANAGE),
     "alerts:transport-delete": Rule(args=lambda w: [w.spare_transport_id], get=None, post=MANAGE),
     "reports:index": Rule(get=ANY_RIGHT, post=None),

@@ -13,5 +13,6 @@ urlpatterns = [
     path("transports/<int:pk>/test/", views.transport_test_view, name="transport-test"),
     path("transports/<int:pk>/resume/", views.transport_resume_view, name="transport-resume"),
     path("rules/new/", views.rule_create_view, name="rule-create"),
+    path("rules/<int:pk>/", views.rule_change_view, name="rule-change"),
     path("rules/<int:pk>/delete/", views.rule_delete_view, name="rule-delete"),
 ]

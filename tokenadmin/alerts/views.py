@@ -35,9 +35,21 @@ def _scope_url(realm: str) -> str:
     return reverse("alerts:realm", args=[realm]) if realm else reverse("alerts:index")
 
 
-def _rule_form(realm: str, data: dict | None = None) -> RuleForm:
+def _rule_form(realm: str, data: dict | None = None, rule: Rule | None = None) -> RuleForm:
+    initial = None
+    if rule is not None:
+        initial = {
+            "transport": rule.transport_id,
+            "realm": rule.realm,
+            "kind": rule.kind,
+            "min_severity": rule.min_severity,
+            "mode": rule.mode,
+            "digest_every_s": rule.digest_every_s,
+        }
     return RuleForm(
         data,
+        initial=initial,
+        auto_id=f"id_rule{rule.pk}_%s" if rule else "id_%s",
         transports=scope_transports_select(realm=realm),
         realms=known_realms_select(),
         scope=realm,
@@ -53,9 +65,11 @@ def _scope_page(
     status: int = 200,
 ) -> HttpResponse:
     rights = rights_of(request.session)
+    selected = scope_page_select(realm=realm)
     context = {
         "realm": realm,
-        **scope_page_select(realm=realm),
+        **selected,
+        "rule_forms": [(r, _rule_form(realm, rule=r)) for r in selected["rules"]],
         "can_manage": _may(request, realm, "manage-users"),
         "transport_form": transport_form or TransportForm(),
         "rule_form": rule_form or _rule_form(realm),
@@ -189,6 +203,17 @@ def transport_test_view(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect(_scope_url(transport.realm))
 
 
+def _rule_input(form: RuleForm) -> RuleInput:
+    data = form.cleaned_data
+    return RuleInput(
+        realm=data["realm"] or "",
+        kind=data["kind"] or "",
+        min_severity=data["min_severity"],
+        mode=data["mode"],
+        digest_every_s=data["digest_every_s"],
+    )
+
+
 @require_POST
 def rule_create_view(request: AuthedRequest) -> HttpResponse:
     realm = request.POST.get("scope", "")
@@ -196,18 +221,11 @@ def rule_create_view(request: AuthedRequest) -> HttpResponse:
         return _refused(request, realm)
     form = _rule_form(realm, request.POST)
     if form.is_valid():
-        data = form.cleaned_data
         try:
             rule_save(
-                transport=data["transport"],
+                transport=form.cleaned_data["transport"],
                 actor=request.user,
-                data=RuleInput(
-                    realm=data["realm"] or "",
-                    kind=data["kind"] or "",
-                    min_severity=data["min_severity"],
-                    mode=data["mode"],
-                    digest_every_s=data["digest_every_s"],
-                ),
+                data=_rule_input(form),
             )
         except AlertsError as exc:
             form.add_error(None, str(exc))
@@ -215,6 +233,31 @@ def rule_create_view(request: AuthedRequest) -> HttpResponse:
             messages.success(request, "Rule saved.")
             return redirect(_scope_url(realm))
     return _scope_page(request, realm, rule_form=form, status=400)
+
+
+@require_POST
+def rule_change_view(request: AuthedRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(Rule.objects.select_related("transport"), pk=pk)
+    realm = rule.transport.realm
+    if not _may(request, realm, "manage-users"):
+        return _refused(request, realm)
+    form = _rule_form(realm, request.POST)
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Rule not changed: {errors}")
+        return redirect(_scope_url(realm))
+    try:
+        rule_save(
+            transport=form.cleaned_data["transport"],
+            actor=request.user,
+            data=_rule_input(form),
+            rule=rule,
+        )
+    except AlertsError as exc:
+        messages.error(request, f"Rule not changed: {exc}")
+    else:
+        messages.success(request, "Rule changed.")
+    return redirect(_scope_url(realm))
 
 
 @require_POST
