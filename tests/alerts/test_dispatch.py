@@ -132,3 +132,29 @@ def test_a_refresh_that_opens_a_finding_alerts_through_the_findings_ran_signal(
     sent = {item["subject"] for r in receiver.received for item in r.json["findings"]}
     assert "twice" in sent
     assert Delivery.objects.filter(state="delivered").count() == len(receiver.received) >= 1
+
+
+def test_beats_tick_sends_due_digests_and_deliveries_whose_task_was_lost(receiver):
+    from tokenadmin.alerts.tasks import alerts_tick_task
+    from tokenadmin.celery import app
+
+    rule(webhook(receiver), mode=Rule.Mode.DIGEST, every_s=300)
+    immediate = rule(webhook(receiver, realm="master"), realm="master")
+    finding("a")
+    finding("lost", realm="master")
+    [lost] = alerts_dispatch(realm="master")  # made, but its task never ran (Redis was down)
+    assert Delivery.objects.get(pk=lost).rule_id == immediate.pk
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        alerts_tick_task()
+    finally:
+        app.conf.task_always_eager = eager
+
+    assert Delivery.objects.filter(state="delivered").count() == 2
+    events = sorted(
+        (r.headers["X-Tokenadmin-Event"], r.json["findings"][0]["subject"])
+        for r in receiver.received
+    )
+    assert events == [("digest", "a"), ("finding", "lost")]

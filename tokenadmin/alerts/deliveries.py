@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .models import Delivery, Transport
+from .models import Delivery, Sent, Transport
 from .transports import Outcome, transport_send
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ def delivery_outcome_record(*, delivery: Delivery, outcome: Outcome, now: dateti
         Transport.objects.filter(pk=delivery.transport_id).update(failures_in_a_row=0)
     elif state == State.FAILED:
         _failure_count(transport_pk=delivery.transport_id, error=outcome.error, now=now)
+        # Nobody was told: the rule's next dispatch sends these findings again.
+        found = [item["id"] for item in delivery.payload.get("findings", [])]
+        Sent.objects.filter(rule_id=delivery.rule_id, finding_id__in=found).delete()
     logger.info(
         "alert delivery %s to transport %s: %s (attempt %s, HTTP %s)",
         delivery.delivery_id,

@@ -1,7 +1,8 @@
 """From findings to deliveries: which rules match, what changed since a rule last sent it.
 
 A rule sends a finding once, then again only when its fingerprint (severity, sessions,
-explanation) changes; muted and closed findings are not sent. A paused transport's rules send
+explanation) changes, or when the delivery that carried it failed for good; muted and closed
+findings are not sent. A paused transport's rules send
 nothing and record nothing, so what is open when it resumes is sent then."""
 
 import hashlib
