@@ -84,8 +84,9 @@ def delivery_outcome_record(*, delivery: Delivery, outcome: Outcome, now: dateti
     elif state == State.FAILED:
         _failure_count(transport_pk=delivery.transport_id, error=outcome.error, now=now)
         # Nobody was told: the rule's next dispatch sends these findings again.
-        found = [item["id"] for item in delivery.payload.get("findings", [])]
-        Sent.objects.filter(rule_id=delivery.rule_id, finding_id__in=found).delete()
+        if delivery.rule_id is not None:
+            found = [item["id"] for item in delivery.payload.get("findings", [])]
+            Sent.objects.filter(rule_id=delivery.rule_id, finding_id__in=found).delete()
     logger.info(
         "alert delivery %s to transport %s: %s (attempt %s, HTTP %s)",
         delivery.delivery_id,
