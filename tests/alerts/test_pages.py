@@ -190,3 +190,16 @@ def test_a_rule_changed_and_deleted_is_in_the_ledger_with_before_and_after(clien
     client.post(reverse("alerts:rule-delete", args=[made.pk]))
     assert Rule.objects.count() == 0
     assert LedgerEntry.objects.filter(reason="deleted", target_type="alert_rule").count() == 1
+
+
+def test_the_global_page_shows_a_realm_admin_only_the_way_to_their_realms(client_as, receiver):
+    admin = client_as("admin")
+    admin.post(
+        reverse("alerts:transport-create"),
+        {"realm": "", "name": "global pager", "kind": "email", "recipients": "pager@example.com"},
+        follow=True,  # its "saved" message shown here, not on the next admin's page
+    )
+    page = seen(client_as("operator").get(reverse("alerts:index")).content)
+    assert "Global transports and rules are kept by admins holding the admin role." in page
+    assert "Per realm: mlflow" in page
+    assert "pager@example.com" not in page and "global pager" not in page

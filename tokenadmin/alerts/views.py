@@ -56,6 +56,12 @@ def _rule_form(realm: str, data: dict | None = None, rule: Rule | None = None) -
     )
 
 
+def _realms_viewable(request: AuthedRequest) -> list[str]:
+    rights = rights_of(request.session)
+    names = set(known_realms_select()) | set(rights.by_realm)
+    return sorted(r for r in names if rights.can(r, "view-users"))
+
+
 def _scope_page(
     request: AuthedRequest,
     realm: str,
@@ -73,9 +79,8 @@ def _scope_page(
         "can_manage": _may(request, realm, "manage-users"),
         "transport_form": transport_form or TransportForm(),
         "rule_form": rule_form or _rule_form(realm),
-        "realm_links": [
-            r for r in known_realms_select() if not realm and rights.can(r, "view-users")
-        ],
+        "realm_links": [] if realm else _realms_viewable(request),
+        "shows_scope": bool(realm) or rights.is_superadmin,
     }
     return render(request, "alerts/scope.html", context, status=status)
 
