@@ -272,6 +272,7 @@ ALERTS_RETRY_BASE_S = env_int("ALERTS_RETRY_BASE_S", 30)
 ALERTS_PAUSE_AFTER_FAILURES = env_int("ALERTS_PAUSE_AFTER_FAILURES", 3)  # failed deliveries
 ALERTS_IMMEDIATE_MAX = env_int("ALERTS_IMMEDIATE_MAX", 20)  # more at once: one grouped message
 ALERTS_DIGEST_MAX_FINDINGS = env_int("ALERTS_DIGEST_MAX_FINDINGS", 100)
+ALERTS_DELIVERIES_KEEP_DAYS = env_int("ALERTS_DELIVERIES_KEEP_DAYS", 30)
 # A report run being sent belongs to its worker this long; after it the worker is presumed
 # dead and the run is settled (sent again, or marked possibly delivered: docs/FAULTS.md).
 REPORT_SEND_LEASE_S = env_int("REPORT_SEND_LEASE_S", 120)

@@ -144,6 +144,17 @@ def test_beats_tick_sends_due_digests_and_deliveries_whose_task_was_lost(receive
     finding("lost", realm="master")
     [lost] = alerts_dispatch(realm="master")  # made, but its task never ran (Redis was down)
     assert Delivery.objects.get(pk=lost).rule_id == immediate.pk
+    Delivery.objects.filter(pk=lost).update(created_at=timezone.now() - timedelta(minutes=2))
+    finding("b", realm="master")
+    [fresh] = alerts_dispatch(realm="master")  # its task is on its way: not the tick's
+    finished_long_ago = Delivery.objects.create(
+        transport_id=immediate.transport_id,
+        event="test",
+        summary="old",
+        payload={},
+        state="delivered",
+        finished_at=timezone.now() - timedelta(days=31),
+    )
 
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
@@ -153,6 +164,8 @@ def test_beats_tick_sends_due_digests_and_deliveries_whose_task_was_lost(receive
         app.conf.task_always_eager = eager
 
     assert Delivery.objects.filter(state="delivered").count() == 2
+    assert Delivery.objects.get(pk=fresh).state == "pending"
+    assert not Delivery.objects.filter(pk=finished_long_ago.pk).exists()  # pruned
     events = sorted(
         (r.headers["X-Tokenadmin-Event"], r.json["findings"][0]["subject"])
         for r in receiver.received

@@ -122,8 +122,22 @@ def deliveries_stranded_release(*, now: datetime | None = None) -> list[int]:
     return ids
 
 
-def deliveries_due(*, now: datetime | None = None) -> list[tuple[int, datetime | None]]:
-    """Waiting deliveries of transports that are not paused: (pk, when due)."""
+def deliveries_due(*, now: datetime | None = None) -> list[tuple[int, datetime]]:
+    """Waiting deliveries of transports that are not paused: (pk, when due), where a
+    delivery never tried is due since it was made."""
     now = now or timezone.now()
     waiting = Delivery.objects.filter(state=State.PENDING, transport__paused_at__isnull=True)
-    return list(waiting.order_by("pk").values_list("pk", "next_attempt_at"))
+    return [
+        (pk, next_at or created)
+        for pk, next_at, created in waiting.order_by("pk").values_list(
+            "pk", "next_attempt_at", "created_at"
+        )
+    ]
+
+
+def deliveries_prune(*, now: datetime | None = None) -> int:
+    """Finished deliveries older than ALERTS_DELIVERIES_KEEP_DAYS go: the log stays bounded."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ALERTS_DELIVERIES_KEEP_DAYS)
+    old = Delivery.objects.filter(finished_at__lt=cutoff)
+    return old.delete()[0]

@@ -3,14 +3,21 @@ deliveries whose task was lost). Retries are kept in the database (Delivery.next
 a retry Celery held when its worker died is queued again by the tick and by a starting worker."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from tokenadmin.core.queue import on_worker_start, task_enqueue
 
-from .deliveries import deliveries_due, deliveries_stranded_release, delivery_send
+from .deliveries import (
+    deliveries_due,
+    deliveries_prune,
+    deliveries_stranded_release,
+    delivery_send,
+)
 from .dispatch import alerts_digests_send, alerts_dispatch
 from .models import Delivery
 
@@ -44,34 +51,46 @@ def alerts_dispatch_task(realm: str) -> int:
     return len(made)
 
 
-def alerts_catch_up() -> list[int]:
-    """Release deliveries whose sender died, then queue every waiting delivery (those not due
-    yet for when they are due). Sending twice is harmless: the claim lets one through."""
+def alerts_catch_up(*, overdue_s: float, with_future: bool) -> list[int]:
+    """Release deliveries whose sender died and queue them, then queue every waiting delivery
+    due for longer than `overdue_s` (its task was lost: Redis down, a worker killed holding a
+    retry); `with_future` also queues those not due yet, for when they are due (a starting
+    worker: the one that held their retries may be the one that died). Sending twice is
+    harmless: the claim lets one through."""
     now = timezone.now()
     released = deliveries_stranded_release(now=now)
     if released:
         logger.info("alert deliveries %s were left mid-send; sending them again", released)
-    due = deliveries_due(now=now)
-    for pk, at in due:
-        if at is not None and at > now:
-            task_enqueue(delivery_send_task, pk, eta=at)
-        else:
+    queued = list(released)
+    for pk, due in deliveries_due(now=now):
+        if pk in released:
+            continue
+        if due <= now - timedelta(seconds=overdue_s):
             task_enqueue(delivery_send_task, pk)
-    return [pk for pk, _ in due]
+        elif due > now and with_future:
+            task_enqueue(delivery_send_task, pk, eta=due)
+        else:
+            continue
+        queued.append(pk)
+    for pk in released:
+        task_enqueue(delivery_send_task, pk)
+    return queued
 
 
 @shared_task
 def alerts_tick_task() -> int:
-    """Beat, every minute: digests whose interval passed, and the catch-up."""
+    """Beat, every minute: digests whose interval passed, deliveries whose task was lost, and
+    the log's old rows."""
     made = alerts_digests_send()
     deliveries_queue(made)
-    alerts_catch_up()
+    alerts_catch_up(overdue_s=settings.QUEUE_SWEEP_AFTER_S, with_future=False)
+    deliveries_prune()
     return len(made)
 
 
 @on_worker_start("alert deliveries left unsent by a stopped worker")
 def alerts_deliveries_resume() -> None:
-    alerts_catch_up()
+    alerts_catch_up(overdue_s=0, with_future=True)
 
 
 def alerts_dispatch_enqueue(*, realm: str) -> None:
