@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tests.alerts.helpers import SECRET
 from tokenadmin.alerts.models import Delivery, Rule, Transport
+from tokenadmin.alerts.secrets import secret_seal
 from tokenadmin.ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
@@ -203,3 +204,21 @@ def test_the_global_page_shows_a_realm_admin_only_the_way_to_their_realms(client
     assert "Global transports and rules are kept by admins holding the admin role." in page
     assert "Per realm: mlflow" in page
     assert "pager@example.com" not in page and "global pager" not in page
+
+
+def test_after_secret_key_rotation_the_page_asks_for_the_url_again(client_as, receiver, settings):
+    client = client_as("operator")
+    add_webhook(client, receiver)
+    # Sealed under another SECRET_KEY (changing the key here would also end the login).
+    key = settings.SECRET_KEY
+    settings.SECRET_KEY = "another-key-" + "x" * 40
+    sealed = secret_seal(receiver.url)
+    settings.SECRET_KEY = key
+    Transport.objects.update(url_sealed=sealed)
+    page = seen(client.get(REALM_PAGE).content)
+    assert "The stored URL or secret cannot be read (SECRET_KEY changed?): replace it." in page
+    transport = Transport.objects.get()
+    tested = client.post(reverse("alerts:transport-test", args=[transport.pk]), follow=True)
+    assert "cannot be read" in seen(tested.content)
+    assert receiver.received == []
+    assert Delivery.objects.get().state == "failed"  # not retried: only a new URL helps
