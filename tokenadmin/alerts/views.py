@@ -5,6 +5,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from tokenadmin.accounts.session_tokens import rights_of
@@ -119,6 +120,7 @@ def _transport_input(form: TransportForm, *, kind: str | None = None) -> Transpo
     )
 
 
+@sensitive_post_parameters("url", "secret")  # out of Django's error reports
 @require_POST
 def transport_create_view(request: AuthedRequest) -> HttpResponse:
     realm = request.POST.get("realm", "")
@@ -143,6 +145,7 @@ def _transport_for(request: AuthedRequest, pk: int) -> tuple[Transport, HttpResp
     return transport, None
 
 
+@sensitive_post_parameters("url", "secret")
 @require_POST
 def transport_change_view(request: AuthedRequest, pk: int) -> HttpResponse:
     transport, refused = _transport_for(request, pk)
