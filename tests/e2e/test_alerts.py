@@ -3,15 +3,25 @@ test" and the delivery in the log, the write-only URL nowhere on the page; axe c
 kept."""
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.alerts.receiver import receiver_start, signature_valid
 from tests.fixtures.axe import describe, page_axe_violations
 from tests.fixtures.browser import screenshot
+from tokenadmin.alerts.models import Transport
 
 pytestmark = pytest.mark.e2e
 
 WIDE = {"width": 1440, "height": 900}
+ALL_IMPACTS = ("minor", "moderate", "serious", "critical")
+
+
+def assert_axe_clean(page) -> None:
+    found = page_axe_violations(page, impacts=ALL_IMPACTS)
+    assert found == [], describe(found)
+
+
 SECRET = "browser-signing-secret-0123"
 
 
@@ -31,7 +41,7 @@ def test_an_operator_adds_a_transport_and_a_rule_and_sends_a_test(kc, login_as, 
     expect(page.get_by_test_id("no-transports")).to_be_visible()
     expect(page.get_by_test_id("no-rules")).to_be_visible()
     expect(page.get_by_test_id("no-deliveries")).to_be_visible()
-    assert page_axe_violations(page) == [], describe(page_axe_violations(page))
+    assert_axe_clean(page)
     screenshot(page, "alerts-empty")
 
     new = page.get_by_test_id("new-transport")
@@ -66,5 +76,20 @@ def test_an_operator_adds_a_transport_and_a_rule_and_sends_a_test(kc, login_as, 
     assert got.delivery_id[:12] in delivery.inner_text()
     content = page.content()
     assert receiver.url not in content and "T0KEN" not in content and SECRET not in content
-    assert page_axe_violations(page) == [], describe(page_axe_violations(page))
+    assert_axe_clean(page)
     screenshot(page, "alerts-delivered")
+
+    # A transport that kept failing: paused with its reason, resumed from the page.
+    Transport.objects.update(
+        paused_at=timezone.now(),
+        paused_reason="Paused after 3 failed deliveries in a row; the last: HTTP 503",
+    )
+    page.reload()
+    paused = page.get_by_test_id("paused")
+    expect(paused).to_contain_text("Transport “ops webhook” is paused")
+    expect(paused).to_contain_text("the last: HTTP 503")
+    assert_axe_clean(page)
+    screenshot(page, "alerts-paused")
+    paused.get_by_test_id("resume").click()
+    expect(page.locator("#messages")).to_contain_text("Transport “ops webhook” resumed")
+    expect(page.get_by_test_id("paused")).to_have_count(0)
