@@ -30,6 +30,12 @@ app.conf.beat_schedule = {
         "schedule": float(settings.QUEUE_SWEEP_EVERY_S),
         "options": {"expires": settings.QUEUE_SWEEP_EVERY_S},
     },
+    # Alerts: digests whose interval passed, and deliveries whose task was lost.
+    "alerts-tick": {
+        "task": "tokenadmin.alerts.tasks.alerts_tick_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "report-runs-sweep": {
         "task": "tokenadmin.reports.tasks.report_runs_sweep_task",
         "schedule": float(settings.QUEUE_SWEEP_EVERY_S),

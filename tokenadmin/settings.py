@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "tokenadmin.reports",
     "tokenadmin.metrics",
     "tokenadmin.findings",
+    "tokenadmin.alerts",
     "tokenadmin.history",
     "tokenadmin.api",
 ]
@@ -263,6 +264,15 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_S", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "tokenadmin <tokenadmin@localhost>")
+
+# --- Alerts (tokenadmin/alerts/) ------------------------------------------------------------
+ALERTS_HTTP_TIMEOUT_S = env_int("ALERTS_HTTP_TIMEOUT_S", 10)
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 6)  # retries wait 30 s, 1, 2, 4, 8 min
+ALERTS_RETRY_BASE_S = env_int("ALERTS_RETRY_BASE_S", 30)
+ALERTS_PAUSE_AFTER_FAILURES = env_int("ALERTS_PAUSE_AFTER_FAILURES", 3)  # failed deliveries
+ALERTS_IMMEDIATE_MAX = env_int("ALERTS_IMMEDIATE_MAX", 20)  # more at once: one grouped message
+ALERTS_DIGEST_MAX_FINDINGS = env_int("ALERTS_DIGEST_MAX_FINDINGS", 100)
+ALERTS_DELIVERIES_KEEP_DAYS = env_int("ALERTS_DELIVERIES_KEEP_DAYS", 30)
 # A report run being sent belongs to its worker this long; after it the worker is presumed
 # dead and the run is settled (sent again, or marked possibly delivered: docs/FAULTS.md).
 REPORT_SEND_LEASE_S = env_int("REPORT_SEND_LEASE_S", 120)

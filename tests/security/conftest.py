@@ -31,6 +31,22 @@ class World:
     spare_view_id: int  # for delete
     mail_name: str
     finding_id: int
+    transport_id: int  # an email transport of mlflow, with a rule
+    rule_id: int
+    spare_transport_id: int  # for delete
+
+
+def alerts_world() -> tuple[int, int, int]:
+    from tokenadmin.alerts.models import Rule, Transport
+
+    transport = Transport.objects.create(
+        realm="mlflow", name="ops mail", kind="email", recipients="ops@example.com"
+    )
+    rule = Rule.objects.create(transport=transport, realm="mlflow")
+    spare = Transport.objects.create(
+        realm="mlflow", name="spare", kind="email", recipients="ops@example.com"
+    )
+    return transport.pk, rule.pk, spare.pk
 
 
 @pytest.fixture
@@ -57,6 +73,7 @@ def world(kc, db, demo_mailbox) -> World:
     spare = report_create(name="spare report", realms=["mlflow"])
     report_run_send(run_id=report_run_request(report=report, actor=None).pk)
     [mail] = demo_mailbox.received()
+    transport_id, rule_id, spare_transport_id = alerts_world()
     return World(
         user_id=mlflow.get_user_id("mlflow_user"),
         session_id=unverified_claims(tokens["access_token"])["sid"],
@@ -76,4 +93,7 @@ def world(kc, db, demo_mailbox) -> World:
             opened_at=timezone.now(),
             checked_at=timezone.now(),
         ).pk,
+        transport_id=transport_id,
+        rule_id=rule_id,
+        spare_transport_id=spare_transport_id,
     )

@@ -9,6 +9,7 @@ NAV = (
     ("Lifespans", "lifespans:index"),
     ("Reports", "reports:index"),
     ("Findings", "findings:index"),
+    ("Alerts", "alerts:index"),
     ("Ledger", "ledger:index"),
 )
 

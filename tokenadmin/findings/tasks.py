@@ -8,6 +8,7 @@ from celery import shared_task
 from tokenadmin.keycloak import gateway_for_worker
 
 from .services import findings_run
+from .signals import findings_ran
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def findings_after_refresh(
     for realm in realms:
         try:
             findings_run(realm=realm, gateway=gateway_for_worker())
+            findings_ran.send(sender=findings_run, realm=realm)
         except Exception:
             # A failed check must not fail the refresh; the next refresh runs them again.
             logger.exception("the findings checks of %s failed", realm)

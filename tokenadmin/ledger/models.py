@@ -22,6 +22,8 @@ class Action(models.TextChoices):
     SAVED_VIEW_CHANGED = "saved_view_changed", "Saved view changed"
     REPORT_CHANGED = "report_changed", "Expiry report changed"
     FINDING_MUTED = "finding_muted", "Finding muted"
+    ALERT_TRANSPORT_CHANGED = "alert_transport_changed", "Alert transport changed"
+    ALERT_RULE_CHANGED = "alert_rule_changed", "Alert rule changed"
 
 
 class Outcome(models.TextChoices):
