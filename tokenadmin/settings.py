@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "tokenadmin.reports",
     "tokenadmin.metrics",
     "tokenadmin.findings",
+    "tokenadmin.policies",
     "tokenadmin.history",
     "tokenadmin.api",
 ]

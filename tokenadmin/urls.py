@@ -16,6 +16,7 @@ urlpatterns = [
     path("lifespans/", include("tokenadmin.lifespans.urls")),
     path("reports/", include("tokenadmin.reports.urls")),
     path("findings/", include("tokenadmin.findings.urls")),
+    path("policies/", include("tokenadmin.policies.urls")),
     path("history/", include("tokenadmin.history.urls")),
     path("api/v1/", api.urls),
     path("", core_views.home, name="home"),

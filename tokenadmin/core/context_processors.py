@@ -9,6 +9,7 @@ NAV = (
     ("Lifespans", "lifespans:index"),
     ("Reports", "reports:index"),
     ("Findings", "findings:index"),
+    ("Policies", "policies:index"),
     ("Ledger", "ledger:index"),
 )
 

@@ -22,6 +22,9 @@ class Action(models.TextChoices):
     SAVED_VIEW_CHANGED = "saved_view_changed", "Saved view changed"
     REPORT_CHANGED = "report_changed", "Expiry report changed"
     FINDING_MUTED = "finding_muted", "Finding muted"
+    POLICY_CHANGED = "policy_changed", "Revocation policy changed"
+    POLICY_ENFORCED = "policy_enforced", "Revocation policy switched to enforce"
+    POLICY_DRY_RUN = "policy_dry_run", "Revocation policy switched to dry run"
 
 
 class Outcome(models.TextChoices):
