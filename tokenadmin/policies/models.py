@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 
 from tokenadmin.findings.models import Kind, Severity
+from tokenadmin.revocation.recipes import Target
 
 # A run that would revoke more than either of these stops before revoking anything.
 DEFAULT_MAX_SESSIONS = 500
@@ -101,3 +102,8 @@ class PolicyRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.policy_id}: {self.outcome}"
+
+    @property
+    def sample_targets(self) -> list[Target]:
+        """The sample as targets (times as datetimes), for the pages."""
+        return [Target.from_dict(item) for item in self.sample]
