@@ -217,3 +217,19 @@ def test_a_failing_policy_does_not_stop_the_others(kc, idle_offline):
     assert by_policy[broken.pk].outcome == PolicyRun.Outcome.FAILED
     assert by_policy[fine.pk].outcome == PolicyRun.Outcome.REPORTED
     assert not RevocationJob.objects.exists()
+
+
+def test_a_policy_leaves_muted_findings_and_lower_severities_alone(kc, idle_offline, acting_as):
+    from tokenadmin.findings.services import finding_mute
+
+    _, idle, _, _ = idle_offline
+    [finding] = Finding.objects.filter(kind=Kind.OFFLINE_IDLE, closed_at__isnull=True)
+    assert finding.severity == "medium"
+    assert policy_run(policy=policy_make(name="high only", min_severity="high")).count == 0
+    assert set(policy_run(policy=policy_make(name="medium up", min_severity="medium")).targets) == (
+        idle
+    )
+
+    finding_mute(finding=finding, actor=acting_as("operator").user, reason="kiosk, known")
+    run = policy_run(policy=policy_make(name="any"))
+    assert run.outcome == PolicyRun.Outcome.NOTHING and run.findings == 0 and run.targets == []
