@@ -233,3 +233,28 @@ def test_a_policy_leaves_muted_findings_and_lower_severities_alone(kc, idle_offl
     finding_mute(finding=finding, actor=acting_as("operator").user, reason="kiosk, known")
     run = policy_run(policy=policy_make(name="any"))
     assert run.outcome == PolicyRun.Outcome.NOTHING and run.findings == 0 and run.targets == []
+
+
+def test_keycloak_down_at_an_enforcing_run_leaves_the_job_waiting_and_says_so(
+    kc, idle_offline, acting_as
+):
+    from tokenadmin.revocation.jobs import revocation_job_run
+
+    idler, idle, before, _ = idle_offline
+    operator = acting_as("operator")
+    policy = policy_make()
+    policy_enforce(policy=policy, actor=operator.user, own_session_id="", typed_realm="mlflow")
+    kc.fault(path=r"/realms/master/protocol/openid-connect/token", status=503)
+    try:
+        run = policy_run(policy=policy)
+    finally:
+        kc.clear_faults()
+
+    assert run.outcome == PolicyRun.Outcome.STARTED
+    assert "Keycloak did not answer" in run.detail and "the job waits" in run.detail
+    job = RevocationJob.objects.get(pk=run.job_id)
+    assert job.state == RevocationJob.State.PENDING
+    assert held_by_keycloak(kc, "mlflow", idler, "mlflow") == before
+    # What the sweeper's task does with a job waiting too long.
+    revocation_job_run(job_id=job.pk)
+    assert held_by_keycloak(kc, "mlflow", idler, "mlflow") == before - idle

@@ -1,24 +1,15 @@
-"""Celery: the policies after each findings run, and a run on demand."""
+"""Celery: the policies after each task that ran a realm's findings."""
 
 import logging
 from typing import Any
 
-from celery import shared_task
-
 from tokenadmin.findings.tasks import DONE, REFRESH_ALL, REFRESH_ONE
 
-from .models import Policy
-from .runs import policies_after_findings_run, policy_run
+from .runs import policies_after_findings_run
 
 logger = logging.getLogger(__name__)
 
 FINDINGS_RUN = "tokenadmin.findings.tasks.findings_run_task"
-
-
-@shared_task
-def policy_run_task(policy_id: int) -> str | None:
-    policy = Policy.objects.select_related("enforced_by").filter(pk=policy_id).first()
-    return policy_run(policy=policy).outcome if policy else None
 
 
 def _realms_checked(task_name: str, args: Any, kwargs: Any, retval: Any, state: Any) -> list[str]:
