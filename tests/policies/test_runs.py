@@ -127,6 +127,15 @@ def test_the_cap_stops_a_run_before_revoking_and_raises_one_finding_until_back_u
     policy.save()
     assert policy_run(policy=policy).outcome == PolicyRun.Outcome.CAPPED
 
+    policy_dry_run_set(policy=policy, actor=operator.user)  # no longer stopped at its cap
+    assert not Finding.objects.filter(kind=Kind.POLICY_CAPPED, closed_at__isnull=True).exists()
+    assert policy_run(policy=policy).outcome == PolicyRun.Outcome.CAPPED  # a dry run: reported
+    assert not Finding.objects.filter(kind=Kind.POLICY_CAPPED, closed_at__isnull=True).exists()
+    policy_enforce(policy=policy, actor=operator.user, own_session_id="", typed_realm="mlflow")
+    assert policy_run(policy=policy).outcome == PolicyRun.Outcome.CAPPED
+    [anew] = Finding.objects.filter(kind=Kind.POLICY_CAPPED, closed_at__isnull=True)
+    assert anew.pk != capped.pk  # a new episode, not the one the switch closed
+
     policy.max_share_percent = 100
     policy.save()
     assert policy_run(policy=policy).outcome == PolicyRun.Outcome.STARTED

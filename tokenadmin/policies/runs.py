@@ -19,7 +19,7 @@ from tokenadmin.revocation.targets import index_for_selection
 from tokenadmin.sessionindex.selectors import realm_totals_select
 
 from .capped import policy_capped_finding_close, policy_capped_finding_raise
-from .models import Policy, PolicyRun
+from .models import Mode, Policy, PolicyRun
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +130,11 @@ def policy_run(
         run.outcome = PolicyRun.Outcome.CAPPED
         run.save()
         if policy.is_enforcing:
-            still = previous is not None and previous.outcome == PolicyRun.Outcome.CAPPED
+            still = (
+                previous is not None
+                and previous.outcome == PolicyRun.Outcome.CAPPED
+                and previous.mode == Mode.ENFORCE
+            )
             policy_capped_finding_raise(
                 policy=policy, sessions=collected.keys, cap=cap, still_capped=still, now=now
             )

@@ -9,6 +9,7 @@ from tokenadmin.accounts.models import User
 from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import LedgerDraft, ledger_entry_record
 
+from .capped import policy_capped_finding_close
 from .models import Mode, Policy
 
 REALM_NAME_MISMATCH = "Type the realm's name exactly to switch this policy to enforce."
@@ -90,5 +91,7 @@ def policy_dry_run_set(*, policy: Policy, actor: User) -> Policy:
     policy.enforced_session_id = ""
     policy.enforced_at = None
     policy.save()
+    # A dry run never stops at its cap: its capped finding, if any, is over.
+    policy_capped_finding_close(policy=policy, now=timezone.now())
     ledger_entry_record(draft, after=_state(policy))
     return policy
