@@ -267,3 +267,18 @@ def test_keycloak_down_at_an_enforcing_run_leaves_the_job_waiting_and_says_so(
     # What the sweeper's task does with a job waiting too long.
     revocation_job_run(job_id=job.pk)
     assert held_by_keycloak(kc, "mlflow", idler, "mlflow") == before - idle
+
+
+def test_old_runs_are_dropped_beyond_the_kept_number(kc, idle_offline):
+    from datetime import timedelta
+
+    from tokenadmin.policies.runs import policy_runs_prune
+
+    policy = policy_make()
+    start = kc_now(kc)
+    for n in range(5):
+        policy_run(policy=policy, now=start + timedelta(minutes=n))
+    assert policy_runs_prune(policy=policy, keep=3) == 2
+    kept = list(policy.runs.order_by("ran_at").values_list("ran_at", flat=True))
+    assert kept == [start + timedelta(minutes=n) for n in (2, 3, 4)]
+    assert policy_runs_prune(policy=policy, keep=3) == 0

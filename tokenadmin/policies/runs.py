@@ -27,6 +27,8 @@ SAMPLE_SIZE = 20
 # Keys looked up in the index per query (well under SQLite's bound on parameters).
 LOOKUP_CHUNK = 900
 AFTER_FINDINGS = "after findings"
+# Runs kept per policy (one per refresh adds up); older ones are dropped as new ones come.
+RUNS_KEPT = 500
 ENFORCER_OWN = "a session of {who}, who switched this policy to enforce"
 ENFORCER_GONE = (
     "The admin who switched this policy to enforce no longer exists in tokenadmin; nothing was "
@@ -222,6 +224,19 @@ def policies_after_findings_run(*, realm: str) -> list[PolicyRun]:
     for policy in Policy.objects.filter(realm=realm).select_related("enforced_by"):
         try:
             runs.append(policy_run(policy=policy))
+            policy_runs_prune(policy=policy)
         except Exception:
             logger.exception("revocation policy %s of %s failed", policy.pk, realm)
     return runs
+
+
+def policy_runs_prune(*, policy: Policy, keep: int = RUNS_KEPT) -> int:
+    """Drop the policy's runs older than its latest `keep`; how many went."""
+    cutoff = policy.runs.order_by("-ran_at", "-id").values_list("ran_at", flat=True)[
+        keep : keep + 1
+    ]
+    oldest_kept = next(iter(cutoff), None)
+    if oldest_kept is None:
+        return 0
+    deleted, _ = policy.runs.filter(ran_at__lte=oldest_kept).delete()
+    return deleted
