@@ -4,6 +4,7 @@ enforce with the realm's name typed, then a run that revokes; axe clean, screens
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.test_mobile import page_width_px, widest_elements
 from tests.fixtures.axe import describe, page_axe_violations
 from tests.fixtures.browser import screenshot
 from tests.policies.conftest import held_by_keycloak, idle_offline  # noqa: F401 (fixture)
@@ -11,6 +12,7 @@ from tests.policies.conftest import held_by_keycloak, idle_offline  # noqa: F401
 pytestmark = pytest.mark.e2e
 
 WIDE = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def test_an_operator_creates_a_policy_reads_its_dry_run_and_switches_it_to_enforce(
@@ -60,3 +62,10 @@ def test_an_operator_creates_a_policy_reads_its_dry_run_and_switches_it_to_enfor
     assert page_axe_violations(page) == [], describe(page_axe_violations(page))
     screenshot(page, "policy-enforced")
     assert held_by_keycloak(kc, "mlflow", idler, "mlflow") == before - idle
+
+    # On a phone the policy's page fits the screen (its tables scroll inside their box).
+    page.set_viewport_size(PHONE)
+    page.reload()
+    assert page_width_px(page) <= PHONE["width"], widest_elements(page)
+    assert page_axe_violations(page) == [], describe(page_axe_violations(page))
+    screenshot(page, "policy-enforced-phone")
