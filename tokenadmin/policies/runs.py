@@ -109,7 +109,7 @@ def policy_run(
     Keycloak; an enforcing run under its cap starts one revocation job with exactly the
     reported sessions, as the worker's service account (`gateway_factory`)."""
     now = now or timezone.now()
-    previous = policy.runs.order_by("-ran_at", "-id").first()
+    previous = policy.runs.order_by("-ran_at", "-id").only("outcome", "mode").first()
     collected = policy_targets_collect(policy=policy)
     realm_sessions = realm_totals_select(realm=policy.realm, now=now)[0].total
     cap = policy_cap(policy=policy, realm_sessions=realm_sessions)
