@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "tokenadmin.metrics",
     "tokenadmin.findings",
     "tokenadmin.alerts",
+    "tokenadmin.policies",
     "tokenadmin.history",
     "tokenadmin.api",
 ]

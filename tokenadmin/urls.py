@@ -17,6 +17,7 @@ urlpatterns = [
     path("reports/", include("tokenadmin.reports.urls")),
     path("findings/", include("tokenadmin.findings.urls")),
     path("alerts/", include("tokenadmin.alerts.urls")),
+    path("policies/", include("tokenadmin.policies.urls")),
     path("history/", include("tokenadmin.history.urls")),
     path("api/v1/", api.urls),
     path("", core_views.home, name="home"),

@@ -11,6 +11,7 @@ from tokenadmin.findings.models import Finding, Kind
 from tokenadmin.keycloak.oidc import unverified_claims
 from tokenadmin.lifespans.catalog import lifespan_values_of
 from tokenadmin.lifespans.models import LifespanSnapshot
+from tokenadmin.policies.models import Policy, PolicyRun
 from tokenadmin.reports.services import report_run_request, report_run_send
 from tokenadmin.revocation.models import RevocationItem
 from tokenadmin.sessionindex.models import SavedView
@@ -34,6 +35,8 @@ class World:
     transport_id: int  # an email transport of mlflow, with a rule
     rule_id: int
     spare_transport_id: int  # for delete
+    policy_id: int = 0
+    policy_run_id: int = 0
 
 
 def alerts_world() -> tuple[int, int, int]:
@@ -74,7 +77,15 @@ def world(kc, db, demo_mailbox) -> World:
     report_run_send(run_id=report_run_request(report=report, actor=None).pk)
     [mail] = demo_mailbox.received()
     transport_id, rule_id, spare_transport_id = alerts_world()
+    policy = Policy.objects.create(
+        realm="mlflow", name="idle offline", kind="offline_idle", created_by="operator"
+    )
+    run = PolicyRun.objects.create(
+        policy=policy, ran_at=timezone.now(), trigger="test", mode="dry_run", outcome="nothing"
+    )
     return World(
+        policy_id=policy.pk,
+        policy_run_id=run.pk,
         user_id=mlflow.get_user_id("mlflow_user"),
         session_id=unverified_claims(tokens["access_token"])["sid"],
         client_uuid=mlflow.get_client_id("mlflow"),

@@ -56,6 +56,10 @@ def _realm(w: Any) -> list:
     return ["mlflow"]
 
 
+def _policy(w: Any) -> list:
+    return ["mlflow", w.policy_id]
+
+
 def _job(w: Any) -> list:
     return [w.job_id]
 
@@ -207,6 +211,21 @@ RIGHTS: dict[str, Rule] = {
     "alerts:rule-change": Rule(args=lambda w: [w.rule_id], get=None, post=MANAGE),
     "alerts:rule-delete": Rule(args=lambda w: [w.rule_id], get=None, post=MANAGE),
     "alerts:transport-delete": Rule(args=lambda w: [w.spare_transport_id], get=None, post=MANAGE),
+    # --- revocation policies (a dry-run policy on mlflow; nothing here switches it on) -------
+    "policies:index": Rule(get=ANY_RIGHT, post=None),
+    "policies:realm": Rule(args=_realm, get=VIEW_USERS, post=None, no_store=True),
+    "policies:create": Rule(args=_realm, get=MANAGE, post=MANAGE),
+    "policies:detail": Rule(args=_policy, get=VIEW_USERS, post=None, no_store=True),
+    "policies:edit": Rule(args=_policy, get=MANAGE, post=MANAGE),
+    "policies:run-now": Rule(args=_policy, get=None, post=MANAGE),
+    "policies:enforce": Rule(args=_policy, get=None, post=MANAGE),
+    "policies:dry-run": Rule(args=_policy, get=None, post=MANAGE),
+    "policies:run": Rule(
+        args=lambda w: ["mlflow", w.policy_id, w.policy_run_id],
+        get=VIEW_USERS,
+        post=None,
+        no_store=True,
+    ),
     "reports:index": Rule(get=ANY_RIGHT, post=None),
     "reports:create": Rule(get=ANY_RIGHT, post=ANY_RIGHT),
     "reports:detail": Rule(args=lambda w: [w.report_id], get=VIEW_USERS, post=None, no_store=True),

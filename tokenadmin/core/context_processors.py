@@ -10,6 +10,7 @@ NAV = (
     ("Reports", "reports:index"),
     ("Findings", "findings:index"),
     ("Alerts", "alerts:index"),
+    ("Policies", "policies:index"),
     ("Ledger", "ledger:index"),
 )
 

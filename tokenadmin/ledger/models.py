@@ -24,6 +24,9 @@ class Action(models.TextChoices):
     FINDING_MUTED = "finding_muted", "Finding muted"
     ALERT_TRANSPORT_CHANGED = "alert_transport_changed", "Alert transport changed"
     ALERT_RULE_CHANGED = "alert_rule_changed", "Alert rule changed"
+    POLICY_CHANGED = "policy_changed", "Revocation policy changed"
+    POLICY_ENFORCED = "policy_enforced", "Revocation policy switched to enforce"
+    POLICY_DRY_RUN = "policy_dry_run", "Revocation policy switched to dry run"
 
 
 class Outcome(models.TextChoices):
