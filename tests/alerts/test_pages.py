@@ -222,3 +222,15 @@ def test_after_secret_key_rotation_the_page_asks_for_the_url_again(client_as, re
     assert "cannot be read" in seen(tested.content)
     assert receiver.received == []
     assert Delivery.objects.get().state == "failed"  # not retried: only a new URL helps
+
+
+@pytest.mark.parametrize("realm", ["a/b", " mlflow", "x" * 300])
+def test_a_realm_no_realm_could_be_called_is_refused_with_a_message(client_as, realm):
+    admin = client_as("admin")
+    for name, field in (("alerts:transport-create", "realm"), ("alerts:rule-create", "scope")):
+        answer = admin.post(
+            reverse(name), {field: realm, "name": "x", "kind": "slack"}, follow=True
+        )
+        assert answer.status_code == 200
+        assert "No realm is called that." in seen(answer.content)
+    assert Transport.objects.count() == 0

@@ -103,6 +103,19 @@ def realm_page(request: AuthedRequest, realm: str) -> HttpResponse:
     return _scope_page(request, realm)
 
 
+def _posted_realm(request: AuthedRequest, key: str) -> str | None:
+    """The form's realm ("" for global), or None when no realm could be called that."""
+    realm = request.POST.get(key, "")
+    if len(realm) > 255 or "/" in realm or realm != realm.strip():
+        return None
+    return realm
+
+
+def _bad_realm(request: AuthedRequest) -> HttpResponse:
+    messages.error(request, "No realm is called that.")
+    return redirect("alerts:index")
+
+
 def _refused(request: AuthedRequest, realm: str) -> HttpResponse:
     if realm:
         return forbidden(request, f"Your Keycloak roles do not include manage-users on {realm}.")
@@ -131,7 +144,9 @@ def _transport_input(form: TransportForm, *, kind: str | None = None) -> Transpo
 @sensitive_post_parameters("url", "secret")  # out of Django's error reports
 @require_POST
 def transport_create_view(request: AuthedRequest) -> HttpResponse:
-    realm = request.POST.get("realm", "")
+    realm = _posted_realm(request, "realm")
+    if realm is None:
+        return _bad_realm(request)
     if not _may(request, realm, "manage-users"):
         return _refused(request, realm)
     if unknown := _unknown_realm(request, realm):
@@ -234,7 +249,9 @@ def _rule_input(form: RuleForm) -> RuleInput:
 
 @require_POST
 def rule_create_view(request: AuthedRequest) -> HttpResponse:
-    realm = request.POST.get("scope", "")
+    realm = _posted_realm(request, "scope")
+    if realm is None:
+        return _bad_realm(request)
     if not _may(request, realm, "manage-users"):
         return _refused(request, realm)
     if unknown := _unknown_realm(request, realm):
