@@ -122,14 +122,6 @@ def _refused(request: AuthedRequest, realm: str) -> HttpResponse:
     return forbidden(request, "Only admins with the admin role change global alerts.")
 
 
-def _unknown_realm(request: AuthedRequest, realm: str) -> HttpResponse | None:
-    """A realm posted that tokenadmin does not know (it names no page to go back to)."""
-    if not realm or realm in _realms_viewable(request):
-        return None
-    messages.error(request, f"No realm named “{realm}” is known to tokenadmin.")
-    return _scope_page(request, "", status=400)
-
-
 def _transport_input(form: TransportForm, *, kind: str | None = None) -> TransportInput:
     data = form.cleaned_data
     return TransportInput(
@@ -149,8 +141,6 @@ def transport_create_view(request: AuthedRequest) -> HttpResponse:
         return _bad_realm(request)
     if not _may(request, realm, "manage-users"):
         return _refused(request, realm)
-    if unknown := _unknown_realm(request, realm):
-        return unknown
     form = TransportForm(request.POST)
     if form.is_valid():
         try:
@@ -254,8 +244,6 @@ def rule_create_view(request: AuthedRequest) -> HttpResponse:
         return _bad_realm(request)
     if not _may(request, realm, "manage-users"):
         return _refused(request, realm)
-    if unknown := _unknown_realm(request, realm):
-        return unknown
     form = _rule_form(realm, request.POST)
     if form.is_valid():
         try:
