@@ -112,3 +112,28 @@ def test_thresholds_refuse_bad_input_with_a_message_and_save_good_input(kc, clie
     assert "Thresholds saved" in saved.content.decode()
     thresholds = RealmThresholds.objects.get(realm="mlflow")
     assert (thresholds.max_sessions_per_user, thresholds.max_addresses_per_user) == (5, 3)
+
+
+def test_the_page_says_when_the_realm_does_not_save_the_events_the_check_reads(kc, client_as):
+    url = reverse("findings:realm", args=["mlflow"])
+    admin = kc.admin("mlflow")
+    admin.update_realm("mlflow", {"eventsEnabled": False, "adminEventsEnabled": False})
+    text = seen(client_as("operator").get(url).content)
+    assert "mlflow does not save user events or admin events" in text
+    assert "cannot see any change" in text
+
+    admin.update_realm("mlflow", {"eventsEnabled": True, "adminEventsEnabled": False})
+    text = seen(client_as("operator").get(url).content)
+    assert "mlflow does not save admin events" in text
+    assert "cannot see an admin's password resets" in text
+
+    admin.update_realm("mlflow", {"eventsEnabled": True, "adminEventsEnabled": True})
+    page = client_as("operator").get(url)
+    assert b'data-testid="events-blind"' not in page.content
+
+    kc.fault("/admin/realms/mlflow/events/config", status=403)
+    try:
+        text = seen(client_as("operator").get(url).content)
+    finally:
+        kc.clear_faults()
+    assert "Keycloak did not say whether mlflow saves its events" in text
