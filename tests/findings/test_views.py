@@ -99,11 +99,20 @@ def test_the_revoke_path_opens_the_preview_with_the_sessions_and_the_reason(kc, 
 def test_thresholds_refuse_bad_input_with_a_message_and_save_good_input(kc, client_as):
     client = client_as("operator")
     url = reverse("findings:thresholds", args=["mlflow"])
-    good = {"offline_idle_days": 14, "max_sessions_per_user": 5, "max_addresses_per_user": 3}
+    good = {
+        "offline_idle_days": 14,
+        "max_sessions_per_user": 5,
+        "max_addresses_per_user": 3,
+        "count_jump_percent": 40,
+        "count_jump_min": 5000,
+    }
 
     bad = client.post(url, {**good, "max_sessions_per_user": "0"})
     assert bad.status_code == 400
     assert "Give a whole number from 1 to 3650." in bad.content.decode()
+    too_much = client.post(url, {**good, "count_jump_percent": "5000"})
+    assert too_much.status_code == 400
+    assert "Give a whole number from 1 to 1000." in too_much.content.decode()
     words = client.post(url, {**good, "offline_idle_days": "ten"})
     assert words.status_code == 400
     assert not RealmThresholds.objects.exists()
@@ -112,6 +121,7 @@ def test_thresholds_refuse_bad_input_with_a_message_and_save_good_input(kc, clie
     assert "Thresholds saved" in saved.content.decode()
     thresholds = RealmThresholds.objects.get(realm="mlflow")
     assert (thresholds.max_sessions_per_user, thresholds.max_addresses_per_user) == (5, 3)
+    assert (thresholds.count_jump_percent, thresholds.count_jump_min) == (40, 5000)
 
 
 def test_the_page_says_when_the_realm_does_not_save_the_events_the_check_reads(kc, client_as):

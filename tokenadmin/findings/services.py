@@ -23,7 +23,8 @@ from .checks import (
     missing_users_check,
     offline_idle_check,
 )
-from .models import Finding, Kind, RealmThresholds
+from .history_checks import count_jump_check, lifespan_drift_check
+from .models import DEFAULT_JUMP_MIN, DEFAULT_JUMP_PERCENT, Finding, Kind, RealmThresholds
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,13 @@ def realm_thresholds_get(*, realm: str) -> RealmThresholds:
 
 
 def realm_thresholds_set(
-    *, realm: str, offline_idle_days: int, max_sessions_per_user: int, max_addresses_per_user: int
+    *,
+    realm: str,
+    offline_idle_days: int,
+    max_sessions_per_user: int,
+    max_addresses_per_user: int,
+    count_jump_percent: int = DEFAULT_JUMP_PERCENT,
+    count_jump_min: int = DEFAULT_JUMP_MIN,
 ) -> RealmThresholds:
     thresholds, _ = RealmThresholds.objects.update_or_create(
         realm=realm,
@@ -46,6 +53,8 @@ def realm_thresholds_set(
             "offline_idle_days": offline_idle_days,
             "max_sessions_per_user": max_sessions_per_user,
             "max_addresses_per_user": max_addresses_per_user,
+            "count_jump_percent": count_jump_percent,
+            "count_jump_min": count_jump_min,
         },
     )
     return thresholds
@@ -57,6 +66,8 @@ def _index_checks(*, realm: str, live: dict[str, list[LiveSession]], now: dateti
         *offline_idle_check(realm=realm, thresholds=thresholds, now=now),
         *many_sessions_check(live=live, thresholds=thresholds),
         *many_addresses_check(live=live, thresholds=thresholds),
+        *count_jump_check(realm=realm, thresholds=thresholds),
+        *lifespan_drift_check(realm=realm),
     ]
 
 
