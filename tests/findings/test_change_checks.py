@@ -191,3 +191,51 @@ def test_sessions_older_than_a_regenerated_secret_are_found_until_they_end(kc):
     admin.connection.raw_delete(f"admin/realms/mlflow/sessions/{before['id']}")
     check(kc)
     assert open_of(Kind.SECRET_ROTATED) == []
+
+
+def browser_login_updating_password(kc, username: str, old: str, new: str) -> None:
+    """Sign in through the login form as a user told to update their password, and do so."""
+    import re
+    from html import unescape
+
+    import requests
+
+    session = requests.Session()
+    page = session.get(
+        f"{kc.base_url}/realms/mlflow/protocol/openid-connect/auth",
+        params={
+            "client_id": "mlflow",
+            "response_type": "code",
+            "redirect_uri": "http://127.0.0.1/callback",
+            "scope": "openid",
+        },
+        timeout=10,
+    )
+
+    def action(html: str) -> str:
+        return unescape(re.search(r'<form[^>]*action="([^"]+)"', html).group(1))
+
+    form = session.post(action(page.text), data={"username": username, "password": old})
+    assert "Update password" in form.text
+    done = session.post(
+        action(form.text),
+        data={"password-new": new, "password-confirm": new},
+        allow_redirects=False,
+    )
+    assert done.status_code == 302 and "code=" in done.headers["Location"]
+
+
+def test_sessions_older_than_a_password_the_user_changed_at_login_are_found(kc):
+    events_on(kc, user=True, admin=False)  # only the user events: the change is the user's
+    admin = kc.admin("mlflow")
+    subject = new_user(kc, "changer")
+    admin.set_user_password(subject, "temporary-pw", temporary=True)
+    old = kc.create_session(
+        realm="mlflow", username="changer", client_id="mlflow", offline=True, start=kc.now() - DAY
+    )
+    kc.advance(60)
+    browser_login_updating_password(kc, "changer", "temporary-pw", "chosen-pw")
+    check(kc)
+    [finding] = open_of(Kind.CREDENTIAL_CHANGED, subject)
+    assert finding.sessions == [f"{old['id']}:offline"]  # not the session of the login itself
+    assert "changer changed " in finding.explanation
