@@ -84,7 +84,7 @@ def credential_reset_events(t: Target, realm: str) -> dict[str, Any]:
 
 def password_update_events(t: Target, realm: str) -> dict[str, Any]:
     """A user told to update their password does so at login: the form, then the user events
-    UPDATE_PASSWORD and UPDATE_CREDENTIAL (credential_type password), fields and order."""
+    UPDATE_PASSWORD and UPDATE_CREDENTIAL (credential_type password) and their fields."""
     ids = realm_make(t, realm)
     _ok(t.admin("PUT", f"/{realm}/events/config", json={"eventsEnabled": True}), 204)
     reset = f"/{realm}/users/{ids['alice']}/reset-password"
@@ -114,7 +114,8 @@ def password_update_events(t: Target, realm: str) -> dict[str, Any]:
             "status": done.status_code,
             "code": "code=" in done.headers.get("Location", ""),
         },
-        "types newest first": [e["type"] for e in listed],
+        # Both are saved in the same millisecond: their order between them is not fixed.
+        "types": sorted(e["type"] for e in listed),
         "event keys": sorted(newest),
         "time": epoch_ms_now(newest.get("time")),
         "user and client": [(e.get("userId") == ids["alice"], e.get("clientId")) for e in listed],
@@ -157,7 +158,7 @@ def client_secret_creation_time(t: Target, realm: str) -> dict[str, Any]:
         "made by Keycloak": {"kind": kind(created), "now": epoch_s_now(_int(created))},
         "given in the representation": {"kind": kind(given), "now": epoch_s_now(_int(given))},
         "public client": kind(public),
-        "regenerate answer keys": sorted(regenerated.json()),
+        "regenerate answers": regenerated.status_code,
         "after regenerate": epoch_s_now(_int(rotated)),
         "moved forward": (_int(rotated) or 0) > (_int(created) or 0),
         "admin event paths": paths,
