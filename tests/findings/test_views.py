@@ -147,3 +147,25 @@ def test_the_page_says_when_the_realm_does_not_save_the_events_the_check_reads(k
     finally:
         kc.clear_faults()
     assert "Keycloak did not say whether mlflow saves its events" in text
+
+
+def test_a_drift_finding_shows_the_way_to_the_lifespans_page_and_no_preview(kc, client_as):
+    from tokenadmin.keycloak import gateway_for_worker
+    from tokenadmin.lifespans.drift import lifespans_drift_check
+
+    gateway = gateway_for_worker()
+    lifespans_drift_check(gateway=gateway, realm="mlflow")  # the approved baseline
+    admin = kc.admin()
+    admin.update_realm("mlflow", {**admin.get_realm("mlflow"), "accessTokenLifespan": 900})
+    assert lifespans_drift_check(gateway=gateway, realm="mlflow") is not None
+    findings_run(realm="mlflow")
+
+    page = client_as("operator").get(reverse("findings:realm", args=["mlflow"]))
+    card = re.search(
+        r'<section[^>]*data-kind="lifespan_drift".*?</section>', page.content.decode(), re.S
+    ).group(0)
+    assert "Lifespans changed outside tokenadmin" in seen(card.encode())
+    assert "accessTokenLifespan" in card
+    assert 'href="/lifespans/mlflow/"' in card
+    assert 'data-testid="revoke-preview"' not in card
+    assert 'data-testid="finding-session"' not in card
