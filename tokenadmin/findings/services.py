@@ -4,6 +4,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -71,11 +72,28 @@ def _index_checks(*, realm: str, live: dict[str, list[LiveSession]], now: dateti
     ]
 
 
+# Listing every user costs about a second per 25,000 users: the list is kept while Keycloak's
+# user count stays the same, for at most this long (a delete changes the count; a delete and a
+# create in between are seen when it expires).
+USER_IDS_KEPT_S = 3600
+
+
+def _user_ids(realm: str, gateway: Gateway) -> set[str]:
+    count = gateway.user_count(realm)
+    key = f"findings:user-ids:{realm}"
+    held = cache.get(key)
+    if held is not None and held[0] == count:
+        return set(held[1])
+    ids = gateway.user_ids(realm)
+    cache.set(key, (count, sorted(ids)), USER_IDS_KEPT_S)
+    return ids
+
+
 def _missing_users(realm: str, gateway: Gateway, live: dict[str, list[LiveSession]]) -> set[str]:
     """Users with live sessions that Keycloak's user list lacks, each confirmed by a 404 of its
     own (the list leaves out service-account users, who do exist)."""
     missing = set()
-    for user_id in sorted(live.keys() - gateway.user_ids(realm)):
+    for user_id in sorted(live.keys() - _user_ids(realm, gateway)):
         try:
             gateway.user_get(realm, user_id)
         except NotFound:

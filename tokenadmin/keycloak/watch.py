@@ -32,6 +32,10 @@ class WatchCalls(GatewayBase):
             if len(reps) < page_size:
                 return ids
 
+    def user_count(self, realm: str) -> int:
+        """GET users/count: how many users the realm has (service accounts left out)."""
+        return int(self._get(realm_path(realm, "users", "count"), f"count the users of {realm}"))
+
     def events_config(self, realm: str) -> EventsConfig:
         """GET events/config (view-events): whether Keycloak saves user and admin events."""
         rep = self._get(realm_path(realm, "events", "config"), f"read the events setup of {realm}")
