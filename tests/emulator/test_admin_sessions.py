@@ -249,3 +249,31 @@ def test_expired_sessions_vanish_from_every_list_and_count(kc):
     assert raw(admin, f"clients/{cu}/session-count") == {"count": 0}
     assert raw(admin, f"clients/{cu}/user-sessions") == []
     assert admin.get_client_sessions_stats() == []
+
+
+def test_user_events_older_than_the_realms_expiration_are_dropped(kc):
+    import requests
+
+    admin = kc.admin("mlflow")
+    admin.connection.raw_put(
+        "admin/realms/mlflow/events/config",
+        data='{"eventsEnabled": true, "eventsExpiration": 3600}',
+    )
+    config = admin.connection.raw_get("admin/realms/mlflow/events/config").json()
+    assert config["eventsExpiration"] == 3600
+
+    def failed_login() -> None:
+        requests.post(
+            f"{kc.base_url}/realms/mlflow/protocol/openid-connect/token",
+            data={"grant_type": "password", "client_id": "admin-cli", "username": "nobody"},
+            timeout=10,
+        )
+
+    failed_login()
+    assert [e["type"] for e in admin.get_events()] == ["LOGIN_ERROR"]
+    kc.advance(3599)
+    assert len(admin.get_events()) == 1
+    kc.advance(2)
+    assert admin.get_events() == []  # older than an hour: gone
+    failed_login()
+    assert len(admin.get_events()) == 1

@@ -99,11 +99,20 @@ def test_the_revoke_path_opens_the_preview_with_the_sessions_and_the_reason(kc, 
 def test_thresholds_refuse_bad_input_with_a_message_and_save_good_input(kc, client_as):
     client = client_as("operator")
     url = reverse("findings:thresholds", args=["mlflow"])
-    good = {"offline_idle_days": 14, "max_sessions_per_user": 5, "max_addresses_per_user": 3}
+    good = {
+        "offline_idle_days": 14,
+        "max_sessions_per_user": 5,
+        "max_addresses_per_user": 3,
+        "count_jump_percent": 40,
+        "count_jump_min": 5000,
+    }
 
     bad = client.post(url, {**good, "max_sessions_per_user": "0"})
     assert bad.status_code == 400
     assert "Give a whole number from 1 to 3650." in bad.content.decode()
+    too_much = client.post(url, {**good, "count_jump_percent": "5000"})
+    assert too_much.status_code == 400
+    assert "Give a whole number from 1 to 1000." in too_much.content.decode()
     words = client.post(url, {**good, "offline_idle_days": "ten"})
     assert words.status_code == 400
     assert not RealmThresholds.objects.exists()
@@ -112,3 +121,51 @@ def test_thresholds_refuse_bad_input_with_a_message_and_save_good_input(kc, clie
     assert "Thresholds saved" in saved.content.decode()
     thresholds = RealmThresholds.objects.get(realm="mlflow")
     assert (thresholds.max_sessions_per_user, thresholds.max_addresses_per_user) == (5, 3)
+    assert (thresholds.count_jump_percent, thresholds.count_jump_min) == (40, 5000)
+
+
+def test_the_page_says_when_the_realm_does_not_save_the_events_the_check_reads(kc, client_as):
+    url = reverse("findings:realm", args=["mlflow"])
+    admin = kc.admin("mlflow")
+    admin.update_realm("mlflow", {"eventsEnabled": False, "adminEventsEnabled": False})
+    text = seen(client_as("operator").get(url).content)
+    assert "mlflow does not save user events or admin events" in text
+    assert "cannot see any change" in text
+
+    admin.update_realm("mlflow", {"eventsEnabled": True, "adminEventsEnabled": False})
+    text = seen(client_as("operator").get(url).content)
+    assert "mlflow does not save admin events" in text
+    assert "cannot see an admin's password resets" in text
+
+    admin.update_realm("mlflow", {"eventsEnabled": True, "adminEventsEnabled": True})
+    page = client_as("operator").get(url)
+    assert b'data-testid="events-blind"' not in page.content
+
+    kc.fault("/admin/realms/mlflow/events/config", status=403)
+    try:
+        text = seen(client_as("operator").get(url).content)
+    finally:
+        kc.clear_faults()
+    assert "Keycloak did not say whether mlflow saves its events" in text
+
+
+def test_a_drift_finding_shows_the_way_to_the_lifespans_page_and_no_preview(kc, client_as):
+    from tokenadmin.keycloak import gateway_for_worker
+    from tokenadmin.lifespans.drift import lifespans_drift_check
+
+    gateway = gateway_for_worker()
+    lifespans_drift_check(gateway=gateway, realm="mlflow")  # the approved baseline
+    admin = kc.admin()
+    admin.update_realm("mlflow", {**admin.get_realm("mlflow"), "accessTokenLifespan": 900})
+    assert lifespans_drift_check(gateway=gateway, realm="mlflow") is not None
+    findings_run(realm="mlflow")
+
+    page = client_as("operator").get(reverse("findings:realm", args=["mlflow"]))
+    card = re.search(
+        r'<section[^>]*data-kind="lifespan_drift".*?</section>', page.content.decode(), re.S
+    ).group(0)
+    assert "Lifespans changed outside tokenadmin" in seen(card.encode())
+    assert "accessTokenLifespan" in card
+    assert 'href="/lifespans/mlflow/"' in card
+    assert 'data-testid="revoke-preview"' not in card
+    assert 'data-testid="finding-session"' not in card

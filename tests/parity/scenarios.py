@@ -1264,3 +1264,8 @@ SCENARIOS: dict[str, Callable[[Target, str], dict[str, Any]]] = {
         oidc_end_session,
     )
 }
+
+# The findings checks' reads live in a module of their own (this one is long enough).
+from .scenarios_events import EVENT_SCENARIOS  # noqa: E402
+
+SCENARIOS.update(EVENT_SCENARIOS)

@@ -197,7 +197,7 @@ def client_secret_regenerate(ctx: Ctx) -> Response:
     client = find_client(realm, ctx.params["cu"])
     if client.public:
         raise bad_request("Client is public")
-    client.secret = model.random_secret()
+    model.secret_generate(realm, client)
     admin_event(ctx, realm, "ACTION", "CLIENT", f"clients/{client.id}/client-secret")
     return json_response({"type": "secret", "value": client.secret})
 
@@ -344,7 +344,12 @@ def user_reset_password(ctx: Ctx) -> Response:
     value = rep.get("value")
     if not value:
         raise bad_request("Empty password")
-    model.set_password(realm, user, str(value), bool(rep.get("temporary", False)))
+    temporary = bool(rep.get("temporary", False))
+    model.set_password(realm, user, str(value), temporary)
+    if not temporary and "UPDATE_PASSWORD" in user.required_actions:
+        # A password set as final lifts a pending "update your password" (UserResource).
+        user.required_actions.remove("UPDATE_PASSWORD")
+    # No representation, even with details on: the password never reaches an event.
     admin_event(ctx, realm, "ACTION", "USER", f"users/{user.id}/reset-password")
     return empty()
 

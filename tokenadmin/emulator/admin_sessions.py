@@ -16,6 +16,7 @@ from tokenadmin.emulator.admin_common import (
     paging,
     require,
 )
+from tokenadmin.emulator.events import events_expire
 from tokenadmin.emulator.http import (
     NOT_FOUND,
     Ctx,
@@ -311,6 +312,7 @@ def _config(realm: Realm) -> dict[str, Any]:
         "enabledEventTypes": list(rep.get("enabledEventTypes") or []),
         "adminEventsEnabled": bool(rep.get("adminEventsEnabled")),
         "adminEventsDetailsEnabled": bool(rep.get("adminEventsDetailsEnabled")),
+        **({"eventsExpiration": rep["eventsExpiration"]} if rep.get("eventsExpiration") else {}),
     }
 
 
@@ -334,7 +336,7 @@ def events_config_update(ctx: Ctx) -> Response:
         "adminEventsDetailsEnabled",
         "eventsExpiration",
     ):
-        if key in rep and rep[key] is not None and key in realm.rep:
+        if key in rep and rep[key] is not None and (key in realm.rep or key == "eventsExpiration"):
             realm.rep[key] = rep[key]
     admin_event(ctx, realm, "UPDATE", "REALM", "events/config", rep)
     return empty()
@@ -360,6 +362,7 @@ def events_list(ctx: Ctx) -> Response:
     realm = admin_realm(ctx)
     require(ctx, realm.name, "view-events")
     q = ctx.query
+    events_expire(realm)
     types = set(q.getlist("type"))
     date_from, date_to = _day_ms(q.get("dateFrom"), False), _day_ms(q.get("dateTo"), True)
     first, max_ = paging(ctx, 100)

@@ -20,6 +20,7 @@ from tokenadmin.emulator import (
     hooks,
     login,
     oidc,
+    required_actions,
 )
 from tokenadmin.emulator.authz import authenticate
 from tokenadmin.emulator.http import (
@@ -42,6 +43,7 @@ ROUTERS: list[Router] = [
     admin_roles.router,
     admin_sessions.router,
     login.router,
+    required_actions.router,
     hooks.router,
 ]
 

@@ -14,6 +14,18 @@ if TYPE_CHECKING:
 MAX_KEPT = 10000
 
 
+def events_expire(realm: Realm) -> None:
+    """Drop the user events older than the realm's eventsExpiration (seconds), as Keycloak's
+    ClearExpiredEvents task does (it runs every 15 minutes; here at each write and read).
+    Without an expiration Keycloak keeps every event (the emulator at most MAX_KEPT)."""
+    expiration = int(realm.rep.get("eventsExpiration") or 0)
+    if expiration <= 0 or not realm.events:
+        return
+    oldest = realm.clock.now_ms() - expiration * 1000
+    if realm.events[0]["time"] < oldest:
+        realm.events[:] = [e for e in realm.events if e["time"] >= oldest]
+
+
 def record_event(
     realm: Realm,
     event_type: str,
@@ -48,6 +60,7 @@ def record_event(
     if details:
         event["details"] = details
     realm.events.append(event)
+    events_expire(realm)
     if len(realm.events) > MAX_KEPT:
         del realm.events[: len(realm.events) - MAX_KEPT]
 

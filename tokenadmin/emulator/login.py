@@ -341,6 +341,12 @@ def authenticate(ctx: Ctx) -> Response:
         return login_form(
             ctx, realm, tab_id, client, "Account is disabled, contact your administrator.", username
         )
+    if "UPDATE_PASSWORD" in user.required_actions:
+        # Imported here: required_actions builds on this module's page and _finish.
+        from tokenadmin.emulator.required_actions import update_password_form
+
+        realm.auth_sessions[tab_id]["user"] = user.id
+        return update_password_form(ctx, realm, tab_id, client)
     del realm.auth_sessions[tab_id]
     remember = bool(realm.rep.get("rememberMe")) and form.get("rememberMe") in ("on", "true")
     us = realm.sessions.create(new_id(), user.id, ctx.client_ip, now, remember_me=remember)

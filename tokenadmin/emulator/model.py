@@ -100,6 +100,20 @@ def create_realm(store: Store, name: str, rep: dict[str, Any] | None = None) -> 
     return realm
 
 
+SECRET_CREATION_TIME = "client.secret.creation.time"
+
+
+def secret_generate(realm: Realm, client: Client) -> str:
+    """A new secret, its creation time kept as Keycloak's generateSecret does (epoch seconds
+    in the client attribute `client.secret.creation.time`)."""
+    client.secret = random_secret()
+    client.rep["attributes"] = {
+        **client.rep["attributes"],
+        SECRET_CREATION_TIME: str(realm.clock.now()),
+    }
+    return client.secret
+
+
 def builtin_client(
     realm: Realm,
     client_id: str,
@@ -129,7 +143,7 @@ def builtin_client(
         client.rep["baseUrl"] = base
         client.rep["redirectUris"] = [base + "*"]
     if not public and not bearer:
-        client.secret = random_secret()
+        secret_generate(realm, client)
     return realm.add_client(client)
 
 
@@ -257,7 +271,7 @@ def create_client(realm: Realm, rep: dict[str, Any], stable: bool = False) -> Cl
         # Keycloak derives the web origins of a new client from its redirect URIs.
         client.rep["webOrigins"] = _origins(rep.get("redirectUris") or [])
     if not client.public and not client.rep.get("bearerOnly") and not client.secret:
-        client.secret = random_secret()
+        secret_generate(realm, client)
     realm.add_client(client)
     if client.rep.get("serviceAccountsEnabled"):
         ensure_service_account(realm, client, stable)

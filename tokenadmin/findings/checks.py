@@ -172,3 +172,28 @@ def disabled_users_check(
             )
         )
     return found
+
+
+def missing_users_check(*, live: dict[str, list[LiveSession]], missing: set[str]) -> list[Seen]:
+    """Live sessions of the users Keycloak no longer has."""
+    found = []
+    for user_id in missing & live.keys():
+        sessions = live[user_id]
+        offline = sum(1 for s in sessions if s.offline)
+        name = sessions[0].username or user_id
+        found.append(
+            Seen(
+                kind=Kind.MISSING_USER,
+                subject=user_id,
+                subject_label=name,
+                severity=Severity.HIGH,
+                explanation=(
+                    f"{name} no longer exists in Keycloak but {len(sessions)} of its "
+                    f"session(s) were still listed at the last refresh, {offline} of them "
+                    "offline. A user removed at its identity provider or user federation can "
+                    "keep sessions that nobody owns any more; revoke them."
+                ),
+                sessions=[s.key for s in sessions],
+            )
+        )
+    return found

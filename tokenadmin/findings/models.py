@@ -27,6 +27,10 @@ class Severity(models.TextChoices):
 DEFAULT_OFFLINE_IDLE_DAYS = 14
 DEFAULT_MAX_SESSIONS = 10
 DEFAULT_MAX_ADDRESSES = 5
+# A count jump: this much above or below the median of the recent refreshes, and by at least
+# this many sessions (a realm of 12 sessions going to 20 is no news).
+DEFAULT_JUMP_PERCENT = 50
+DEFAULT_JUMP_MIN = 100
 
 
 class RealmThresholds(models.Model):
@@ -36,6 +40,8 @@ class RealmThresholds(models.Model):
     offline_idle_days = models.PositiveIntegerField(default=DEFAULT_OFFLINE_IDLE_DAYS)
     max_sessions_per_user = models.PositiveIntegerField(default=DEFAULT_MAX_SESSIONS)
     max_addresses_per_user = models.PositiveIntegerField(default=DEFAULT_MAX_ADDRESSES)
+    count_jump_percent = models.PositiveIntegerField(default=DEFAULT_JUMP_PERCENT)
+    count_jump_min = models.PositiveIntegerField(default=DEFAULT_JUMP_MIN)
 
     def __str__(self) -> str:
         return f"thresholds of {self.realm}"
@@ -48,7 +54,9 @@ class Finding(models.Model):
 
     realm = models.CharField(max_length=255)
     kind = models.CharField(max_length=32, choices=Kind.choices)
-    subject = models.CharField(max_length=255)  # the Keycloak user id
+    # The Keycloak user id; a client's uuid (client kinds); "realm" or "client:<clientId>"
+    # (count jump); "lifespans" (drift).
+    subject = models.CharField(max_length=255)
     subject_label = models.CharField(max_length=255, blank=True)  # the username
     severity = models.CharField(max_length=8, choices=Severity.choices)
     explanation = models.TextField()

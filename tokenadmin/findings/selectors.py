@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
+from tokenadmin.keycloak import Gateway, GatewayError
+from tokenadmin.keycloak.watch import CREDENTIAL_EVENT_TYPES
 from tokenadmin.sessionindex.models import IndexedSession, RealmIndex
 
 from .models import Finding
@@ -70,3 +72,29 @@ def realms_findings_select(*, realms: list[str] | None = None) -> list[RealmFind
         )
         for name in sorted(names)
     ]
+
+
+@dataclass(frozen=True)
+class EventsSetup:
+    """What Keycloak saves of the credential changes the checks read, in words for the page."""
+
+    readable: bool  # False: Keycloak refused or did not answer (view-events is needed)
+    user_changes_saved: bool
+    admin_resets_saved: bool
+
+    @property
+    def blind(self) -> bool:
+        return not (self.readable and self.user_changes_saved and self.admin_resets_saved)
+
+
+def events_setup_select(*, gateway: Gateway, realm: str) -> EventsSetup:
+    """Whether the realm saves the events the credential-change check reads (read live)."""
+    try:
+        config = gateway.events_config(realm)
+    except GatewayError:
+        return EventsSetup(readable=False, user_changes_saved=False, admin_resets_saved=False)
+    return EventsSetup(
+        readable=True,
+        user_changes_saved=any(config.saves(t) for t in CREDENTIAL_EVENT_TYPES),
+        admin_resets_saved=config.admin_events_enabled,
+    )

@@ -1,25 +1,31 @@
 """Running the checks and muting a finding: the functions views, tasks and tests call."""
 
 import logging
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from tokenadmin.accounts.models import User
-from tokenadmin.keycloak import Gateway, GatewayError
+from tokenadmin.keycloak import Gateway, GatewayError, NotFound
 from tokenadmin.ledger.models import Action
 from tokenadmin.ledger.services import LedgerDraft, ledger_entry_record
 
+from .change_checks import client_checks, credential_changed_check, oldest_live_start
 from .checks import (
+    LiveSession,
     Seen,
     disabled_users_check,
     live_by_user_read,
     many_addresses_check,
     many_sessions_check,
+    missing_users_check,
     offline_idle_check,
 )
-from .models import Finding, Kind, RealmThresholds
+from .history_checks import count_jump_check, lifespan_drift_check
+from .models import DEFAULT_JUMP_MIN, DEFAULT_JUMP_PERCENT, Finding, Kind, RealmThresholds
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +40,13 @@ def realm_thresholds_get(*, realm: str) -> RealmThresholds:
 
 
 def realm_thresholds_set(
-    *, realm: str, offline_idle_days: int, max_sessions_per_user: int, max_addresses_per_user: int
+    *,
+    realm: str,
+    offline_idle_days: int,
+    max_sessions_per_user: int,
+    max_addresses_per_user: int,
+    count_jump_percent: int = DEFAULT_JUMP_PERCENT,
+    count_jump_min: int = DEFAULT_JUMP_MIN,
 ) -> RealmThresholds:
     thresholds, _ = RealmThresholds.objects.update_or_create(
         realm=realm,
@@ -42,42 +54,119 @@ def realm_thresholds_set(
             "offline_idle_days": offline_idle_days,
             "max_sessions_per_user": max_sessions_per_user,
             "max_addresses_per_user": max_addresses_per_user,
+            "count_jump_percent": count_jump_percent,
+            "count_jump_min": count_jump_min,
         },
     )
     return thresholds
 
 
-def findings_run(
-    *, realm: str, gateway: Gateway | None = None, now: datetime | None = None
-) -> dict[str, int]:
-    """Run every check over the realm's index: open what is new, update what is still there,
-    close what is gone. Returns how many findings were opened, kept and closed.
-
-    The disabled-users check reads Keycloak's disabled users through `gateway`; without one,
-    or when Keycloak does not answer, that check is skipped and its open findings stay as
-    they are (not closed: nobody saw their condition end)."""
-    now = now or timezone.now()
+def _index_checks(*, realm: str, live: dict[str, list[LiveSession]], now: datetime) -> list[Seen]:
     thresholds = realm_thresholds_get(realm=realm)
-    live = live_by_user_read(realm=realm, now=now)
-    seen: dict[tuple[str, str], Seen] = {}
-    for found in [
+    return [
         *offline_idle_check(realm=realm, thresholds=thresholds, now=now),
         *many_sessions_check(live=live, thresholds=thresholds),
         *many_addresses_check(live=live, thresholds=thresholds),
-    ]:
-        seen[(found.kind, found.subject)] = found
+        *count_jump_check(realm=realm, thresholds=thresholds),
+        *lifespan_drift_check(realm=realm),
+    ]
+
+
+# Listing every user costs about a second per 25,000 users: the list is kept while Keycloak's
+# user count stays the same, for at most this long (a delete changes the count; a delete and a
+# create in between are seen when it expires).
+USER_IDS_KEPT_S = 3600
+
+
+def _user_ids(realm: str, gateway: Gateway) -> set[str]:
+    count = gateway.user_count(realm)
+    key = f"findings:user-ids:{realm}"
+    held = cache.get(key)
+    if held is not None and held[0] == count:
+        return set(held[1])
+    ids = gateway.user_ids(realm)
+    cache.set(key, (count, sorted(ids)), USER_IDS_KEPT_S)
+    return ids
+
+
+def _missing_users(realm: str, gateway: Gateway, live: dict[str, list[LiveSession]]) -> set[str]:
+    """Users with live sessions that Keycloak's user list lacks, each confirmed by a 404 of its
+    own (the list leaves out service-account users, who do exist)."""
+    missing = set()
+    for user_id in sorted(live.keys() - _user_ids(realm, gateway)):
+        try:
+            gateway.user_get(realm, user_id)
+        except NotFound:
+            missing.add(user_id)
+    return missing
+
+
+def _credential_check(*, realm: str, gateway: Gateway, now: datetime) -> list[Seen]:
+    oldest = oldest_live_start(realm=realm, now=now)
+    if oldest is None:
+        return []
+    changes = gateway.credential_changes(realm, since=oldest.astimezone(UTC).date())
+    return credential_changed_check(realm=realm, changes=changes, now=now)
+
+
+def _keycloak_checks(
+    *, realm: str, gateway: Gateway | None, live: dict[str, list[LiveSession]], now: datetime
+) -> tuple[list[Seen], set[str]]:
+    """The checks that read Keycloak (users, events, clients). A check whose read fails, or
+    that has no gateway, is skipped: its kinds are returned so their open findings stay as
+    they are (not closed: nobody saw their condition end)."""
+    reads: list[tuple[tuple[str, ...], Callable[[Gateway], list[Seen]]]] = [
+        (
+            (Kind.DISABLED_USER,),
+            lambda gw: disabled_users_check(
+                live=live, disabled={u.id: u.username for u in gw.users_disabled(realm)}
+            ),
+        ),
+        (
+            (Kind.MISSING_USER,),
+            lambda gw: missing_users_check(live=live, missing=_missing_users(realm, gw, live)),
+        ),
+        (
+            (Kind.CREDENTIAL_CHANGED,),
+            lambda gw: _credential_check(realm=realm, gateway=gw, now=now),
+        ),
+        (
+            (Kind.CLIENT_DISABLED, Kind.SECRET_ROTATED),
+            lambda gw: client_checks(realm=realm, clients=gw.clients_list(realm), now=now),
+        ),
+    ]
+    found: list[Seen] = []
     skipped: set[str] = set()
-    try:
+    for kinds, check in reads:
         if gateway is None:
-            raise LookupError("no gateway")
-        disabled = {u.id: u.username for u in gateway.users_disabled(realm)}
-    except (LookupError, GatewayError) as exc:
-        if isinstance(exc, GatewayError):
-            logger.warning("disabled-users check of %s skipped: %s", realm, exc)
-        skipped.add(Kind.DISABLED_USER)
-    else:
-        for found in disabled_users_check(live=live, disabled=disabled):
-            seen[(found.kind, found.subject)] = found
+            skipped.update(kinds)
+            continue
+        try:
+            found.extend(check(gateway))
+        except GatewayError as exc:
+            logger.warning("the %s check of %s skipped: %s", "/".join(kinds), realm, exc)
+            skipped.update(kinds)
+    return found, skipped
+
+
+def _finding_new(*, realm: str, item: Seen, now: datetime) -> Finding:
+    return Finding(
+        realm=realm,
+        kind=item.kind,
+        subject=item.subject,
+        subject_label=item.subject_label,
+        severity=item.severity,
+        explanation=item.explanation,
+        sessions=item.sessions,
+        opened_at=now,
+        checked_at=now,
+    )
+
+
+def _findings_apply(
+    *, realm: str, seen: dict[tuple[str, str], Seen], skipped: set[str], now: datetime
+) -> dict[str, int]:
+    """Update the open findings still seen, close those gone, open the new ones."""
     changed: list[Finding] = []
     gone: list[int] = []
     kept = 0
@@ -88,11 +177,10 @@ def findings_run(
         for finding in open_findings.iterator(chunk_size=2000):
             if finding.kind in skipped:
                 continue
-            item = seen.get((finding.kind, finding.subject))
+            item = seen.pop((finding.kind, finding.subject), None)
             if item is None:
                 gone.append(finding.pk)
                 continue
-            del seen[(finding.kind, finding.subject)]
             kept += 1
             now_holds = (item.severity, item.explanation, item.sessions, item.subject_label)
             held = (finding.severity, finding.explanation, finding.sessions, finding.subject_label)
@@ -108,24 +196,27 @@ def findings_run(
             Finding.objects.filter(pk__in=gone[at : at + 500]).update(closed_at=now)
         open_findings.update(checked_at=now)
         Finding.objects.bulk_create(
-            (
-                Finding(
-                    realm=realm,
-                    kind=item.kind,
-                    subject=item.subject,
-                    subject_label=item.subject_label,
-                    severity=item.severity,
-                    explanation=item.explanation,
-                    sessions=item.sessions,
-                    opened_at=now,
-                    checked_at=now,
-                )
-                for item in seen.values()
-            ),
+            (_finding_new(realm=realm, item=item, now=now) for item in seen.values()),
             batch_size=500,
         )
-    opened, closed = len(seen), len(gone)
-    return {"opened": opened, "kept": kept, "closed": closed}
+    return {"opened": len(seen), "kept": kept, "closed": len(gone)}
+
+
+def findings_run(
+    *, realm: str, gateway: Gateway | None = None, now: datetime | None = None
+) -> dict[str, int]:
+    """Run every check over the realm's index: open what is new, update what is still there,
+    close what is gone. Returns how many findings were opened, kept and closed.
+
+    The checks that read Keycloak (disabled and missing users, credential changes, clients)
+    go through `gateway`; without one, or when Keycloak does not answer, they are skipped and
+    their open findings stay as they are."""
+    now = now or timezone.now()
+    live = live_by_user_read(realm=realm, now=now)
+    from_keycloak, skipped = _keycloak_checks(realm=realm, gateway=gateway, live=live, now=now)
+    seen = {(f.kind, f.subject): f for f in [*_index_checks(realm=realm, live=live, now=now)]}
+    seen.update({(f.kind, f.subject): f for f in from_keycloak})
+    return _findings_apply(realm=realm, seen=seen, skipped=skipped, now=now)
 
 
 def finding_mute(*, finding: Finding, actor: User, reason: str) -> Finding:

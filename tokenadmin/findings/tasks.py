@@ -17,9 +17,16 @@ REFRESH_ALL = "tokenadmin.sessionindex.tasks.realm_index_refresh_all_task"
 DONE = "done"  # RealmIndex.State.DONE: only a completed refresh is worth checking
 
 
+def findings_run_and_announce(*, realm: str) -> dict[str, int]:
+    """Run the realm's checks, then tell the apps that act on findings (alerts, policies)."""
+    counts = findings_run(realm=realm, gateway=gateway_for_worker())
+    findings_ran.send(sender=findings_run, realm=realm)
+    return counts
+
+
 @shared_task
 def findings_run_task(realm: str) -> dict[str, int]:
-    return findings_run(realm=realm, gateway=gateway_for_worker())
+    return findings_run_and_announce(realm=realm)
 
 
 def findings_after_refresh(
@@ -35,8 +42,7 @@ def findings_after_refresh(
         return
     for realm in realms:
         try:
-            findings_run(realm=realm, gateway=gateway_for_worker())
-            findings_ran.send(sender=findings_run, realm=realm)
+            findings_run_and_announce(realm=realm)
         except Exception:
             # A failed check must not fail the refresh; the next refresh runs them again.
             logger.exception("the findings checks of %s failed", realm)

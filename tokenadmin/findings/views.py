@@ -10,7 +10,7 @@ from tokenadmin.http import AuthedRequest, forbidden, require_right
 
 from .forms import MuteForm, ThresholdsForm
 from .models import Finding
-from .selectors import findings_page_select, realms_findings_select
+from .selectors import events_setup_select, findings_page_select, realms_findings_select
 from .services import FindingError, finding_mute, findings_run, realm_thresholds_get
 
 
@@ -33,6 +33,7 @@ def _realm_page(
     context = {
         "realm": realm,
         "findings": findings_page_select(realm=realm),
+        "events": events_setup_select(gateway=gateway_for(request), realm=realm),
         "thresholds_form": thresholds_form
         or ThresholdsForm(instance=realm_thresholds_get(realm=realm)),
         "mute_form": MuteForm(),

@@ -22,9 +22,10 @@ from .lifespans import LifespanCalls
 from .realms import RealmCalls
 from .revocation import RevocationCalls
 from .sessions import SessionCalls
+from .watch import WatchCalls
 
 
-class Gateway(RealmCalls, SessionCalls, RevocationCalls, LifespanCalls):
+class Gateway(RealmCalls, SessionCalls, RevocationCalls, LifespanCalls, WatchCalls):
     """Every Keycloak call tokenadmin makes, acting as one admin or the worker."""
 
 

@@ -199,3 +199,51 @@ class Consent:
                 g.get("key") == "Offline Token" for g in rep.get("additionalGrants", [])
             ),
         )
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    """GET events/config: whether Keycloak saves user events (and which) and admin events."""
+
+    events_enabled: bool
+    enabled_event_types: tuple[str, ...]  # empty: every type is saved
+    admin_events_enabled: bool
+
+    @classmethod
+    def from_representation(cls, rep: dict[str, Any]) -> "EventsConfig":
+        return cls(
+            events_enabled=bool(rep.get("eventsEnabled", False)),
+            enabled_event_types=tuple(rep.get("enabledEventTypes") or ()),
+            admin_events_enabled=bool(rep.get("adminEventsEnabled", False)),
+        )
+
+    def saves(self, event_type: str) -> bool:
+        return self.events_enabled and (
+            not self.enabled_event_types or event_type in self.enabled_event_types
+        )
+
+
+@dataclass(frozen=True)
+class CredentialChange:
+    """A user's password or credential changed at `at` (a user event or an admin's reset)."""
+
+    user_id: str
+    at: datetime
+    how: str  # the user event's type, or "ADMIN_RESET_PASSWORD"
+
+    @classmethod
+    def from_user_event(cls, rep: dict[str, Any]) -> "CredentialChange":
+        return cls(
+            user_id=str(rep["userId"]),
+            at=datetime.fromtimestamp(int(rep["time"]) / 1000, tz=UTC),
+            how=str(rep["type"]),
+        )
+
+    @classmethod
+    def from_admin_event(cls, rep: dict[str, Any]) -> "CredentialChange":
+        # resourcePath "users/<id>/reset-password"
+        return cls(
+            user_id=str(rep.get("resourcePath", "")).split("/")[1],
+            at=datetime.fromtimestamp(int(rep["time"]) / 1000, tz=UTC),
+            how="ADMIN_RESET_PASSWORD",
+        )
