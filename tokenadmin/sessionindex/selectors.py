@@ -212,6 +212,9 @@ class SessionCounts:
     total: int
     online: int
     offline: int
+    # True: counting stopped at `total` (selectors_count.py); more match than that, and
+    # online/offline split only what was counted. The page says "more than {total}".
+    capped: bool = False
 
 
 def sessions_count_select(*, sessions: QuerySet[IndexedSession]) -> SessionCounts:
