@@ -61,10 +61,16 @@ def test_a_count_over_the_cap_says_more_than_and_pages_on(forty, monkeypatch, fi
     assert exact.number == exact.num_pages and not exact.has_next
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="only SQLite has the trigram table")
-def test_a_common_search_is_counted_live_in_the_trigram_table_up_to_the_cap(forty, monkeypatch):
+def test_a_common_search_is_counted_live_up_to_the_cap(forty, monkeypatch):
     live = names(SessionFilters(q="user"))
     assert len(live) == 32  # 40 less the 8 ended
+    monkeypatch.setattr(selectors_count, "COUNT_CAP", 10)
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors_page.SMALL_SET", 3)
+    shown = page(SessionFilters(q="USER", sort="user"), number=2)
+    assert shown.capped and shown.total == 10
+    assert [r.session.username for r in shown.rows] == sorted(live)[4:8]
+    if connection.vendor != "sqlite":
+        return  # only SQLite has the trigram table; PostgreSQL counts as for any condition
     offline = sum(1 for n in range(8, 40) if n % 4 == 0)
     for cap, expected in (
         # Read cap + 1 matches at a time, ended ones left out, until more than cap are live.
@@ -77,8 +83,3 @@ def test_a_common_search_is_counted_live_in_the_trigram_table_up_to_the_cap(fort
         assert found == expected, cap
     only = search_count_capped(realm="master", term="user", offline=True, now=NOW, cap=1000)
     assert only == SessionCounts(total=offline, online=0, offline=offline)
-    monkeypatch.setattr(selectors_count, "COUNT_CAP", 10)
-    monkeypatch.setattr("tokenadmin.sessionindex.selectors_page.SMALL_SET", 3)
-    shown = page(SessionFilters(q="USER", sort="user"), number=2)
-    assert shown.capped and shown.total == 10
-    assert [r.session.username for r in shown.rows] == sorted(live)[4:8]

@@ -55,12 +55,12 @@ def ids_q(ids: list[int]) -> Q:
 
 
 def live_rows(rows: list[tuple[int, bool]], now: datetime) -> list[tuple[int, bool]]:
-    """The rows among `rows` (id, offline) whose session is live at `now`, by id."""
+    """The rows among `rows` (id, offline) whose session is live at `now`."""
     if not rows:
         return []
     live = Q(expires_at__gt=now) | Q(expires_at__isnull=True)
     found = IndexedSession.objects.filter(ids_q([pk for pk, _o in rows])).filter(live)
-    return list(found.order_by("id").values_list("id", "offline"))
+    return list(found.order_by().values_list("id", "offline"))
 
 
 def rows_counts(rows: list[tuple[int, bool]]) -> SessionCounts:
