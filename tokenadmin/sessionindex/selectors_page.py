@@ -4,6 +4,7 @@ the search table), its rows ready to print, and the counts the page shows."""
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from math import ceil
 from typing import overload
 from urllib.parse import quote
@@ -422,20 +423,25 @@ def _duration_page_ids(
     # sorted by last access: the matches are the offline sessions, which the walk then meets
     # at once instead of after 80,000 recent regular ones.)
     walk_filters = filters
-    if counts.capped and filters.type == SessionType.ALL:
-        walk_filters = replace(filters, type=_only_type(realm=realm, predicates=predicates))
-    elif counts.total and not counts.online:
+    if counts.total and not counts.capped and not counts.online:
         walk_filters = replace(filters, type=SessionType.OFFLINE)
-    elif counts.total and not counts.offline:
+    elif counts.total and not counts.capped and not counts.offline:
         walk_filters = replace(filters, type=SessionType.REGULAR)
-    ids = _window_page_ids(
+    window = partial(
+        _window_page_ids,
         realm=realm,
-        filters=walk_filters,
         predicates=predicates,
         start=start,
         per_page=per_page,
         now=now,
     )
+    ids = window(filters=walk_filters)
+    if ids is None and counts.capped and filters.type == SessionType.ALL:
+        # A capped count does not split by type: look for the other type only now that the
+        # start of the sort order did not hold the page (a test that may read the whole range).
+        only = _only_type(realm=realm, predicates=predicates)
+        if only != SessionType.ALL:
+            ids = window(filters=replace(filters, type=only))
     # Walk the sort index and test each id against the matching ids (from the condition's own
     # range index) rather than reading each walked row.
     matching = IndexedSession.objects.filter(realm=realm).filter(predicates)
