@@ -239,3 +239,25 @@ def test_only_the_owner_or_a_user_manager_deletes_a_saved_view(client_as, kc, db
     viewer.logout()
     client_as("operator").post(f"/sessions/mlflow/views/{view.pk}/delete", headers=HTMX)
     assert not SavedView.objects.filter(pk=view.pk).exists()
+
+
+def test_a_capped_count_is_labelled_more_than_with_no_last_page(
+    client_as, kc, many_mlflow_rows, monkeypatch
+):
+    # Many matches (over SMALL_SET), counted up to 50.
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors_page.SMALL_SET", 3)
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors_count.COUNT_CAP", 50)
+    client = client_as("viewer")
+    # Idle over 10 min 30 s: u011..u119, 109 sessions.
+    url = "/sessions/mlflow/?idle_over=10m30s&per_page=25"
+    part = client.get(url, headers=HTMX).content.decode()
+    assert f"<strong>1{DASH}25</strong> of " in part
+    assert 'data-testid="page-total-capped">more than 50</strong> matching sessions' in part
+    assert "Page 1 of more than 2" in part
+    assert "Export CSV (more than 50)" in part
+    assert 'data-testid="page-next"' in part and 'data-testid="page-last"' not in part
+    assert "regular," not in part  # no split of what was not all counted
+    monkeypatch.setattr("tokenadmin.sessionindex.selectors_count.COUNT_CAP", 10_000)
+    part = client.get(url, headers=HTMX).content.decode()
+    assert shown_range(1, 25, 109) in part and "Page 1 of 5" in part
+    assert 'data-testid="page-last"' in part and "more than" not in part

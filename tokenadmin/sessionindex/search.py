@@ -34,36 +34,70 @@ def term_matches(*, realm: str, term: str, offline: bool | None, few: int) -> Te
     """How many of the realm's sessions (of one type, unless `offline` is None) have `term` in
     their search text, and which when at most `few` do. None when the trigram table cannot
     answer (not SQLite, or a term too short); the caller then scans."""
+    rows = term_rows(realm=realm, term=term, offline=offline, limit=few + 1)
+    if rows is None:
+        return None
+    if len(rows) <= few:
+        offline_n = sum(1 for _pk, is_offline in rows if is_offline)
+        return TermMatches(online=len(rows) - offline_n, offline=offline_n, rows=rows)
+    online_n = term_count(realm=realm, term=term, offline=False) if offline is not True else 0
+    offline_n = term_count(realm=realm, term=term, offline=True) if offline is not False else 0
+    return TermMatches(online=online_n, offline=offline_n, rows=None)
+
+
+def _match(realm: str, term: str, offline: bool | None) -> tuple[str, list] | None:
+    """(WHERE clause, params) of the term's matches in the realm's (or one type's) rowid range;
+    None when the trigram table cannot answer."""
     if connection.vendor != "sqlite" or len(term) < MIN_TERM_LENGTH:
         return None
-    if SEARCH_SEPARATOR in term:
-        return TermMatches(online=0, offline=0, rows=[])
     with connection.cursor() as cursor:
         cursor.execute("SELECT code FROM sessionindex_searchrealm WHERE realm = %s", [realm])
         found = cursor.fetchone()
-        if found is None:
-            return TermMatches(online=0, offline=0, rows=[])
-        base = found[0] << _CODE_SHIFT
-        low = base + (_OFFLINE_BIT if offline else 0)
-        high = base + (_ID_MASK if offline is False else _OFFLINE_BIT + _ID_MASK)
-        # One phrase: the term's trigrams in a row, i.e. the term as a substring.
-        phrase = '"' + term.translate(ASCII_LOWER).replace('"', '""') + '"'
-        match = (
-            "SELECT {} FROM sessionindex_search "
-            "WHERE sessionindex_search MATCH %s AND rowid BETWEEN %s AND %s"
-        )
-        cursor.execute(match.format("rowid") + " LIMIT %s", [phrase, low, high, few + 1])
-        rowids = [rowid for (rowid,) in cursor.fetchall()]
-        if len(rowids) <= few:
-            rows = [(rowid & _ID_MASK, bool(rowid & _OFFLINE_BIT)) for rowid in rowids]
-            offline_n = sum(1 for _pk, is_offline in rows if is_offline)
-            return TermMatches(online=len(rows) - offline_n, offline=offline_n, rows=rows)
-        counts = []
-        type_ranges = ((low, min(high, base + _ID_MASK)), (max(low, base + _OFFLINE_BIT), high))
-        for type_low, type_high in type_ranges:
-            if type_low > type_high:
-                counts.append(0)
-                continue
-            cursor.execute(match.format("count(*)"), [phrase, type_low, type_high])
-            counts.append(cursor.fetchone()[0])
-        return TermMatches(online=counts[0], offline=counts[1], rows=None)
+    if found is None or SEARCH_SEPARATOR in term:
+        return "0", []
+    base = found[0] << _CODE_SHIFT
+    low = base + (_OFFLINE_BIT if offline else 0)
+    high = base + (_ID_MASK if offline is False else _OFFLINE_BIT + _ID_MASK)
+    # One phrase: the term's trigrams in a row, i.e. the term as a substring.
+    phrase = '"' + term.translate(ASCII_LOWER).replace('"', '""') + '"'
+    return "sessionindex_search MATCH %s AND rowid BETWEEN %s AND %s", [phrase, low, high]
+
+
+def term_rows(
+    *, realm: str, term: str, offline: bool | None, limit: int, after: int = -1
+) -> list[tuple[int, bool]] | None:
+    """(row id, offline) of the first `limit` matches in rowid order (all regular ones first),
+    from the match whose key (row id + offline << 39) follows `after`; None when the trigram
+    table cannot answer."""
+    match = _match(realm, term, offline)
+    if match is None:
+        return None
+    where, params = match
+    if after >= 0:
+        where += " AND rowid > %s"
+        params = [*params, _key_base(realm) + after]
+    sql = f"SELECT rowid FROM sessionindex_search WHERE {where} ORDER BY rowid LIMIT %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        return [(rowid & _ID_MASK, bool(rowid & _OFFLINE_BIT)) for (rowid,) in cursor.fetchall()]
+
+
+def term_row_key(pk: int, offline: bool) -> int:
+    """A match's place in term_rows' order, for its `after`."""
+    return pk + (_OFFLINE_BIT if offline else 0)
+
+
+def _key_base(realm: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT code FROM sessionindex_searchrealm WHERE realm = %s", [realm])
+        return cursor.fetchone()[0] << _CODE_SHIFT
+
+
+def term_count(*, realm: str, term: str, offline: bool) -> int:
+    """Every match of one type (counted in the trigram table)."""
+    match = _match(realm, term, offline)
+    assert match is not None
+    where, params = match
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM sessionindex_search WHERE {where}", params)  # noqa: S608
+        return cursor.fetchone()[0]

@@ -4,34 +4,39 @@ the search table), its rows ready to print, and the counts the page shows."""
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 from math import ceil
 from typing import overload
 from urllib.parse import quote
 
 from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from tokenadmin.core.durations import duration_text
 
 from .filters import SessionFilters, SessionType
 from .models import IndexedSession
-from .search import TermMatches, term_matches
+from .search import term_rows
 from .selectors import (
     SessionCounts,
     _client_sets,
-    _ended,
     _has_duration,
     _live_q,
     _predicates_q,
-    _search_q,
     _sessions_select,
     _sort_is_range,
     _type_q,
     realm_totals_select,
-    sessions_count_select,
     sort_order,
+)
+from .selectors_count import (
+    count_cap_for,
+    ids_q,
+    live_rows,
+    rows_counts,
+    search_count_capped,
+    sessions_count_capped,
 )
 
 
@@ -83,7 +88,7 @@ def page_sessions_select(ids: list[int]) -> dict[int, PageSession]:
     On SQLite in UTC the query Django compiles is run as is and its values converted here:
     Django's per-value converters cost ~17 µs a row, a third of a 200-row page's time.
     """
-    rows = IndexedSession.objects.filter(_ids_q(ids)).values_list(*_PAGE_FIELDS)
+    rows = IndexedSession.objects.filter(ids_q(ids)).values_list(*_PAGE_FIELDS)
     if connection.vendor != "sqlite" or connection.timezone_name != "UTC":
         return {row[0]: PageSession(*row) for row in rows}
     sql, params = rows.query.sql_with_params()
@@ -201,7 +206,13 @@ class SessionPage:
         return self.counts.total
 
     @property
+    def capped(self) -> bool:
+        """More match than `total` (counting stopped there): the page says "more than"."""
+        return self.counts.capped
+
+    @property
     def num_pages(self) -> int:
+        """The pages known to exist (when capped, more follow)."""
         return max(1, ceil(self.total / self.per_page))
 
     @property
@@ -218,7 +229,7 @@ class SessionPage:
 
     @property
     def has_next(self) -> bool:
-        return self.number < self.num_pages
+        return self.number < self.num_pages or self.capped
 
 
 # Up to this many matches, a narrowed set is read as a list of ids and sorted directly;
@@ -231,44 +242,22 @@ WINDOW_MIN = 1000
 
 
 def _search_only_matches(
-    *, realm: str, filters: SessionFilters, now: datetime
-) -> TermMatches | None:
+    *, realm: str, filters: SessionFilters, now: datetime, cap: int
+) -> tuple[SessionCounts, list[tuple[int, bool]] | None] | None:
     """A search with no client or duration condition, looked up in the trigram table
-    (search.term_matches), or None when that cannot answer. The table holds every indexed
-    session: the ended ones that match (a short range of the expires index) are taken out."""
+    (search.py): (its live counts, its live matches when at most SMALL_SET), or None when the
+    table cannot answer. The table holds every indexed session, ended ones too: each match read
+    is checked by its row (ended: predicted expiry passed), never the whole ended range."""
     if not filters.q or filters.client or _has_duration(filters):
         return None
     offline = {SessionType.OFFLINE: True, SessionType.REGULAR: False}.get(filters.type)
-    found = term_matches(realm=realm, term=filters.q, offline=offline, few=SMALL_SET)
+    found = term_rows(realm=realm, term=filters.q, offline=offline, limit=SMALL_SET + 1)
     if found is None:
         return None
-    ended = list(
-        _ended(realm, now)
-        .filter(_search_q(filters.q))
-        .filter(_type_q(filters, seek=False))
-        .values_list("id", "offline")
-    )
-    if not ended:
-        return found
-    if found.rows is not None:
-        gone = {pk for pk, _offline in ended}
-        rows = [row for row in found.rows if row[0] not in gone]
-        offline_n = sum(1 for _pk, is_offline in rows if is_offline)
-        return TermMatches(online=len(rows) - offline_n, offline=offline_n, rows=rows)
-    ended_offline = sum(1 for _pk, is_offline in ended if is_offline)
-    return TermMatches(
-        online=found.online - (len(ended) - ended_offline),
-        offline=found.offline - ended_offline,
-        rows=None,
-    )
-
-
-def _ids_q(ids: list[int]) -> Q:
-    """`id IN (ids)`; on SQLite as one JSON parameter, since Django prepares an IN list value
-    by value (7 ms for 1,000 ids, the rest of a page takes about as long)."""
-    if connection.vendor == "sqlite":
-        return Q(id__in=RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)]))
-    return Q(id__in=ids)
+    if len(found) <= SMALL_SET:
+        rows = live_rows(found, now)
+        return rows_counts(rows), rows
+    return search_count_capped(realm=realm, term=filters.q, offline=offline, now=now, cap=cap), None
 
 
 def _page_counts(
@@ -278,13 +267,14 @@ def _page_counts(
     sessions: QuerySet[IndexedSession],
     narrowed: bool,
     now: datetime,
+    cap: int,
 ) -> SessionCounts:
     """Live matches by type. Without a search or duration condition, plain range counts in
     the (realm, offline, ...) index, which SQLite steps through without testing a row, less
     the ended sessions (a short range of the expires index); with one, one pass over that
-    condition's covering index that also splits by type."""
+    condition's covering index that also splits by type, stopped after `cap` matches."""
     if narrowed:
-        return sessions_count_select(sessions=sessions)
+        return sessions_count_capped(sessions=sessions, cap=cap)
     live, _ended_counts = realm_totals_select(realm=realm, now=now)
     if filters.type == SessionType.OFFLINE:
         return SessionCounts(total=live.offline, online=0, offline=live.offline)
@@ -351,12 +341,20 @@ def indexed_sessions_page_select(
     client_sets = _client_sets(realm) if filters.client else None
     sessions = _sessions_select(realm=realm, filters=filters, now=now, client_sets=client_sets)
     predicates = _predicates_q(filters, now, client_sets)
+    cap = count_cap_for(number=number, per_page=per_page)
     source, counts = sessions, None
     if predicates:
-        source, counts = _small_set_source(realm=realm, filters=filters, sessions=sessions, now=now)
+        source, counts = _small_set_source(
+            realm=realm, filters=filters, sessions=sessions, now=now, cap=cap
+        )
     if counts is None:
         counts = _page_counts(
-            realm=realm, filters=filters, sessions=sessions, narrowed=bool(predicates), now=now
+            realm=realm,
+            filters=filters,
+            sessions=sessions,
+            narrowed=bool(predicates),
+            now=now,
+            cap=cap,
         )
     number = min(max(1, number), max(1, ceil(counts.total / per_page)))
     start = (number - 1) * per_page
@@ -384,28 +382,27 @@ def indexed_sessions_page_select(
 
 
 def _small_set_source(
-    *, realm: str, filters: SessionFilters, sessions: QuerySet[IndexedSession], now: datetime
+    *,
+    realm: str,
+    filters: SessionFilters,
+    sessions: QuerySet[IndexedSession],
+    now: datetime,
+    cap: int,
 ) -> tuple[QuerySet[IndexedSession], SessionCounts | None]:
     """A narrowed set with at most SMALL_SET matches as (its rows by id in sort order, its
     counts); a larger one as (`sessions`, None), or with its counts from the search table."""
-    matches = _search_only_matches(realm=realm, filters=filters, now=now)
+    matches = _search_only_matches(realm=realm, filters=filters, now=now, cap=cap)
     counts = None
     if matches is not None:
-        counts = SessionCounts(
-            total=matches.online + matches.offline,
-            online=matches.online,
-            offline=matches.offline,
-        )
-        probe = matches.rows
+        counts, probe = matches
     else:
         probe = list(sessions.order_by().values_list("id", "offline")[: SMALL_SET + 1])
         if len(probe) > SMALL_SET:
             probe = None
     if probe is None:
         return sessions, counts
-    offline = sum(1 for _pk, is_offline in probe if is_offline)
-    counts = SessionCounts(total=len(probe), online=len(probe) - offline, offline=offline)
-    source = IndexedSession.objects.filter(_ids_q([pk for pk, _o in probe]))
+    counts = rows_counts(probe)
+    source = IndexedSession.objects.filter(ids_q([pk for pk, _o in probe]))
     return source.order_by(*sort_order(filters.sort)), counts
 
 
@@ -426,21 +423,40 @@ def _duration_page_ids(
     # sorted by last access: the matches are the offline sessions, which the walk then meets
     # at once instead of after 80,000 recent regular ones.)
     walk_filters = filters
-    if counts.total and not counts.online:
+    if counts.total and not counts.capped and not counts.online:
         walk_filters = replace(filters, type=SessionType.OFFLINE)
-    elif counts.total and not counts.offline:
+    elif counts.total and not counts.capped and not counts.offline:
         walk_filters = replace(filters, type=SessionType.REGULAR)
-    ids = _window_page_ids(
+    window = partial(
+        _window_page_ids,
         realm=realm,
-        filters=walk_filters,
         predicates=predicates,
         start=start,
         per_page=per_page,
         now=now,
     )
+    ids = window(filters=walk_filters)
+    if ids is None and counts.capped and filters.type == SessionType.ALL:
+        # A capped count does not split by type: look for the other type only now that the
+        # start of the sort order did not hold the page (a test that may read the whole range).
+        only = _only_type(realm=realm, predicates=predicates)
+        if only != SessionType.ALL:
+            ids = window(filters=replace(filters, type=only))
     # Walk the sort index and test each id against the matching ids (from the condition's own
     # range index) rather than reading each walked row.
     matching = IndexedSession.objects.filter(realm=realm).filter(predicates)
     source = IndexedSession.objects.filter(realm=realm, id__in=matching.values("id"))
     source = source.filter(_type_q(filters, seek=False)).filter(_live_q(realm, now))
     return ids, source.order_by(*sort_order(filters.sort))
+
+
+def _only_type(*, realm: str, predicates: Q) -> str:
+    """SessionType.OFFLINE when no regular row matches (ended or not), REGULAR when no offline
+    one does, else ALL: what a capped count cannot say. Each is an existence test inside the
+    condition's covering index (ended rows included: no table row read)."""
+    rows = IndexedSession.objects.filter(realm=realm).filter(predicates).order_by()
+    if not rows.filter(offline__in=[False]).exists():
+        return SessionType.OFFLINE
+    if not rows.filter(offline__in=[True]).exists():
+        return SessionType.REGULAR
+    return SessionType.ALL
