@@ -115,8 +115,9 @@ def test_the_cap_stops_a_run_before_revoking_and_raises_one_finding_until_back_u
     assert "would revoke 3 session(s), more than its cap of 2" in capped.explanation
     assert set(capped.sessions) == idle
 
-    # The checks' own run closes what is not theirs; the next capped run opens the same one.
+    # The checks' own run leaves it open (it is not theirs); the next capped run updates it.
     findings_run(realm="mlflow", now=kc_now(kc))
+    assert Finding.objects.get(pk=capped.pk).closed_at is None
     policy_run(policy=policy)
     [again] = Finding.objects.filter(kind=Kind.POLICY_CAPPED, closed_at__isnull=True)
     assert again.pk == capped.pk

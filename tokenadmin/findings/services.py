@@ -163,6 +163,10 @@ def _finding_new(*, realm: str, item: Seen, now: datetime) -> Finding:
     )
 
 
+# Kinds another app opens and closes itself (policies/capped.py); the checks leave them be.
+RAISED_ELSEWHERE = frozenset({Kind.POLICY_CAPPED})
+
+
 def _findings_apply(
     *, realm: str, seen: dict[tuple[str, str], Seen], skipped: set[str], now: datetime
 ) -> dict[str, int]:
@@ -175,7 +179,7 @@ def _findings_apply(
             realm=realm, closed_at__isnull=True
         )
         for finding in open_findings.iterator(chunk_size=2000):
-            if finding.kind in skipped:
+            if finding.kind in skipped or finding.kind in RAISED_ELSEWHERE:
                 continue
             item = seen.pop((finding.kind, finding.subject), None)
             if item is None:

@@ -12,23 +12,19 @@ def _subject(policy: Policy) -> str:
 
 
 def policy_capped_finding_raise(
-    *, policy: Policy, sessions: list[str], cap: int, still_capped: bool, now: datetime
+    *, policy: Policy, sessions: list[str], cap: int, now: datetime
 ) -> Finding:
-    """Open (or update) the policy's capped finding. `still_capped`: its previous run stopped
-    at the cap too, so the condition never ended: a finding the checks' run closed since (it
-    is not one of theirs) is opened again, the same row, rather than a new one each run."""
+    """Open the policy's capped finding, or update the open one (the checks' runs leave it
+    alone: findings.services.RAISED_ELSEWHERE)."""
     explanation = (
         f"Policy “{policy.name}” would revoke {len(sessions)} session(s), more than its cap of "
         f"{cap} (at most {policy.max_sessions} and {policy.max_share_percent} % of the realm's "
         "sessions per run). It stopped before revoking anything: check its findings, then raise "
         "the cap or revoke these sessions by hand."
     )
-    mine = Finding.objects.filter(
-        realm=policy.realm, kind=Kind.POLICY_CAPPED, subject=_subject(policy)
-    )
-    finding = mine.filter(closed_at__isnull=True).first()
-    if finding is None and still_capped:
-        finding = mine.order_by("-opened_at", "-id").first()
+    finding = Finding.objects.filter(
+        realm=policy.realm, kind=Kind.POLICY_CAPPED, subject=_subject(policy), closed_at=None
+    ).first()
     if finding is None:
         return Finding.objects.create(
             realm=policy.realm,
@@ -41,14 +37,11 @@ def policy_capped_finding_raise(
             opened_at=now,
             checked_at=now,
         )
-    finding.closed_at = None
     finding.subject_label = policy.name
     finding.explanation = explanation
     finding.sessions = sessions
     finding.checked_at = now
-    finding.save(
-        update_fields=["closed_at", "subject_label", "explanation", "sessions", "checked_at"]
-    )
+    finding.save(update_fields=["subject_label", "explanation", "sessions", "checked_at"])
     return finding
 
 

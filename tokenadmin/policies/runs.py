@@ -19,7 +19,7 @@ from tokenadmin.revocation.targets import index_for_selection
 from tokenadmin.sessionindex.selectors import realm_totals_select
 
 from .capped import policy_capped_finding_close, policy_capped_finding_raise
-from .models import Mode, Policy, PolicyRun
+from .models import Policy, PolicyRun
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,6 @@ def policy_run(
     Keycloak; an enforcing run under its cap starts one revocation job with exactly the
     reported sessions, as the worker's service account (`gateway_factory`)."""
     now = now or timezone.now()
-    previous = policy.runs.order_by("-ran_at", "-id").only("outcome", "mode").first()
     collected = policy_targets_collect(policy=policy)
     realm_sessions = realm_totals_select(realm=policy.realm, now=now)[0].total
     cap = policy_cap(policy=policy, realm_sessions=realm_sessions)
@@ -132,14 +131,7 @@ def policy_run(
         run.outcome = PolicyRun.Outcome.CAPPED
         run.save()
         if policy.is_enforcing:
-            still = (
-                previous is not None
-                and previous.outcome == PolicyRun.Outcome.CAPPED
-                and previous.mode == Mode.ENFORCE
-            )
-            policy_capped_finding_raise(
-                policy=policy, sessions=collected.keys, cap=cap, still_capped=still, now=now
-            )
+            policy_capped_finding_raise(policy=policy, sessions=collected.keys, cap=cap, now=now)
         return run
     policy_capped_finding_close(policy=policy, now=now)
     if count == 0:
