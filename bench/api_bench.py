@@ -89,10 +89,11 @@ def deep_cursor(query: dict[str, str], fraction: float) -> str:
     form = SessionFilterForm(query)
     assert not form.errors, form.error_texts()
     filters = form.filters()
+    order = sort_order(filters.sort)
     sessions = indexed_sessions_select(realm=REALM, filters=filters)
     depth = int(sessions.count() * fraction)
-    row = sessions[depth]
-    return keyset_cursor_make(row, sort_order(filters.sort), filter_key_of(query))
+    key = sessions.values(*(term.removeprefix("-") for term in order))[depth]
+    return keyset_cursor_make(key, order, filter_key_of(query))
 
 
 def api_path(query: str) -> str:

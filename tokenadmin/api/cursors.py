@@ -56,11 +56,12 @@ def _terms(order: list[str]) -> list[tuple[str, bool]]:
     return [(term.removeprefix("-"), term.startswith("-")) for term in order]
 
 
-def keyset_cursor_make(row: Model, order: list[str], filter_key: str) -> str:
-    """A cursor just after `row` in `order` (the last term must be unique: the id)."""
+def keyset_cursor_make(key: dict[str, Any], order: list[str], filter_key: str) -> str:
+    """A cursor just after the row whose sort columns are `key` in `order` (the last term must
+    be unique: the id)."""
     values = []
     for name, _ in _terms(order):
-        value = getattr(row, name)
+        value = key[name]
         values.append(value.isoformat() if isinstance(value, datetime) else value)
     return signing.dumps({"k": values, "f": filter_key}, salt=CURSOR_SALT)
 

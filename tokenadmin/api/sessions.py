@@ -17,6 +17,11 @@ from tokenadmin.sessionindex.selectors_live import (
     client_sessions_live_select,
     user_sessions_live_select,
 )
+from tokenadmin.sessionindex.selectors_page import (
+    PageSession,
+    indexed_sessions_page_select,
+    page_sessions_select,
+)
 from tokenadmin.sessionindex.selectors_refresh import realm_index_get
 
 from .auth import VIEW_USERS, caller_of
@@ -46,9 +51,9 @@ class SessionQuery(Schema):
     format: Literal["json", "csv"] = "json"
 
 
-def _session_out(s: IndexedSession | KcSession) -> SessionOut:
+def _session_out(s: PageSession | KcSession) -> SessionOut:
     """One session as the API shows it, from the index or read live (no predicted end then)."""
-    if isinstance(s, IndexedSession):
+    if isinstance(s, PageSession):
         session_id, expires_at = s.session_id, s.expires_at
     else:
         session_id, expires_at = s.id, None
@@ -98,12 +103,30 @@ def sessions_list(
     filter_key = filter_key_of(query)
     order = sort_order(filters.sort)
     if params.cursor:
+        # Keyset: the rows after the cursor's key, read from that point of the sort index.
         after = keyset_cursor_load(params.cursor, IndexedSession, order, filter_key)
-        sessions = sessions.filter(keyset_after_q(order, after))
-    rows = list(sessions[: params.limit + 1])
+        ids = list(
+            sessions.filter(keyset_after_q(order, after)).values_list("id", flat=True)[
+                : params.limit + 1
+            ]
+        )
+        by_id = page_sessions_select(ids)
+        rows = [by_id[pk] for pk in ids if pk in by_id]
+    else:
+        # The first page is the sessions page's own first page (its fast paths for a rare
+        # search, a small set, a duration condition).
+        page = indexed_sessions_page_select(
+            realm=realm, filters=filters, number=1, per_page=params.limit + 1, now=now
+        )
+        rows = [row.session for row in page.rows]
     more = len(rows) > params.limit
     rows = rows[: params.limit]
-    next_cursor = keyset_cursor_make(rows[-1], order, filter_key) if more else None
+    next_cursor = None
+    if more:
+        key = IndexedSession.objects.values(*(t.removeprefix("-") for t in order)).get(
+            pk=rows[-1].id
+        )
+        next_cursor = keyset_cursor_make(key, order, filter_key)
     return SessionPage(
         realm=realm,
         refreshed_at=refreshed_at,
