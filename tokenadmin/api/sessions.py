@@ -9,6 +9,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
+from pydantic import Field
 
 from tokenadmin.keycloak.types import KcSession
 from tokenadmin.sessionindex.csv import sessions_csv_rows
@@ -51,7 +52,11 @@ class SessionQuery(Schema):
     older_than: str = ""
     sort: str = ""
     limit: int = 100
-    cursor: str = ""
+    cursor: str = Field(
+        "",
+        description="`next_cursor` of the page before, with the same filters and sort: the "
+        "page starts after that page's last session (a keyset: as fast deep in as at the start).",
+    )
     format: Literal["json", "csv"] = "json"
 
 
