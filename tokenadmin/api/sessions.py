@@ -2,7 +2,7 @@
 sorts (signed cursors, JSON or CSV); one user's and one client's sessions live from Keycloak."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
@@ -116,6 +116,18 @@ def _page_rows(
     return [by_id[pk] for pk in ids if pk in by_id]
 
 
+def _last_key(rows: list[PageSession], order: list[str]) -> dict[str, Any] | None:
+    """The sort columns of the page's last row still indexed. A refresh may drop rows between
+    the two reads: then an earlier row's key, so the next page repeats a few, never skips."""
+    fields = [term.removeprefix("-") for term in order]
+    for ids in ([rows[-1].id], [row.id for row in rows]):
+        keys = {k["id"]: k for k in IndexedSession.objects.filter(pk__in=ids).values(*fields)}
+        for row in reversed(rows):
+            if row.id in keys:
+                return keys[row.id]
+    return None
+
+
 @router.get(
     "/{realm}/sessions",
     auth=VIEW_USERS,
@@ -158,12 +170,8 @@ def sessions_list(
     )
     more = len(rows) > params.limit
     rows = rows[: params.limit]
-    next_cursor = None
-    if more:
-        key = IndexedSession.objects.values(*(t.removeprefix("-") for t in order)).get(
-            pk=rows[-1].id
-        )
-        next_cursor = keyset_cursor_make(key, order, filter_key)
+    key = _last_key(rows, order) if more else None
+    next_cursor = keyset_cursor_make(key, order, filter_key) if key else None
     return SessionPage(
         realm=realm,
         refreshed_at=refreshed_at,
