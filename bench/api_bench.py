@@ -147,11 +147,12 @@ def measure_size(sessions: int, runs: int, requests_per_run: int) -> dict:
         _, indexed = index_fill(REALM)  # warm, as the schedule keeps it
         paths = [(label, api_path(query), page_path(query)) for label, query in SCENARIOS]
         with dashboard_server(emulator.base_url, database_url) as base:
-            api_headers = {"Authorization": f"Bearer {bearer_token(emulator.base_url)}"}
             page_headers = {"Cookie": http_login(base), "HX-Request": "true"}
             rows = {label: {"api": [], "page": []} for label, _, _ in paths}
             for run in range(runs):
                 for label, api, page in paths:
+                    # A fresh token per scenario, as a script renews it (they live 5 minutes).
+                    api_headers = {"Authorization": f"Bearer {bearer_token(emulator.base_url)}"}
                     ttfb(base, api, api_headers, 2)
                     rows[label]["api"].append(ttfb(base, api, api_headers, requests_per_run))
                     ttfb(base, page, page_headers, 2)
