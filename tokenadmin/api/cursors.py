@@ -91,15 +91,21 @@ def keyset_cursor_load(cursor: str, model: type[Model], order: list[str], filter
     return typed
 
 
-def keyset_after_q(order: list[str], values: list) -> Q:
-    """Rows strictly after `values` in `order`, where the database puts NULLs where it sorts
-    them (PostgreSQL: as the largest value; SQLite: as the smallest)."""
-    return _after_q(_terms(order), values, connection.features.nulls_order_largest)
+def keyset_after_q(model: type[Model], order: list[str], values: list) -> Q:
+    """Rows strictly after `values` in `order`. A nullable column's NULLs sort where the
+    database puts them (PostgreSQL: as the largest value; SQLite: as the smallest); a column
+    that cannot be NULL gets plain comparisons, which the database reads as an index range."""
+    nulls_largest = connection.features.nulls_order_largest
+    terms = [
+        (name, descending, bool(model._meta.get_field(name).null))
+        for name, descending in _terms(order)
+    ]
+    return _after_q(terms, values, nulls_largest)
 
 
-def _after_q(terms: list[tuple[str, bool]], values: list, nulls_largest: bool) -> Q:
-    (name, descending), value = terms[0], values[0]
-    nulls_come_last = nulls_largest != descending
+def _after_q(terms: list[tuple[str, bool, bool]], values: list, nulls_largest: bool) -> Q:
+    (name, descending, nullable), value = terms[0], values[0]
+    nulls_come_last = nullable and nulls_largest != descending
     if value is None:
         equal = Q(**{f"{name}__isnull": True})
         # After a NULL come the non-NULLs only when NULLs sort first.

@@ -103,7 +103,7 @@ def _page_rows(
     if cursor:
         # Keyset: the rows after the cursor's key, read from that point of the sort index.
         after = keyset_cursor_load(cursor, IndexedSession, order, filter_key)
-        sessions = sessions.filter(keyset_after_q(order, after))
+        sessions = sessions.filter(keyset_after_q(IndexedSession, order, after))
     elif filters.expiring_within_s is not None and order[0].removeprefix("-") != "expires_at":
         # "Expiring within" sorted by another column, first page: read straight, the database
         # takes the expiry range and sorts every match (270 ms at 100k); the sessions page's
