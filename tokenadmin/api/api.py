@@ -27,6 +27,7 @@ from .revocation import router as revocation_router
 from .sessions import router as sessions_router
 
 logger = logging.getLogger(__name__)
+CSV_OPERATION = "_sessions_list"  # the one operation with a CSV answer (sessions.py)
 
 
 class Api(NinjaAPI):
@@ -40,6 +41,10 @@ class Api(NinjaAPI):
                     body = content.get("application/json", {})
                     if body.get("schema", {}).get("$ref", "").endswith("/Problem"):
                         answer["content"] = {PROBLEM_TYPE: content.pop("application/json")}
+                if operation.get("operationId", "").endswith(CSV_OPERATION):
+                    # `format=csv` answers text/csv: documented beside the JSON.
+                    ok = operation["responses"][200]  # ninja keys answers by int status
+                    ok["content"]["text/csv"] = {"schema": {"type": "string"}}
         return schema
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
