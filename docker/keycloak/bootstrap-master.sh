@@ -9,7 +9,9 @@
 #
 # Needs: KEYCLOAK_URL, KC_BOOTSTRAP_ADMIN_USERNAME, KC_BOOTSTRAP_ADMIN_PASSWORD,
 # TOKENADMIN_BASE_URL, TOKENADMIN_CLIENT_SECRET, TOKENADMIN_WORKER_CLIENT_SECRET,
-# TOKENADMIN_ADMIN_USERNAME, TOKENADMIN_ADMIN_PASSWORD; optional TOKENADMIN_ADMIN_EMAIL.
+# TOKENADMIN_ADMIN_USERNAME, TOKENADMIN_ADMIN_PASSWORD; optional TOKENADMIN_ADMIN_EMAIL, and
+# TOKENADMIN_API_CLIENTS: clientIds in master (e.g. a CI script's service account), separated
+# by spaces, whose tokens tokenadmin's API should accept (step 4).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,16 +40,30 @@ client_uuid() {
   kc get clients -r master -q "clientId=$1" --fields id --format csv --noquotes
 }
 
+# Creates or updates a client from its JSON file; leaves its internal id in UPSERTED_ID.
+UPSERTED_ID=""
 client_upsert() {
   local file="$1" client_id="$2" id
   id="$(client_uuid "$client_id")"
   if [[ -z "$id" ]]; then
-    render "$file" | kc create clients -r master -f -
+    id="$(render "$file" | kc create clients -r master -f - -i)"
     echo "created client $client_id in master"
   else
     render "$file" | kc update "clients/$id" -r master -f -
     echo "updated client $client_id in master"
   fi
+  UPSERTED_ID="$id"
+}
+
+# Prints the internal id of a client scope in master, or nothing (the list has no search).
+scope_uuid() {
+  local id name
+  while IFS=, read -r id name; do
+    if [[ "$name" == "$1" ]]; then
+      printf '%s\n' "$id"
+      return
+    fi
+  done < <(kc get client-scopes -r master --fields id,name --format csv --noquotes)
 }
 
 for name in KEYCLOAK_URL KC_BOOTSTRAP_ADMIN_USERNAME KC_BOOTSTRAP_ADMIN_PASSWORD \
@@ -99,4 +115,38 @@ if [[ -z "$admin_id" ]]; then
   echo "created admin user $TOKENADMIN_ADMIN_USERNAME in master"
 fi
 kc add-roles -r master --uusername "$TOKENADMIN_ADMIN_USERNAME" --rolename admin
+
+# 4. The API's audience. tokenadmin accepts a bearer token only if it names tokenadmin as its
+#    audience: the client scope tokenadmin-api adds it (an audience mapper), as a default scope
+#    of the command line's public client (device flow) and of each client in
+#    TOKENADMIN_API_CLIENTS. Tokens of other clients keep their audience and are refused.
+scope_id="$(scope_uuid tokenadmin-api)"
+if [[ -z "$scope_id" ]]; then
+  scope_id="$(kc create client-scopes -r master -f "$HERE/tokenadmin-api-scope.json" -i)"
+  echo "created client scope tokenadmin-api in master"
+else
+  kc update "client-scopes/$scope_id" -r master -f "$HERE/tokenadmin-api-scope.json"
+  echo "updated client scope tokenadmin-api in master"
+fi
+mappers="$(kc get "client-scopes/$scope_id/protocol-mappers/models" -r master \
+  --fields name --format csv --noquotes)"
+if [[ $'\n'"$mappers"$'\n' != *$'\n'"tokenadmin audience"$'\n'* ]]; then
+  kc create "client-scopes/$scope_id/protocol-mappers/models" -r master \
+    -f "$HERE/tokenadmin-api-audience-mapper.json"
+  echo "added the tokenadmin audience mapper to tokenadmin-api"
+fi
+client_upsert "$HERE/tokenadmin-cli-client.json" tokenadmin-cli
+api_clients=("tokenadmin-cli:$UPSERTED_ID")
+for client_id in ${TOKENADMIN_API_CLIENTS:-}; do
+  id="$(client_uuid "$client_id")"
+  if [[ -z "$id" ]]; then
+    echo "bootstrap-master: no client $client_id in master (TOKENADMIN_API_CLIENTS)" >&2
+    exit 1
+  fi
+  api_clients+=("$client_id:$id")
+done
+for entry in "${api_clients[@]}"; do
+  kc update "clients/${entry#*:}/default-client-scopes/$scope_id" -r master
+  echo "tokens of ${entry%%:*} carry audience tokenadmin"
+done
 echo "bootstrap-master: done"

@@ -368,7 +368,7 @@ def test_a_locked_database_is_a_503_problem(bearer_for, db, monkeypatch):
     def locked(**kwargs):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr("tokenadmin.api.api.ledger_entries_visible_select", locked)
+    monkeypatch.setattr("tokenadmin.api.ledger.ledger_entries_visible_select", locked)
 
     body = assert_problem(bearer_for("admin").get(f"{API}/ledger"), 503)
     assert "busy" in body["detail"]

@@ -230,6 +230,8 @@ with open({log!r}, "a") as log:
 if args[:2] == ["get", "realms"]:
     print("master")
     print("mlflow")
+if "-i" in args:  # create ... -i prints the new resource's id
+    print("id-" + args[1].split("/")[0])
 """
 
 
@@ -268,11 +270,11 @@ def test_bootstrap_script_sends_kcadm_rendered_clients_and_every_grant(tmp_path)
     assert commands[0].startswith("config credentials --server http://keycloak:8080 --realm master")
 
     created = [json.loads(c["stdin"]) for c in calls if c["args"][:2] == ["create", "clients"]]
-    assert [c["clientId"] for c in created] == ["tokenadmin", "tokenadmin-worker"]
+    assert [c["clientId"] for c in created] == ["tokenadmin", "tokenadmin-worker", "tokenadmin-cli"]
     expected = {
         c: json.loads(render_placeholders(p.read_text(), VALUES)) for c, p in CLIENT_FILES.items()
     }
-    assert created == [expected["tokenadmin"], expected["tokenadmin-worker"]]
+    assert created[:2] == [expected["tokenadmin"], expected["tokenadmin-worker"]]
     assert created[0]["attributes"]["post.logout.redirect.uris"] == (
         "https://tokenadmin.example.com/accounts/signed-out/"
     )
@@ -288,6 +290,16 @@ def test_bootstrap_script_sends_kcadm_rendered_clients_and_every_grant(tmp_path)
     )
     assert any(c.startswith("set-password -r master --username tokenadmin-admin") for c in commands)
     assert any("--uusername tokenadmin-admin --rolename admin" in c for c in commands)
+    # The API's audience: the scope, its mapper, a default scope of the command line's client.
+    assert any(c.startswith("create client-scopes -r master -f ") for c in commands)
+    assert any(
+        c.startswith("create client-scopes/id-client-scopes/protocol-mappers/models")
+        for c in commands
+    )
+    assert any(
+        c.startswith("update clients/id-clients/default-client-scopes/id-client-scopes -r master")
+        for c in commands
+    )
 
 
 def test_bootstrap_script_stops_before_calling_keycloak_when_a_variable_is_missing(tmp_path):

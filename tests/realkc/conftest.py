@@ -34,6 +34,9 @@ REALM_USER = "mlflow_user"
 REALM_USER_PASSWORD = "mlflow-user-password"
 REALM_CLIENT = "mlflow"
 REALM_CLIENT_SECRET = "mlflow-client-secret"
+# A CI script's service account, made before the bootstrap, which lists it in
+# TOKENADMIN_API_CLIENTS: its tokens then carry audience tokenadmin (tests/realkc/test_api.py).
+CI_CLIENT = "ci-scripts"
 
 
 def kcadm_path() -> Path:
@@ -45,6 +48,7 @@ def kcadm_path() -> Path:
 class Secrets:
     client: str
     worker: str
+    ci: str = ""
 
 
 @dataclass
@@ -176,20 +180,42 @@ def realm_import(keycloak: RealKeycloak, name: str) -> None:
     assert answer.status_code == 201, answer.text
 
 
+def ci_client_create(keycloak: RealKeycloak, client_id: str, secret: str, **attributes: str) -> str:
+    """A confidential client in master with a service account (client credentials only), as an
+    admin makes one for a script; its internal id."""
+    answer = keycloak.admin_api(
+        "POST",
+        "/admin/realms/master/clients",
+        json={
+            "clientId": client_id,
+            "publicClient": False,
+            "secret": secret,
+            "serviceAccountsEnabled": True,
+            "standardFlowEnabled": False,
+            "directAccessGrantsEnabled": False,
+            "attributes": attributes,
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.headers["Location"].rsplit("/", 1)[1]
+
+
 @pytest.fixture(scope="session")
 def realkc(real_keycloak, live_server, tmp_path_factory) -> RealkcStack:
     """Once per run: a realm from the export, then master bootstrapped for the live server."""
     realm = f"mlflow-{uuid.uuid4().hex[:8]}"
     realm_import(real_keycloak, realm)
+    ci_secret = uuid.uuid4().hex
+    ci_client_create(real_keycloak, CI_CLIENT, ci_secret)
     stack = RealkcStack(
         keycloak=real_keycloak,
         # The URL the browser uses: the redirect URIs Keycloak allows are built from it.
         dashboard_url=live_server.url,
-        secrets=Secrets(client=uuid.uuid4().hex, worker=uuid.uuid4().hex),
+        secrets=Secrets(client=uuid.uuid4().hex, worker=uuid.uuid4().hex, ci=ci_secret),
         realm=realm,
         kcadm_config=tmp_path_factory.mktemp("kcadm") / "kcadm.config",
     )
-    result = stack.bootstrap()
+    result = stack.bootstrap(TOKENADMIN_API_CLIENTS=CI_CLIENT)
     assert result.returncode == 0, f"bootstrap-master.sh failed:\n{result.stdout}\n{result.stderr}"
     return stack
 

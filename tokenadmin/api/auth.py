@@ -93,6 +93,13 @@ def api_caller_resolve(request: HttpRequest) -> Caller:
     )
 
 
+def caller_of(request: HttpRequest) -> Caller:
+    """The caller CallerAuth resolved for this request (every operation has an auth)."""
+    caller = request.auth  # type: ignore[attr-defined]
+    assert isinstance(caller, Caller)
+    return caller
+
+
 def require_right(caller: Caller, realm: str, right: str) -> None:
     if not caller.rights.can(realm, right):
         raise PermissionError(f"Your Keycloak roles do not include {right} on {realm}.")

@@ -15,7 +15,7 @@ from pydantic import Field
 from tokenadmin.lifespans.catalog import BY_NAME, LifespanValues, lifespan_values_of
 from tokenadmin.lifespans.editing import editor_submit, input_texts
 
-from .auth import MANAGE_REALM, VIEW_REALM, Caller
+from .auth import MANAGE_REALM, VIEW_REALM, caller_of
 from .schemas import ERRORS, Problem
 
 router = Router(tags=["lifespans"])
@@ -64,15 +64,9 @@ def lifespans_version(values: LifespanValues) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def _caller(request: HttpRequest) -> Caller:
-    caller = request.auth  # type: ignore[attr-defined]
-    assert isinstance(caller, Caller)
-    return caller
-
-
 @router.get("/realms/{realm}", auth=VIEW_REALM, response={200: LifespansOut, **ERRORS})
 def lifespans_get(request: HttpRequest, realm: str, response: HttpResponse) -> LifespansOut:
-    settings = _caller(request).gateway().realm_settings(realm)
+    settings = caller_of(request).gateway().realm_settings(realm)
     values = lifespan_values_of(settings.lifespans)
     version = lifespans_version(values)
     response["ETag"] = f'"{version}"'
@@ -105,7 +99,7 @@ def _form_data(current: LifespanValues, edits: dict[str, int | bool | str]) -> d
     summary="Write lifespans (If-Match: the version read), or dry-run: diff and impact",
 )
 def lifespans_put(request: HttpRequest, realm: str, body: LifespansIn) -> LifespansResult:
-    caller = _caller(request)
+    caller = caller_of(request)
     if_match = request.headers.get("If-Match", "").strip().strip('"')
     if not if_match:
         raise HttpError(428, "Send If-Match with the version you read, so no change is lost.")

@@ -13,7 +13,7 @@ from tokenadmin.reports.schedule import schedule_describe
 from tokenadmin.reports.services import report_run_request
 from tokenadmin.reports.tasks import expiry_report_send_task
 
-from .auth import Caller
+from .auth import Caller, caller_of
 from .schemas import ERRORS
 
 router = Router(tags=["reports"])
@@ -36,12 +36,6 @@ class RunOut(Schema):
     finished_at: datetime | None
     counts: dict
     error: str
-
-
-def _caller(request: HttpRequest) -> Caller:
-    caller = request.auth  # type: ignore[attr-defined]
-    assert isinstance(caller, Caller)
-    return caller
 
 
 def _report(caller: Caller, report_id: int) -> ExpiryReport:
@@ -77,7 +71,7 @@ def _run_out(run: ReportRun) -> RunOut:
 
 @router.get("", response={200: list[ReportOut], **ERRORS}, summary="Reports the caller may read")
 def reports_list(request: HttpRequest) -> list[ReportOut]:
-    caller = _caller(request)
+    caller = caller_of(request)
     if not caller.rights.any_right():
         raise PermissionError("Your Keycloak roles grant no admin right on any realm.")
     reports = ExpiryReport.objects.select_related("periodic_task").order_by("name")
@@ -90,7 +84,7 @@ def reports_list(request: HttpRequest) -> list[ReportOut]:
     summary="Run a report now (a worker sends it)",
 )
 def report_run(request: HttpRequest, report_id: int) -> Status:
-    caller = _caller(request)
+    caller = caller_of(request)
     run = report_run_request(report=_report(caller, report_id), actor=caller.user)
     # With the queue unreachable the run stays pending; the sweeper queues it (docs/FAULTS.md).
     transaction.on_commit(lambda: task_enqueue(expiry_report_send_task, run.pk))
@@ -99,5 +93,5 @@ def report_run(request: HttpRequest, report_id: int) -> Status:
 
 @router.get("/{report_id}/runs", response={200: list[RunOut], **ERRORS})
 def report_runs(request: HttpRequest, report_id: int) -> list[RunOut]:
-    report = _report(_caller(request), report_id)
+    report = _report(caller_of(request), report_id)
     return [_run_out(run) for run in report.runs.order_by("-pk")[:RUNS_SHOWN]]
