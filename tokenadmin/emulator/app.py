@@ -16,9 +16,11 @@ from tokenadmin.emulator import (
     admin_api,
     admin_roles,
     admin_sessions,
+    device,
     discovery,
     hooks,
     login,
+    mappers,
     oidc,
 )
 from tokenadmin.emulator.authz import authenticate
@@ -42,6 +44,8 @@ ROUTERS: list[Router] = [
     admin_roles.router,
     admin_sessions.router,
     login.router,
+    device.router,
+    mappers.router,
     hooks.router,
 ]
 

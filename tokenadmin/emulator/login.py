@@ -341,6 +341,12 @@ def authenticate(ctx: Ctx) -> Response:
         return login_form(
             ctx, realm, tab_id, client, "Account is disabled, contact your administrator.", username
         )
+    if request.get("device_user_code"):
+        # The device grant: consent next, the session only once the user grants (device.py).
+        from tokenadmin.emulator.device import device_consent_or_finish
+
+        request["user"] = user.id
+        return device_consent_or_finish(ctx, realm, tab_id, client, user)
     del realm.auth_sessions[tab_id]
     remember = bool(realm.rep.get("rememberMe")) and form.get("rememberMe") in ("on", "true")
     us = realm.sessions.create(new_id(), user.id, ctx.client_ip, now, remember_me=remember)
