@@ -23,7 +23,7 @@ from tokenadmin.emulator.oidc import NO_STORE, P, oidc_realm
 from tokenadmin.emulator.store import new_id
 
 if TYPE_CHECKING:
-    from tokenadmin.emulator.store import Client, Realm, User
+    from tokenadmin.emulator.store import Client, Realm
 
 router = Router()
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -71,8 +71,12 @@ def device_authorization(ctx: Ctx) -> Response:
     form = ctx.form()
     client = authenticate_client(ctx, realm, form)
     if not device_grant_enabled(client):
+        # 26.7.3's words (tests/parity device_authorization); older releases said invalid_grant.
         raise oauth_error(
-            400, "invalid_grant", "Client not allowed for OAuth 2.0 Device Authorization Grant"
+            400,
+            "unauthorized_client",
+            "Client is not allowed to initiate OAuth 2.0 Device Authorization Grant. "
+            "The flow is disabled for the client.",
         )
     now = ctx.store.clock.now()
     _live(realm, now)
@@ -210,18 +214,14 @@ def _verify(ctx: Ctx, realm: Realm, text: str) -> Response:
     }
     us = _sso_session(ctx, realm)
     if us is not None:
-        user = realm.users[us.user_id]
-        realm.auth_sessions[tab_id].update(user=user.id, sid=us.id)
-        return device_consent_or_finish(ctx, realm, tab_id, client, user)
+        realm.auth_sessions[tab_id].update(user=us.user_id, sid=us.id)
+        return device_consent_page(ctx, realm, tab_id, client)
     return login_form(ctx, realm, tab_id, client)
 
 
-def device_consent_or_finish(
-    ctx: Ctx, realm: Realm, tab_id: str, client: Client, user: User
-) -> Response:
-    """After sign-in: the consent page, unless the user granted this client before."""
-    if client.id in user.consents:
-        return _finish(ctx, realm, tab_id, accept=True)
+def device_consent_page(ctx: Ctx, realm: Realm, tab_id: str, client: Client) -> Response:
+    """After sign-in, the consent page: 26.7.3 shows it on every device sign-in, even to a
+    user who granted the client before (tests/parity device_approval)."""
     action = (
         f"{issuer(ctx, realm)}/login-actions/consent?client_id={client.client_id}&tab_id={tab_id}"
     )
@@ -230,8 +230,8 @@ def device_consent_or_finish(
         f'<form class="form-actions" action="{html.escape(action)}" method="POST">'
         f'<input type="hidden" name="code" value="{new_id()}">'
         f"<p>Do you grant these access privileges to {name}?</p>"
-        '<input name="accept" id="kc-login" type="submit" value="Yes">'
-        '<input name="cancel" id="kc-cancel" type="submit" value="No"></form>'
+        '<button name="accept" id="kc-login" type="submit">Yes</button>'
+        '<button name="cancel" id="kc-cancel" type="submit">No</button></form>'
     )
     return _page(realm, f"Grant Access to {client.rep.get('name') or client.client_id}", body)
 

@@ -115,8 +115,10 @@ def issue_tokens(
         if smax is not None:
             exp = min(exp, smax)
     realm_roles, resource = _roles(realm, user)
-    # Clients the user holds roles of (Keycloak's "audience resolve"), and audience mappers.
-    audience = sorted({*(k for k in resource if k != client.client_id), *mapped_audiences(client)})
+    # The client's audience mappers first, then the clients the user holds roles of (Keycloak's
+    # "audience resolve" mapper runs after them): tests/parity audience_mapper.
+    audience = mapped_audiences(client)
+    audience += sorted(k for k in resource if k != client.client_id and k not in audience)
     access: dict[str, Any] = {"exp": exp, "iat": now}
     if us is not None:
         access["auth_time"] = us.start

@@ -343,10 +343,10 @@ def authenticate(ctx: Ctx) -> Response:
         )
     if request.get("device_user_code"):
         # The device grant: consent next, the session only once the user grants (device.py).
-        from tokenadmin.emulator.device import device_consent_or_finish
+        from tokenadmin.emulator.device import device_consent_page
 
         request["user"] = user.id
-        return device_consent_or_finish(ctx, realm, tab_id, client, user)
+        return device_consent_page(ctx, realm, tab_id, client)
     del realm.auth_sessions[tab_id]
     remember = bool(realm.rep.get("rememberMe")) and form.get("rememberMe") in ("on", "true")
     us = realm.sessions.create(new_id(), user.id, ctx.client_ip, now, remember_me=remember)
