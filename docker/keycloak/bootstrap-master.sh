@@ -64,6 +64,8 @@ kc config credentials --server "$KEYCLOAK_URL" --realm master \
 # 1. The dashboard's login client and the jobs' service-account client.
 client_upsert "$HERE/tokenadmin-client.json" tokenadmin
 client_upsert "$HERE/tokenadmin-worker-client.json" tokenadmin-worker
+# The `tokenadmin` command line: public, device grant, tokenadmin in its tokens' audience.
+client_upsert "$HERE/tokenadmin-cli-client.json" tokenadmin-cli
 
 # 2. The service account's rights: the roles listed in tokenadmin-worker-roles.txt on every
 #    realm's management client in master (<realm>-realm). Realms created later need the same

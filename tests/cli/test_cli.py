@@ -251,3 +251,13 @@ def test_a_ci_token_from_client_credentials_in_the_environment(cli, kc, mlflow_i
     assert token["access_token"] not in listed.out + listed.err
     assert refused.code == 3
     assert not cli.credentials_file.exists()  # a token from the environment is never cached
+
+
+def test_production_bootstraps_the_same_cli_client_the_emulator_seeds():
+    """docker/keycloak/tokenadmin-cli-client.json (bootstrap-master.sh) and the demo seed."""
+    from tokenadmin.emulator.seed import CLI_CLIENT
+
+    path = Path(__file__).parents[2] / "docker" / "keycloak" / "tokenadmin-cli-client.json"
+    production = json.loads(path.read_text())
+    for key, value in CLI_CLIENT.items():
+        assert production[key] == value, key

@@ -44,6 +44,7 @@ BOOTSTRAP_ADMIN = ("bootstrap-admin", "bootstrap-password")
 CLIENT_FILES = {
     "tokenadmin": BOOTSTRAP_DIR / "tokenadmin-client.json",
     "tokenadmin-worker": BOOTSTRAP_DIR / "tokenadmin-worker-client.json",
+    "tokenadmin-cli": BOOTSTRAP_DIR / "tokenadmin-cli-client.json",
 }
 
 
@@ -268,11 +269,11 @@ def test_bootstrap_script_sends_kcadm_rendered_clients_and_every_grant(tmp_path)
     assert commands[0].startswith("config credentials --server http://keycloak:8080 --realm master")
 
     created = [json.loads(c["stdin"]) for c in calls if c["args"][:2] == ["create", "clients"]]
-    assert [c["clientId"] for c in created] == ["tokenadmin", "tokenadmin-worker"]
+    assert [c["clientId"] for c in created] == ["tokenadmin", "tokenadmin-worker", "tokenadmin-cli"]
     expected = {
         c: json.loads(render_placeholders(p.read_text(), VALUES)) for c, p in CLIENT_FILES.items()
     }
-    assert created == [expected["tokenadmin"], expected["tokenadmin-worker"]]
+    assert created == [expected[c] for c in ("tokenadmin", "tokenadmin-worker", "tokenadmin-cli")]
     assert created[0]["attributes"]["post.logout.redirect.uris"] == (
         "https://tokenadmin.example.com/accounts/signed-out/"
     )
