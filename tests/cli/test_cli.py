@@ -261,3 +261,14 @@ def test_production_bootstraps_the_same_cli_client_the_emulator_seeds():
     production = json.loads(path.read_text())
     for key, value in CLI_CLIENT.items():
         assert production[key] == value, key
+
+
+def test_keycloak_down_behind_the_server_exits_5(cli, kc):
+    cli.login("operator")
+    kc.fault(path=r"/admin/realms/mlflow$", method="GET", status=503)
+
+    exported = cli("lifespans", "export", "--realm", "mlflow")
+
+    assert exported.code == 5, exported.err
+    assert exported.out == ""
+    assert "Keycloak" in exported.err

@@ -89,7 +89,7 @@ def _add_sessions(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("--realm", required=True)
     listing.add_argument("--user", default="", help="a username, exactly")
     listing.add_argument("--client", default="", help="a clientId, exactly")
-    listing.add_argument("--search", default="", help="text in user, IP, client or session id")
+    listing.add_argument("--search", default="", help="a search, as on the sessions page")
     listing.add_argument("--limit", type=int, default=0, help="at most this many (default all)")
     listing.add_argument("--output", choices=("table", "json", "csv"), default="table")
 
@@ -107,7 +107,9 @@ def _add_revoke(commands: argparse._SubParsersAction) -> None:
     )
     plan.add_argument("--realm", required=True)
     which = plan.add_mutually_exclusive_group(required=True)
-    which.add_argument("--user", help="every session of this username")
+    which.add_argument(
+        "--user", help="every session of this username (as of the index's last refresh)"
+    )
     which.add_argument("--client", help="every session of this clientId")
     which.add_argument("--session", help="one session id")
     which.add_argument("--all", action="store_true", help="every session of the realm")
