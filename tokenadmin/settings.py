@@ -186,6 +186,8 @@ KEYCLOAK_URL = env_str("KEYCLOAK_URL", "http://127.0.0.1:8180").rstrip("/")
 KEYCLOAK_PUBLIC_URL = env_str("KEYCLOAK_PUBLIC_URL", KEYCLOAK_URL).rstrip("/")
 KEYCLOAK_REALM = env_str("KEYCLOAK_REALM", "master")
 KEYCLOAK_CLIENT_ID = env_str("KEYCLOAK_CLIENT_ID", "tokenadmin")
+# The `tokenadmin` command line signs in with this public client (device grant; /cli.json).
+CLI_CLIENT_ID = env_str("TOKENADMIN_CLI_CLIENT_ID", "tokenadmin-cli")
 KEYCLOAK_CLIENT_SECRET = env_str("KEYCLOAK_CLIENT_SECRET", "tokenadmin-dev-secret")
 KEYCLOAK_WORKER_CLIENT_ID = env_str("KEYCLOAK_WORKER_CLIENT_ID", "tokenadmin-worker")
 KEYCLOAK_WORKER_CLIENT_SECRET = env_str("KEYCLOAK_WORKER_CLIENT_SECRET", "tokenadmin-worker-secret")

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from tokenadmin.api.api import api
+from tokenadmin.cli import server as cli_server
 from tokenadmin.core import views as core_views
 from tokenadmin.metrics import views as metrics_views
 
@@ -20,6 +21,7 @@ urlpatterns = [
     path("policies/", include("tokenadmin.policies.urls")),
     path("history/", include("tokenadmin.history.urls")),
     path("api/v1/", api.urls),
+    path("cli.json", cli_server.cli_config, name="cli-config"),
     path("", core_views.home, name="home"),
 ]
 

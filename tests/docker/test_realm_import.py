@@ -44,6 +44,7 @@ BOOTSTRAP_ADMIN = ("bootstrap-admin", "bootstrap-password")
 CLIENT_FILES = {
     "tokenadmin": BOOTSTRAP_DIR / "tokenadmin-client.json",
     "tokenadmin-worker": BOOTSTRAP_DIR / "tokenadmin-worker-client.json",
+    "tokenadmin-cli": BOOTSTRAP_DIR / "tokenadmin-cli-client.json",
 }
 
 
@@ -274,7 +275,7 @@ def test_bootstrap_script_sends_kcadm_rendered_clients_and_every_grant(tmp_path)
     expected = {
         c: json.loads(render_placeholders(p.read_text(), VALUES)) for c, p in CLIENT_FILES.items()
     }
-    assert created[:2] == [expected["tokenadmin"], expected["tokenadmin-worker"]]
+    assert created == [expected[c] for c in ("tokenadmin", "tokenadmin-worker", "tokenadmin-cli")]
     assert created[0]["attributes"]["post.logout.redirect.uris"] == (
         "https://tokenadmin.example.com/accounts/signed-out/"
     )

@@ -1269,3 +1269,8 @@ SCENARIOS: dict[str, Callable[[Target, str], dict[str, Any]]] = {
 from .scenarios_events import EVENT_SCENARIOS  # noqa: E402
 
 SCENARIOS.update(EVENT_SCENARIOS)
+# The device grant and the audience mapper (the command line's needs) live in their own module;
+# it imports this one's helpers, so it is read once they are all defined.
+from .scenarios_device import DEVICE_SCENARIOS  # noqa: E402
+
+SCENARIOS.update({f.__name__: f for f in DEVICE_SCENARIOS})

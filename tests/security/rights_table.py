@@ -80,6 +80,8 @@ RIGHTS: dict[str, Rule] = {
     # Off unless METRICS_ENABLED (404 for everyone); then a bearer token or an allowed
     # address, not a login (tests/metrics/test_metrics_access.py).
     "metrics": Rule(get=NOBODY, post=None, public=True),
+    # The command line's sign-in facts (Keycloak's public URL, realm, client id): public.
+    "cli-config": Rule(get=EVERYONE, post=None, public=True),
     # --- realms and the ledger -------------------------------------------------------------
     "realms:list": Rule(get=ANY_RIGHT, post=None),
     "ledger:index": Rule(get=ANY_RIGHT, post=None, no_store=True),

@@ -76,6 +76,28 @@ MASTER_CLIENTS: list[dict[str, Any]] = [
         "directAccessGrantsEnabled": True,
         "standardFlowEnabled": False,
     },
+    {
+        # The `tokenadmin` command line: device grant, tokenadmin in its tokens' audience.
+        "clientId": "tokenadmin-cli",
+        "name": "tokenadmin command line",
+        "publicClient": True,
+        "standardFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "attributes": {"oauth2.device.authorization.grant.enabled": "true"},
+        "protocolMappers": [
+            {
+                "name": "audience tokenadmin",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-audience-mapper",
+                "config": {
+                    "included.client.audience": "tokenadmin",
+                    "access.token.claim": "true",
+                    "id.token.claim": "false",
+                    "introspection.token.claim": "true",
+                },
+            }
+        ],
+    },
 ]
 MLFLOW_CLIENT: dict[str, Any] = {
     "clientId": "mlflow",

@@ -16,9 +16,11 @@ from tokenadmin.emulator import (
     admin_api,
     admin_roles,
     admin_sessions,
+    device,
     discovery,
     hooks,
     login,
+    mappers,
     oidc,
     required_actions,
 )
@@ -44,6 +46,8 @@ ROUTERS: list[Router] = [
     admin_sessions.router,
     login.router,
     required_actions.router,
+    device.router,
+    mappers.router,
     hooks.router,
 ]
 

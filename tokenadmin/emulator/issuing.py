@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from tokenadmin.emulator.http import Ctx, oauth_error
+from tokenadmin.emulator.mappers import mapped_audiences
 from tokenadmin.emulator.sessions import pos, refresh_expiry, session_max_expiry
 from tokenadmin.emulator.store import new_id
 from tokenadmin.emulator.tokens import at_hash, sign_hs512, sign_rs256, verify
@@ -114,7 +115,10 @@ def issue_tokens(
         if smax is not None:
             exp = min(exp, smax)
     realm_roles, resource = _roles(realm, user)
-    audience = sorted(k for k in resource if k != client.client_id)
+    # The client's audience mappers first, then the clients the user holds roles of (Keycloak's
+    # "audience resolve" mapper runs after them): tests/parity audience_mapper.
+    audience = mapped_audiences(client)
+    audience += sorted(k for k in resource if k != client.client_id and k not in audience)
     access: dict[str, Any] = {"exp": exp, "iat": now}
     if us is not None:
         access["auth_time"] = us.start

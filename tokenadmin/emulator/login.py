@@ -347,6 +347,12 @@ def authenticate(ctx: Ctx) -> Response:
 
         realm.auth_sessions[tab_id]["user"] = user.id
         return update_password_form(ctx, realm, tab_id, client)
+    if request.get("device_user_code"):
+        # The device grant: consent next, the session only once the user grants (device.py).
+        from tokenadmin.emulator.device import device_consent_page
+
+        request["user"] = user.id
+        return device_consent_page(ctx, realm, tab_id, client)
     del realm.auth_sessions[tab_id]
     remember = bool(realm.rep.get("rememberMe")) and form.get("rememberMe") in ("on", "true")
     us = realm.sessions.create(new_id(), user.id, ctx.client_ip, now, remember_me=remember)

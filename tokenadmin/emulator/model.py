@@ -20,6 +20,7 @@ from tokenadmin.emulator.defaults import (
     client_defaults,
 )
 from tokenadmin.emulator.http import HttpError
+from tokenadmin.emulator.mappers import mapper_make
 from tokenadmin.emulator.store import Client, Group, Realm, Role, Store, User, new_id, stable_id
 from tokenadmin.emulator.tokens import realm_keys
 
@@ -266,6 +267,7 @@ def create_client(realm: Realm, rep: dict[str, Any], stable: bool = False) -> Cl
     cid = rep.get("id") or (stable_id(realm.name, "client", client_id) if stable else new_id())
     client = Client(cid, client_id)
     apply_client_rep(realm, client, rep)
+    client.protocol_mappers = [mapper_make(m) for m in rep.get("protocolMappers") or []]
     client.rep["attributes"].setdefault("realm_client", "false")
     if rep.get("webOrigins") is None:
         # Keycloak derives the web origins of a new client from its redirect URIs.
@@ -334,6 +336,8 @@ def client_rep(client: Client, full: bool = True) -> dict[str, Any]:
             out[key] = copy.deepcopy(value)
     if client.secret and not client.public:
         out["secret"] = client.secret
+    if client.protocol_mappers:
+        out["protocolMappers"] = copy.deepcopy(client.protocol_mappers)
     out["access"] = {"view": True, "configure": True, "manage": True}
     return out
 

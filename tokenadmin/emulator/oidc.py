@@ -37,7 +37,8 @@ def oidc_realm(ctx: Ctx) -> Realm:
 
 
 # -- token endpoint --------------------------------------------------------------------------------
-GRANTS = ("password", "client_credentials", "refresh_token", "authorization_code")
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+GRANTS = ("password", "client_credentials", "refresh_token", "authorization_code", DEVICE_GRANT)
 
 
 @router.route(P + "/token", "POST")
@@ -57,6 +58,10 @@ def token(ctx: Ctx) -> Response:
         body = _client_credentials(ctx, realm, client, form)
     elif grant == "refresh_token":
         body = _refresh(ctx, realm, client, form)
+    elif grant == DEVICE_GRANT:
+        from tokenadmin.emulator.device import device_code_grant  # device.py imports this module
+
+        body = device_code_grant(ctx, realm, client, form)
     else:
         body = _code(ctx, realm, client, form)
     return json_response(body, headers=NO_STORE)

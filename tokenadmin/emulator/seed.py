@@ -123,6 +123,31 @@ WORKER_ROLES = [
 ]
 
 
+# The `tokenadmin` command line (tokenadmin/cli): a public client signing in with the device
+# grant, its access tokens meant for tokenadmin (the API checks the audience).
+CLI_CLIENT: dict[str, Any] = {
+    "clientId": "tokenadmin-cli",
+    "name": "tokenadmin command line",
+    "publicClient": True,
+    "standardFlowEnabled": False,
+    "directAccessGrantsEnabled": False,
+    "attributes": {"oauth2.device.authorization.grant.enabled": "true"},
+    "protocolMappers": [
+        {
+            "name": "audience tokenadmin",
+            "protocol": "openid-connect",
+            "protocolMapper": "oidc-audience-mapper",
+            "config": {
+                "included.client.audience": "tokenadmin",
+                "access.token.claim": "true",
+                "id.token.claim": "false",
+                "introspection.token.claim": "true",
+            },
+        }
+    ],
+}
+
+
 def seed_demo(store: Store) -> None:
     mlflow = model.create_realm(store, "mlflow")
     mlflow.rep["rememberMe"] = True
@@ -151,6 +176,7 @@ def seed_demo(store: Store) -> None:
             "directAccessGrantsEnabled": False,
         },
     )
+    _client(master, CLI_CLIENT)
     worker_user = master.users[worker.service_account_user_id or ""]
     for client_id in ("mlflow-realm", "master-realm"):
         _grant(master, worker_user, client_id, WORKER_ROLES)

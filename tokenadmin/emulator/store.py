@@ -70,6 +70,8 @@ class Client:
     roles: dict[str, Role] = field(default_factory=dict)
     service_account_user_id: str | None = None
     builtin: bool = False
+    # The client's own protocol mappers (representations), e.g. an audience mapper.
+    protocol_mappers: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def public(self) -> bool:
@@ -143,6 +145,9 @@ class Realm:
         # authorization codes: code -> details; SSO login pages: tab id -> auth request
         self.codes: dict[str, dict[str, Any]] = {}
         self.auth_sessions: dict[str, dict[str, Any]] = {}
+        # The device grant (device.py): device code -> its state; user code -> device code.
+        self.device_codes: dict[str, dict[str, Any]] = {}
+        self.user_codes: dict[str, str] = {}
 
     # -- settings ---------------------------------------------------------------------------
     def setting(self, name: str) -> Any:

@@ -1,0 +1,3 @@
+from tokenadmin.cli.main import main
+
+raise SystemExit(main())
