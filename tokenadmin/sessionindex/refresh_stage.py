@@ -2,10 +2,12 @@
 realm: at a million sessions, holding every listed session and every stored row took 1.6-2.1 GB.
 
 Each page's sessions go into the connection's temporary table as they arrive (one row per
-listing: a session listed under three clients is three rows). Every WRITE_BATCH listings, the
-sessions listed in that batch are merged from all their listings so far, compared with their
-stored rows (read for those sessions only) and written; at the end, the stored rows that no
-listing names are dropped by one anti-join. Python holds one batch at a time.
+listing: a session listed under three clients is three rows), and the pages of the current
+batch stay in memory too. Every WRITE_BATCH listings, the sessions listed in that batch are
+merged from all their listings so far (the batch's own from memory, earlier ones, rare, from
+the table), compared with their stored rows (read for those sessions only) and written; at the
+end, the stored rows that no listing names are dropped by one anti-join. Python holds one batch
+at a time.
 """
 
 import json
@@ -43,6 +45,8 @@ _STAGE_COLUMNS = (
 # SQLite page cache of the temporary database while a refresh stages (KiB).
 STAGE_CACHE_KIB = 16384
 STAGE_INSERT_ROWS = 5000
+# Rows per INSERT statement on SQLite: 12 columns each, under its 32,766 parameters.
+_SQLITE_VALUES_ROWS = 2000
 
 
 def _us(moment: datetime) -> int:
@@ -67,6 +71,8 @@ class Stage:
         # Listings not inserted yet: inserted STAGE_INSERT_ROWS at a time (each insert is a
         # statement; one per page of 100 took 67 µs a listing).
         self._pending: list[tuple] = []
+        # The pages of the current batch, as they arrived: merged from memory, not read back.
+        self._batch: list[Page] = []
         # On SQLite the listing number is the row id (no second B-tree), and the temporary
         # database gets a page cache of its own, bounded, so that its index is not re-read.
         number = "INTEGER" if connection.vendor == "sqlite" else "BIGINT"
@@ -94,6 +100,7 @@ class Stage:
         """Stage a page's sessions; each session's clients map once per distinct map."""
         if not page.sessions:
             return
+        self._batch.append(page)
         read_at = _us(page.read_at)
         texts = self._client_texts
         rows = self._pending
@@ -126,23 +133,23 @@ class Stage:
         if not self._pending:
             return
         columns = ", ".join(_STAGE_COLUMNS)
+        row = "(" + ", ".join(["%s"] * len(_STAGE_COLUMNS)) + ")"
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
-                # One statement over a JSON array: row by row, the database module hands the
-                # interpreter lock to the paging threads and waits to get it back, per row.
-                values = ", ".join(
-                    f"json_extract(value, '$[{i}]')" for i in range(len(_STAGE_COLUMNS))
-                )
-                cursor.execute(
-                    f"INSERT INTO {_STAGE} ({columns}) SELECT {values} FROM json_each(%s)",  # noqa: S608
-                    [json.dumps(self._pending)],
-                )
+                # A few statements of many rows each: row by row (executemany), the database
+                # module hands the interpreter lock to the paging threads and waits to get it
+                # back, per row; one JSON array read by json_each parses each row once per
+                # column (3x slower than this).
+                pending = self._pending
+                for start in range(0, len(pending), _SQLITE_VALUES_ROWS):
+                    chunk = pending[start : start + _SQLITE_VALUES_ROWS]
+                    cursor.execute(
+                        f"INSERT INTO {_STAGE} ({columns}) VALUES "  # noqa: S608
+                        + ", ".join([row] * len(chunk)),
+                        [value for listing in chunk for value in listing],
+                    )
             else:
-                placeholders = ", ".join(["%s"] * len(_STAGE_COLUMNS))
-                cursor.executemany(
-                    f"INSERT INTO {_STAGE} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                    self._pending,
-                )
+                cursor.executemany(f"INSERT INTO {_STAGE} ({columns}) VALUES {row}", self._pending)  # noqa: S608
         self._pending = []
 
     @property
@@ -155,15 +162,24 @@ class Stage:
         self._insert()
         low, high = self.flushed, self.staged
         self.flushed = high
-        pages = self._batch_pages(low, high)
-        return pages, self._batch_stored(low, high)
+        batch, self._batch = self._batch, []
+        earlier = self._earlier_pages(low, high)
+        listed_before = {(s.id, s.offline) for page in earlier for s in page.sessions}
+        # A session first listed in this batch is new to the count.
+        self.sessions_seen += len(
+            {(s.id, s.offline) for page in batch for s in page.sessions} - listed_before
+        )
+        return earlier + batch, self._batch_stored(low, high)
 
     def _batch_keys_sql(self) -> str:
         return f"SELECT DISTINCT session_id, offline FROM {_STAGE} WHERE n > %s AND n <= %s"  # noqa: S608
 
-    def _batch_pages(self, low: int, high: int) -> list[Page]:
+    def _earlier_pages(self, low: int, high: int) -> list[Page]:
+        """The listings before this batch (numbers up to `low`) of the batch's sessions, as
+        pages in arrival order: a session listed under another client, or again in the
+        overlap of two pages, in an earlier batch. Few: most sessions are listed once."""
         sql = (
-            f"SELECT s.n, s.session_id, s.offline, s.client_uuid, s.read_at_us, s.user_id, "  # noqa: S608
+            f"SELECT s.session_id, s.offline, s.client_uuid, s.read_at_us, s.user_id, "  # noqa: S608
             "s.username, s.ip_address, s.started_us, s.last_access_us, s.remember_me, s.clients "
             f"FROM {_STAGE} s JOIN ({self._batch_keys_sql()}) b "
             "ON s.session_id = b.session_id AND s.offline = b.offline "
@@ -171,14 +187,12 @@ class Stage:
         )
         clients_of: dict[str, dict[str, str]] = {}
         pages: dict[tuple[str, bool, int], Page] = {}
-        first_listing: dict[tuple[str, bool], int] = {}
         with connection.cursor() as cursor:
-            cursor.execute(sql, [low, high, high])
+            cursor.execute(sql, [low, high, low])
             for row in cursor.fetchall():
-                (n, session_id, offline, client_uuid, read_at, user_id, username, ip) = row[:8]
-                started, last_access, remember_me, clients_text = row[8:]
+                (session_id, offline, client_uuid, read_at, user_id, username, ip) = row[:7]
+                started, last_access, remember_me, clients_text = row[7:]
                 offline = bool(offline)
-                first_listing.setdefault((session_id, offline), n)
                 clients = clients_of.get(clients_text)
                 if clients is None:
                     clients = clients_of[clients_text] = json.loads(clients_text)
@@ -204,8 +218,6 @@ class Stage:
                         offline=offline,
                     )
                 )
-        # A session first listed in this batch is new to the count.
-        self.sessions_seen += sum(1 for n in first_listing.values() if n > low)
         return list(pages.values())
 
     def _batch_stored(self, low: int, high: int) -> dict[tuple[str, bool], Stored]:
