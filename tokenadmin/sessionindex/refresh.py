@@ -173,7 +173,9 @@ def _refresh(
             lifespans_unchanged=lifespans_unchanged,
         )
 
-    stage = Stage(realm)
+    # A first fill reads no stored row (there are none: every session is new).
+    stored = IndexedSession.objects.filter(realm=realm).exists()
+    stage = Stage(realm, stored=stored, unchanged_skipped=lifespans_unchanged)
     try:
         pages_done = 0
         progress_at = time.monotonic()
