@@ -88,6 +88,9 @@ class Stage:
         self._pending: list[tuple] = []
         # The pages of the current batch, as they arrived: merged from memory, not read back.
         self._batch: list[Page] = []
+        # What batch_select kept for batch_take: the batch's first listing number (minus one)
+        # and its pages with only the sessions kept.
+        self._taken: tuple[int, list[Page]] = (0, [])
         # On SQLite the listing number is the row id (no second B-tree), and the temporary
         # database gets a page cache of its own, bounded, so that its index is not re-read.
         sqlite = connection.vendor == "sqlite"
@@ -186,19 +189,24 @@ class Stage:
     def unflushed(self) -> int:
         return self.staged - self.flushed
 
-    def batch_take(self) -> tuple[list[Page], dict[tuple[str, bool], Stored]]:
-        """The sessions listed since the last call that may differ from their stored row, each
-        with every listing so far (as pages, in arrival order) and its stored row if any; marks
-        the batch flushed. The others (in the steady state nearly all) are left out: every
-        listing of theirs in the batch equals their stored row."""
+    def batch_select(self) -> int:
+        """Close the batch of the sessions listed since the last call: keep those that may
+        differ from their stored row (the others, in the steady state nearly all, equal it in
+        every listing of the batch); returns how many were kept, for batch_take."""
         self._insert()
         low, high = self.flushed, self.staged
         self.flushed = high
         batch, self._batch = self._batch, []
         self.sessions_seen += self._first_listed_count(low, high)
         keys = self._keys_fill(low, high)
-        if len(keys) < high - low:
-            batch = _pages_of(batch, keys)
+        self._taken = (low, _pages_of(batch, keys) if len(keys) < high - low else batch)
+        return len(keys)
+
+    def batch_take(self) -> tuple[list[Page], dict[tuple[str, bool], Stored]]:
+        """The sessions batch_select kept, each with every listing so far (as pages, in
+        arrival order), and their stored rows."""
+        low, batch = self._taken
+        self._taken = (low, [])
         stored = self._batch_stored() if self.stored else {}
         return self._earlier_pages(low) + batch, stored
 
@@ -220,7 +228,7 @@ class Stage:
         by their own batch, which wrote the row they make, if any)."""
         table = connection.ops.quote_name(IndexedSession._meta.db_table)
         sql = f"INSERT INTO {_KEYS} SELECT DISTINCT s.session_id, s.offline FROM {_STAGE} s "  # noqa: S608
-        params: list[object] = [low, high]
+        params: list[str | int] = [low, high]
         if self.unchanged_skipped:
             sqlite = connection.vendor == "sqlite"
             last_access = "CAST(i.last_access_at AS TEXT)" if sqlite else "i.last_access_at"
@@ -248,9 +256,10 @@ class Stage:
         sql = (
             f"SELECT s.session_id, s.offline, s.client_uuid, s.read_at_us, s.user_id, "  # noqa: S608
             "s.username, s.ip_address, s.started_us, s.last_access_us, s.remember_me, s.clients "
-            f"FROM {_STAGE} s JOIN {_KEYS} b "
-            "ON s.session_id = b.session_id AND s.offline = b.offline "
-            "WHERE s.n <= %s ORDER BY s.n"
+            # CROSS JOIN: SQLite then reads the few keys first and probes the stage's index.
+            f"FROM {_KEYS} b CROSS JOIN {_STAGE} s "
+            "WHERE s.session_id = b.session_id AND s.offline = b.offline "
+            "AND s.n <= %s ORDER BY s.n"
         )
         clients_of: dict[str, dict[str, str]] = {}
         pages: dict[tuple[str, bool, int], Page] = {}
@@ -300,8 +309,8 @@ class Stage:
         )
         sql = (
             f"SELECT i.session_id, i.offline, i.id, {last_access_sql}, i.clients, {expires_sql} "  # noqa: S608
-            f"FROM {table} i JOIN {_KEYS} b "
-            "ON i.session_id = b.session_id AND i.offline = b.offline WHERE i.realm = %s"
+            f"FROM {_KEYS} b CROSS JOIN {table} i WHERE i.realm = %s "
+            "AND i.session_id = b.session_id AND i.offline = b.offline"
         )
         adapt = connection.ops.adapt_datetimefield_value
         clients_of: dict[str, dict[str, str]] = {}
