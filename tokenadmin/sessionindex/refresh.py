@@ -39,6 +39,7 @@ from .figures import realm_figures_forget, realm_figures_store
 from .lease import Heartbeat, RefreshCutOff, realm_index_claim
 from .models import IndexedSession, RealmFigures, RealmIndex
 from .paging import CONCURRENCY, Page, PagePlan, client_pages_iter, page_plans_build
+from .refresh_fill import fill_indexes_build, fill_indexes_drop
 from .refresh_merge import _Merger, _Revoked, lifespans_fingerprint
 from .refresh_stage import Stage
 from .refresh_store import (
@@ -84,6 +85,7 @@ def realm_index_refresh(
         with heartbeat, _sqlite_cache_kib(SQLITE_CACHE_KIB):
             if heartbeat.lost.is_set():  # the claim lapsed before a worker took it up
                 return RealmIndex.objects.get(realm=realm)
+            fill_indexes_build()  # a worker killed during a first fill left them dropped
             seen = _refresh(
                 realm=realm,
                 stamp=stamp,
@@ -111,6 +113,9 @@ def realm_index_refresh(
         raise
     else:
         logger.info("index refresh of %s: %d sessions", realm, seen)
+    finally:
+        # A first fill that stopped half-way leaves no index dropped (refresh_fill.py).
+        fill_indexes_build()
     return RealmIndex.objects.get(realm=realm)
 
 
@@ -195,6 +200,8 @@ def _refresh(
 
     # A first fill reads no stored row (there are none: every session is new).
     stored = IndexedSession.objects.filter(realm=realm).exists()
+    if not stored:
+        fill_indexes_drop(realm=realm, expected=sum(p.expected for p in plan.plans))
     stage = Stage(realm, stored=stored, unchanged_skipped=lifespans_unchanged)
     try:
         pages = client_pages_iter(
@@ -301,6 +308,8 @@ def _refresh_finish(
         changed = 0
         if stage.batch_select():
             changed = _batch_write(stage=stage, merger=merger, revoked=revoked)
+        # After a first fill: each index built by one sort, before the drops and figures.
+        fill_indexes_build()
         # The end is written only while the claim holds (a refresh that took over after this
         # one's lease lapsed owns the realm now); the rest rolls back with it.
         finished = progress.filter(state=RealmIndex.State.RUNNING).update(
