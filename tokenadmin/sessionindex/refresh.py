@@ -324,8 +324,10 @@ def _refresh_finish(
         )
         if not finished:
             raise RefreshCutOff
-        # Rows no listing names: Keycloak no longer holds those sessions.
-        changed += stage.unlisted_drop()
+        # Rows no listing names: Keycloak no longer holds those sessions. (A first fill wrote
+        # rows from listings only: none to look for.)
+        if stage.stored:
+            changed += stage.unlisted_drop()
         if revoked:
             changed += _revoked_rows_drop(realm=realm, stage=stage, revoked=revoked)
         if changed or not RealmFigures.objects.filter(realm=realm).exists():
