@@ -181,8 +181,10 @@ class Stage:
                         [value for listing in chunk for value in listing],
                     )
             else:
-                row = "(" + ", ".join(["%s"] * len(_STAGE_COLUMNS)) + ")"
-                cursor.executemany(f"INSERT INTO {_STAGE} ({columns}) VALUES {row}", self._pending)  # noqa: S608
+                # PostgreSQL: one COPY (executemany sent a statement per listing).
+                with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
+                    for listing in self._pending:
+                        copy.write_row(listing)
         self._pending = []
 
     @property
