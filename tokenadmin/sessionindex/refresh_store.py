@@ -62,6 +62,8 @@ class Writes:
     updates: list[tuple] = field(default_factory=list)
 
 
+# PostgreSQL: where a batch's rows are copied before their upsert (the connection's own).
+_UPSERT = "tokenadmin_refresh_upsert"
 # The unique key first, then the values (rows are tuples in this order).
 _KEY_COLUMNS = ("realm", "session_id", "offline")
 _COLUMNS = (*_KEY_COLUMNS, *_VALUE_FIELDS)
@@ -120,12 +122,19 @@ def _rows_upsert(rows: list[tuple]) -> None:
                     [value for values in chunk for value in values],
                 )
             return
-        # Only model metadata goes into the text; every value is a parameter.
-        placeholders = ", ".join(["%s"] * len(_COLUMNS))
-        cursor.executemany(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {conflict}",  # noqa: S608
-            rows,
+        # PostgreSQL: the rows go in by COPY to a temporary table, then one INSERT ... SELECT
+        # (executemany sent a statement per row). Only model metadata goes into the text.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_UPSERT} AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
         )
+        with cursor.cursor.copy(f"COPY {_UPSERT} ({columns}) FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row(values)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_UPSERT} {conflict}"  # noqa: S608
+        )
+        cursor.execute(f"TRUNCATE {_UPSERT}")
 
 
 def _rows_write(writes: Writes) -> int:
