@@ -215,6 +215,12 @@ def scaling_write(vendor: str, sessions: int, figures: dict) -> None:
         "writes without the ten secondary indexes and builds each by one sort at the end "
         "(refresh_fill.py). The machine is 2 shared vCPUs running other helpers' suites: the "
         "load average is recorded with each row, and ratios compare runs made together.",
+        "",
+        "1,000,000 sessions: not measured with this refresh (2026-12-07: the heavy-run lock "
+        "stayed with other helpers' suites until the deadline). The last attempt, with the "
+        "refresh before these changes, is in index-1m.md (cold fill stopped at 13 min, RSS "
+        "504 MB and growing). Run: `flock /tmp/heavy.lock .venv/bin/python "
+        "bench/index_refresh_bench.py --sessions 1000000 --runs 2`.",
     ]
     for name, by_size in runs.items():
         sizes = sorted(by_size, key=int)
