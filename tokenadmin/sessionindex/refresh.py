@@ -182,11 +182,7 @@ def _refresh(
     plan = _plan_read(gateway=gateway, realm=realm)
     heartbeat.tick()
     progress.update(progress_total=plan.total_pages)
-    lifespans_unchanged = progress.filter(lifespans_fingerprint=plan.fingerprint).exists()
-    if not lifespans_unchanged:
-        # Until this refresh is done, the stored expiries follow no one set of lifespans: a
-        # refresh that fails half-way leaves the next one to recompute everything.
-        progress.update(lifespans_fingerprint="")
+    lifespans_unchanged = _lifespans_unchanged(progress=progress, fingerprint=plan.fingerprint)
 
     def merger() -> _Merger:
         return _Merger(
@@ -234,6 +230,15 @@ def _refresh(
         return stage.sessions_seen
     finally:
         stage.close()
+
+
+def _lifespans_unchanged(*, progress: QuerySet[RealmIndex], fingerprint: str) -> bool:
+    if progress.filter(lifespans_fingerprint=fingerprint).exists():
+        return True
+    # Until this refresh is done, the stored expiries follow no one set of lifespans: a
+    # refresh that fails half-way leaves the next one to recompute everything.
+    progress.update(lifespans_fingerprint="")
+    return False
 
 
 def _pages_stage(
