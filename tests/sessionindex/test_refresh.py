@@ -401,3 +401,77 @@ def test_a_refresh_failing_after_new_lifespans_leaves_the_next_one_to_recompute_
     assert len(calls) == index.sessions_seen
     for row in IndexedSession.objects.filter(realm="mlflow", offline=False, remember_me=False):
         assert row.expires_at == row.last_access_at + timedelta(seconds=600)
+
+
+def secondary_indexes() -> set[str]:
+    from django.db import connection
+
+    table = IndexedSession._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    return {name for name in constraints if name.startswith("idx_sess_")}
+
+
+def fill_drops_indexes() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "sqlite"  # refresh_fill.py: elsewhere they stay
+
+
+def rows_of(realm: str) -> list[tuple]:
+    fields = ["session_id", "offline", "user_id", "username", "ip_address", "started_at"]
+    fields += ["last_access_at", "remember_me", "clients", "client_ids_text", "expires_at"]
+    return sorted(
+        IndexedSession.objects.filter(realm=realm).order_by().values_list(*fields, "search_text")
+    )
+
+
+def test_a_large_first_fill_writes_without_the_indexes_then_builds_them(kc, monkeypatch):
+    from tokenadmin.sessionindex import refresh, refresh_fill
+
+    all_indexes = secondary_indexes()
+    assert {index.name for index in IndexedSession._meta.indexes} <= all_indexes
+    realm_index_refresh(realm="mlflow")  # the usual way: indexes kept
+    usual = rows_of("mlflow")
+    IndexedSession.objects.filter(realm="mlflow").delete()
+    RealmIndex.objects.filter(realm="mlflow").delete()
+
+    monkeypatch.setattr(refresh_fill, "FILL_INDEXES_DROPPED_MIN", 1)
+    monkeypatch.setattr(refresh, "WRITE_BATCH", 1)  # written page by page, without them
+    during = []
+    batch_write = refresh._batch_write
+
+    def watched(**kwargs):
+        during.append(secondary_indexes())
+        return batch_write(**kwargs)
+
+    monkeypatch.setattr(refresh, "_batch_write", watched)
+    index = realm_index_refresh(realm="mlflow")
+
+    assert index.state == RealmIndex.State.DONE
+    assert during and all(
+        names == (set() if fill_drops_indexes() else all_indexes) for names in during
+    )
+    assert secondary_indexes() == all_indexes
+    assert rows_of("mlflow") == usual
+    assert len(usual) >= 3
+
+
+def test_a_first_fill_that_stops_half_way_leaves_every_index_built(kc, monkeypatch):
+    from tokenadmin.sessionindex import refresh, refresh_fill
+
+    all_indexes = secondary_indexes()
+    monkeypatch.setattr(refresh_fill, "FILL_INDEXES_DROPPED_MIN", 1)
+    monkeypatch.setattr(refresh, "WRITE_BATCH", 5)
+
+    def fail(**kwargs):
+        # The fill ran without them.
+        assert secondary_indexes() == (set() if fill_drops_indexes() else all_indexes)
+        raise RuntimeError("worker stopped")
+
+    monkeypatch.setattr(refresh, "_refresh_finish", fail)
+    with pytest.raises(RuntimeError):
+        realm_index_refresh(realm="mlflow")
+
+    assert secondary_indexes() == all_indexes
+    assert RealmIndex.objects.get(realm="mlflow").state == RealmIndex.State.FAILED

@@ -124,44 +124,88 @@ def client_pages_iter(
     A GatewayError from any page stops everything. `on_wait` is called about every second
     while no page arrives.
     """
-    local = threading.local()
+    fetcher = _PageFetcher(gateway=gateway, realm=realm, concurrency=concurrency)
+    try:
+        for plan in plans:
+            paging = _ListPaging(plan)
+            for number in range(plan.expected_pages):
+                fetcher.plan_request(paging, number)
+        fetcher.requests_fill()
+        while fetcher.pending:
+            done, _ = wait(fetcher.pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            if not done and on_wait is not None:
+                on_wait()
+            for future in done:
+                yield fetcher.arrived(future)
+            fetcher.requests_fill()
+    finally:
+        fetcher.executor.shutdown(wait=True, cancel_futures=True)
 
-    def fetch(plan: PagePlan, first: int) -> Page:
-        thread_gateway = getattr(local, "gateway", None)
+
+class _PageFetcher:
+    """The pages requested from a pool of threads, and what each one is for."""
+
+    def __init__(self, *, gateway: Gateway, realm: str, concurrency: int) -> None:
+        self.gateway = gateway
+        self.realm = realm
+        self.local = threading.local()
+        self.executor = ThreadPoolExecutor(
+            max_workers=concurrency, thread_name_prefix="index-refresh"
+        )
+        # What each pending page is: (list, grid page number) or a repair step.
+        self.pending: dict[Future[Page], tuple[_ListPaging, int] | _Repair] = {}
+        # Planned pages not requested yet. At most `window` pages are requested and not yet
+        # taken by the caller: a page read ahead of a slower caller waits in memory, and
+        # requesting a million sessions' pages up front held them all (2 GB at 1,000,000).
+        self.planned: deque[tuple[_ListPaging, int]] = deque()
+        self.window = concurrency * READ_AHEAD
+
+    def fetch(self, plan: PagePlan, first: int) -> Page:
+        thread_gateway = getattr(self.local, "gateway", None)
         if thread_gateway is None:
-            thread_gateway = local.gateway = gateway.twin()
+            thread_gateway = self.local.gateway = self.gateway.twin()
         read_at = timezone.now()
         sessions = thread_gateway.client_sessions_page(
-            realm, plan.client_uuid, offline=plan.offline, first=first, max_=PAGE_SIZE
+            self.realm, plan.client_uuid, offline=plan.offline, first=first, max_=PAGE_SIZE
         )
         return Page(plan.client_uuid, plan.offline, first, sessions, read_at)
 
-    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="index-refresh")
-    # What each pending page is: (list, grid page number) or a repair step.
-    pending: dict[Future[Page], tuple[_ListPaging, int] | _Repair] = {}
-    # Planned pages not requested yet. At most `window` pages are requested and not yet taken
-    # by the caller: a page read ahead of a slower caller waits in memory, and requesting a
-    # million sessions' pages up front held them all (2 GB at 1,000,000 sessions).
-    planned: deque[tuple[_ListPaging, int]] = deque()
-    window = concurrency * READ_AHEAD
-
-    def request(paging: _ListPaging, number: int) -> None:
+    def request(self, paging: _ListPaging, number: int) -> None:
         paging.last_requested = max(paging.last_requested, number)
-        pending[executor.submit(fetch, paging.plan, number * PAGE_STEP)] = (paging, number)
+        future = self.executor.submit(self.fetch, paging.plan, number * PAGE_STEP)
+        self.pending[future] = (paging, number)
 
-    def plan_request(paging: _ListPaging, number: int) -> None:
+    def plan_request(self, paging: _ListPaging, number: int) -> None:
         paging.last_requested = max(paging.last_requested, number)
-        planned.append((paging, number))
+        self.planned.append((paging, number))
 
-    def requests_fill() -> None:
-        while planned and len(pending) < window:
-            paging, number = planned.popleft()
-            pending[executor.submit(fetch, paging.plan, number * PAGE_STEP)] = (paging, number)
+    def requests_fill(self) -> None:
+        while self.planned and len(self.pending) < self.window:
+            paging, number = self.planned.popleft()
+            future = self.executor.submit(self.fetch, paging.plan, number * PAGE_STEP)
+            self.pending[future] = (paging, number)
 
-    def repair_request(repair: _Repair) -> None:
-        pending[executor.submit(fetch, repair.paging.plan, repair.first)] = repair
+    def repair_request(self, repair: _Repair) -> None:
+        self.pending[self.executor.submit(self.fetch, repair.paging.plan, repair.first)] = repair
 
-    def link(paging: _ListPaging) -> None:
+    def arrived(self, future: Future[Page]) -> Page:
+        """A page came back: link it into its list (or go on with its repair)."""
+        what = self.pending.pop(future)
+        page = future.result()
+        if isinstance(what, _Repair):
+            self.repaired(what, page)
+            return page
+        paging, number = what
+        if not paging.ended and number >= paging.linked:
+            paging.ids[number] = frozenset(session.id for session in page.sessions)
+            paging.full[number] = len(page.sessions) >= PAGE_SIZE
+            if paging.full[number] and number == paging.last_requested:
+                # Longer than the statistics said: read on at once.
+                self.request(paging, number + 1)
+            self.link(paging)
+        return page
+
+    def link(self, paging: _ListPaging) -> None:
         """Link what can be linked; start a repair where two pages share nothing."""
         while not paging.ended and not paging.repairing:
             n = paging.linked
@@ -172,23 +216,23 @@ def client_pages_iter(
                 return
             if n + 1 not in paging.ids:
                 if n + 1 > paging.last_requested:
-                    request(paging, n + 1)
+                    self.request(paging, n + 1)
                 return
             if paging.ids[n] & paging.ids[n + 1]:
                 del paging.ids[n]
                 paging.linked = n + 1
                 continue
             paging.repairing = True
-            repair_request(_Repair(paging, n, paging.ids[n], n * PAGE_STEP))
+            self.repair_request(_Repair(paging, n, paging.ids[n], n * PAGE_STEP))
 
-    def repaired(repair: _Repair, page: Page) -> None:
+    def repaired(self, repair: _Repair, page: Page) -> None:
         paging = repair.paging
         ids = frozenset(session.id for session in page.sessions)
         if not (ids & repair.anchor) and repair.first > 0:
             # Everything the anchor page held moved before this offset: look further back.
             repair.first = max(0, repair.first - repair.back)
             repair.back *= 2
-            repair_request(repair)
+            self.repair_request(repair)
             return
         following = paging.ids.get(repair.after + 1, frozenset())
         if len(page.sessions) < PAGE_SIZE or ids & following:
@@ -199,38 +243,9 @@ def client_pages_iter(
             else:
                 del paging.ids[repair.after]
                 paging.linked = repair.after + 1
-                link(paging)
+                self.link(paging)
             return
         repair.anchor = ids
         repair.first += len(page.sessions) - PAGE_OVERLAP
         repair.back = PAGE_STEP
-        repair_request(repair)
-
-    try:
-        for plan in plans:
-            paging = _ListPaging(plan)
-            for number in range(plan.expected_pages):
-                plan_request(paging, number)
-        requests_fill()
-        while pending:
-            done, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-            if not done and on_wait is not None:
-                on_wait()
-            for future in done:
-                what = pending.pop(future)
-                page = future.result()
-                if isinstance(what, _Repair):
-                    repaired(what, page)
-                else:
-                    paging, number = what
-                    if not paging.ended and number >= paging.linked:
-                        paging.ids[number] = frozenset(session.id for session in page.sessions)
-                        paging.full[number] = len(page.sessions) >= PAGE_SIZE
-                        if paging.full[number] and number == paging.last_requested:
-                            # Longer than the statistics said: read on at once.
-                            request(paging, number + 1)
-                        link(paging)
-                yield page
-            requests_fill()
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        self.repair_request(repair)

@@ -24,7 +24,8 @@ Under faults:
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -37,7 +38,8 @@ from .expiry import ClientOverrides, EffectiveLifespans
 from .figures import realm_figures_forget, realm_figures_store
 from .lease import Heartbeat, RefreshCutOff, realm_index_claim
 from .models import IndexedSession, RealmFigures, RealmIndex
-from .paging import CONCURRENCY, client_pages_iter, page_plans_build
+from .paging import CONCURRENCY, Page, PagePlan, client_pages_iter, page_plans_build
+from .refresh_fill import fill_indexes_build, fill_indexes_drop
 from .refresh_merge import _Merger, _Revoked, lifespans_fingerprint
 from .refresh_stage import Stage
 from .refresh_store import (
@@ -83,6 +85,7 @@ def realm_index_refresh(
         with heartbeat, _sqlite_cache_kib(SQLITE_CACHE_KIB):
             if heartbeat.lost.is_set():  # the claim lapsed before a worker took it up
                 return RealmIndex.objects.get(realm=realm)
+            fill_indexes_build()  # a worker killed during a first fill left them dropped
             seen = _refresh(
                 realm=realm,
                 stamp=stamp,
@@ -110,6 +113,9 @@ def realm_index_refresh(
         raise
     else:
         logger.info("index refresh of %s: %d sessions", realm, seen)
+    finally:
+        # A first fill that stopped half-way leaves no index dropped (refresh_fill.py).
+        fill_indexes_build()
     return RealmIndex.objects.get(realm=realm)
 
 
@@ -136,6 +142,33 @@ def _revoked_rows_drop(*, realm: str, stage: Stage, revoked: _Revoked) -> int:
     return dropped
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a refresh reads before its pages: the lists to page and what expiries depend on."""
+
+    plans: list[PagePlan]
+    total_pages: int
+    lifespans: EffectiveLifespans
+    overrides: dict[str, ClientOverrides]
+    fingerprint: str
+
+
+def _plan_read(*, gateway: Gateway, realm: str) -> _Plan:
+    lifespans = EffectiveLifespans.from_representation(gateway.realm_settings(realm).lifespans)
+    clients = gateway.clients_list(realm)
+    overrides = {
+        client.uuid: ClientOverrides.from_attributes(client.attributes) for client in clients
+    }
+    plans = page_plans_build(gateway=gateway, realm=realm, clients=clients)
+    return _Plan(
+        plans=plans,
+        total_pages=sum(plan.expected_pages for plan in plans),
+        lifespans=lifespans,
+        overrides=overrides,
+        fingerprint=lifespans_fingerprint(lifespans, overrides),
+    )
+
+
 def _refresh(
     *,
     realm: str,
@@ -146,63 +179,44 @@ def _refresh(
     concurrency: int,
 ) -> int:
     gateway = gateway_factory()
-    lifespans = EffectiveLifespans.from_representation(gateway.realm_settings(realm).lifespans)
-    clients = gateway.clients_list(realm)
-    overrides = {
-        client.uuid: ClientOverrides.from_attributes(client.attributes) for client in clients
-    }
-    plans = page_plans_build(gateway=gateway, realm=realm, clients=clients)
-    total_pages = sum(plan.expected_pages for plan in plans)
+    plan = _plan_read(gateway=gateway, realm=realm)
     heartbeat.tick()
-    progress.update(progress_total=total_pages)
-
-    fingerprint = lifespans_fingerprint(lifespans, overrides)
-    lifespans_unchanged = progress.filter(lifespans_fingerprint=fingerprint).exists()
-    if not lifespans_unchanged:
-        # Until this refresh is done, the stored expiries follow no one set of lifespans: a
-        # refresh that fails half-way leaves the next one to recompute everything.
-        progress.update(lifespans_fingerprint="")
+    progress.update(progress_total=plan.total_pages)
+    lifespans_unchanged = _lifespans_unchanged(progress=progress, fingerprint=plan.fingerprint)
 
     def merger() -> _Merger:
         return _Merger(
             realm=realm,
             stamp=stamp,
-            lifespans=lifespans,
-            overrides=overrides,
+            lifespans=plan.lifespans,
+            overrides=plan.overrides,
             stored={},
             lifespans_unchanged=lifespans_unchanged,
         )
 
-    stage = Stage(realm)
+    # A first fill reads no stored row (there are none: every session is new).
+    stored = IndexedSession.objects.filter(realm=realm).exists()
+    if not stored:
+        fill_indexes_drop(realm=realm, expected=sum(p.expected for p in plan.plans))
+    stage = Stage(realm, stored=stored, unchanged_skipped=lifespans_unchanged)
     try:
-        pages_done = 0
-        progress_at = time.monotonic()
-        for page in client_pages_iter(
+        pages = client_pages_iter(
             gateway=gateway,
             realm=realm,
-            plans=plans,
+            plans=plan.plans,
             concurrency=concurrency,
             on_wait=heartbeat.tick,
-        ):
-            heartbeat.tick()
-            stage.add(page)
-            pages_done += 1
-            if stage.unflushed >= WRITE_BATCH:
-                with transaction.atomic():
-                    # Inside the write's transaction: a revoke is either in it or after it.
-                    revoked = _revoked_since(realm=realm, stamp=stamp)
-                    if _batch_write(stage=stage, merger=merger(), revoked=revoked):
-                        # Rows change before the end: the figures are counted again there.
-                        realm_figures_forget(realm=realm)
-            if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
-                progress_at = time.monotonic()
-                progress.update(
-                    progress_done=pages_done,
-                    # Longer lists than the statistics said: the bar grows, not overflows.
-                    progress_total=max(total_pages, pages_done + 1),
-                    # The staged listings not merged yet count as sessions (an upper bound).
-                    sessions_seen=stage.sessions_seen + stage.unflushed,
-                )
+        )
+        pages_done = _pages_stage(
+            pages,
+            realm=realm,
+            stamp=stamp,
+            progress=progress,
+            heartbeat=heartbeat,
+            stage=stage,
+            merger=merger,
+            total_pages=plan.total_pages,
+        )
         heartbeat.tick()
         _refresh_finish(
             realm=realm,
@@ -211,16 +225,63 @@ def _refresh(
             stage=stage,
             merger=merger(),
             pages_done=pages_done,
-            fingerprint=fingerprint,
+            fingerprint=plan.fingerprint,
         )
         return stage.sessions_seen
     finally:
         stage.close()
 
 
+def _lifespans_unchanged(*, progress: QuerySet[RealmIndex], fingerprint: str) -> bool:
+    if progress.filter(lifespans_fingerprint=fingerprint).exists():
+        return True
+    # Until this refresh is done, the stored expiries follow no one set of lifespans: a
+    # refresh that fails half-way leaves the next one to recompute everything.
+    progress.update(lifespans_fingerprint="")
+    return False
+
+
+def _pages_stage(
+    pages: Iterable[Page],
+    *,
+    realm: str,
+    stamp: datetime,
+    progress: QuerySet[RealmIndex],
+    heartbeat: Heartbeat,
+    stage: Stage,
+    merger: Callable[[], _Merger],
+    total_pages: int,
+) -> int:
+    """Stage the pages as they arrive, writing every WRITE_BATCH listings what changed, and
+    report progress; returns how many pages were read."""
+    pages_done = 0
+    progress_at = time.monotonic()
+    for page in pages:
+        heartbeat.tick()
+        stage.add(page)
+        pages_done += 1
+        if stage.unflushed >= WRITE_BATCH and stage.batch_select():
+            with transaction.atomic():
+                # Inside the write's transaction: a revoke is either in it or after it.
+                revoked = _revoked_since(realm=realm, stamp=stamp)
+                if _batch_write(stage=stage, merger=merger(), revoked=revoked):
+                    # Rows change before the end: the figures are counted again there.
+                    realm_figures_forget(realm=realm)
+        if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
+            progress_at = time.monotonic()
+            progress.update(
+                progress_done=pages_done,
+                # Longer lists than the statistics said: the bar grows, not overflows.
+                progress_total=max(total_pages, pages_done + 1),
+                # The staged listings not merged yet count as sessions (an upper bound).
+                sessions_seen=stage.sessions_seen + stage.unflushed,
+            )
+    return pages_done
+
+
 def _batch_write(*, stage: Stage, merger: _Merger, revoked: _Revoked) -> int:
-    """Merge the sessions listed since the last batch (with all their listings so far),
-    compare them with their stored rows and write what changed; returns rows written."""
+    """Merge the sessions stage.batch_select kept (with all their listings so far), compare
+    them with their stored rows and write what changed; returns rows written."""
     pages, merger.stored = stage.batch_take()
     for page in pages:
         merger.add(page)
@@ -249,7 +310,11 @@ def _refresh_finish(
     revoked ones, all in one transaction."""
     with transaction.atomic():
         revoked = _revoked_since(realm=realm, stamp=stamp)
-        changed = _batch_write(stage=stage, merger=merger, revoked=revoked)
+        changed = 0
+        if stage.batch_select():
+            changed = _batch_write(stage=stage, merger=merger, revoked=revoked)
+        # After a first fill: each index built by one sort, before the drops and figures.
+        fill_indexes_build()
         # The end is written only while the claim holds (a refresh that took over after this
         # one's lease lapsed owns the realm now); the rest rolls back with it.
         finished = progress.filter(state=RealmIndex.State.RUNNING).update(
@@ -264,8 +329,10 @@ def _refresh_finish(
         )
         if not finished:
             raise RefreshCutOff
-        # Rows no listing names: Keycloak no longer holds those sessions.
-        changed += stage.unlisted_drop()
+        # Rows no listing names: Keycloak no longer holds those sessions. (A first fill wrote
+        # rows from listings only: none to look for.)
+        if stage.stored:
+            changed += stage.unlisted_drop()
         if revoked:
             changed += _revoked_rows_drop(realm=realm, stage=stage, revoked=revoked)
         if changed or not RealmFigures.objects.filter(realm=realm).exists():

@@ -17,7 +17,7 @@ from .expiry import (
     SessionTimes,
     session_expiry_predict,
 )
-from .models import search_text_of
+from .models import ASCII_LOWER, SEARCH_SEPARATOR
 from .paging import Page
 from .refresh_store import Stored, Writes, _datetime_adapter
 
@@ -64,6 +64,8 @@ class _Merger:
         self.realm = realm
         self._adapt_datetime = _datetime_adapter()
         self._adapt_json = connection.ops.adapt_json_value
+        # search_text_of's lowering, chosen once (it asks the connection's vendor per call).
+        self._lower = _ascii_lower if connection.vendor == "sqlite" else str.lower
         self._stamp_adapted = self._adapt_datetime(stamp)
         self.lifespans = lifespans
         self._plain_online = lifespans.session_bounds(offline=False, remember_me=False)
@@ -173,7 +175,9 @@ class _Merger:
                     client_ids_text,
                     adapt(self._expiry(entry)),
                     self._stamp_adapted,
-                    search_text_of(first.username, first.ip_address, client_ids_text),
+                    self._lower(
+                        SEARCH_SEPARATOR.join((first.username, first.ip_address, client_ids_text))
+                    ),
                 )
             )
             self.stored.pop(key, None)
@@ -221,6 +225,10 @@ class _Merger:
                 f" {' '.join(client_ids)} " if client_ids else "",
             )
         return cached
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(ASCII_LOWER)
 
 
 def _row_key(row: tuple) -> tuple[str, bool]:

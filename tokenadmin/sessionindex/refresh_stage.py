@@ -2,13 +2,18 @@
 realm: at a million sessions, holding every listed session and every stored row took 1.6-2.1 GB.
 
 Each page's sessions go into the connection's temporary table as they arrive (one row per
-listing: a session listed under three clients is three rows). Every WRITE_BATCH listings, the
-sessions listed in that batch are merged from all their listings so far, compared with their
-stored rows (read for those sessions only) and written; at the end, the stored rows that no
-listing names are dropped by one anti-join. Python holds one batch at a time.
+listing: a session listed under three clients is three rows), and the pages of the current
+batch stay in memory too. Every WRITE_BATCH listings, one statement compares the batch's
+listings with their stored rows in the database and keeps the keys of the sessions that may
+have changed (new, used since, other clients) in a second temporary table: in the steady state
+nearly none. Only those sessions are merged in Python, from all their listings so far (the
+batch's own from memory, earlier ones, rare, from the stage), compared with their stored rows
+(read for those sessions only) and written. At the end, the stored rows that no listing names
+are dropped by one anti-join. Python holds one batch at a time.
 """
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection
@@ -17,7 +22,7 @@ from tokenadmin.keycloak.types import KcSession
 
 from .models import IndexedSession
 from .paging import Page
-from .refresh_store import Stored
+from .refresh_store import Stored, _datetime_adapter
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -37,12 +42,17 @@ _STAGE_COLUMNS = (
     "last_access_us",
     "remember_me",
     "clients",
+    "last_access_db",
 )
+# The keys of the current batch's sessions to merge in Python (the others equal their row).
+_KEYS = "tokenadmin_refresh_keys"
 
 
 # SQLite page cache of the temporary database while a refresh stages (KiB).
 STAGE_CACHE_KIB = 16384
 STAGE_INSERT_ROWS = 5000
+# Rows per INSERT statement on SQLite: 13 columns each, under its 32,766 parameters.
+_SQLITE_VALUES_ROWS = 2000
 
 
 def _us(moment: datetime) -> int:
@@ -55,10 +65,19 @@ def _moment(us: int) -> datetime:
 
 
 class Stage:
-    """The listings of one refresh, numbered in the order they arrived."""
+    """The listings of one refresh, numbered in the order they arrived.
 
-    def __init__(self, realm: str) -> None:
+    `stored`: the realm held rows when the refresh started (false: a first fill, every
+    session is new and no stored row is read). `unchanged_skipped`: the stored expiries were
+    computed with this refresh's lifespans, so a session whose every listing equals its stored
+    row (last access and clients) is left alone without being merged.
+    """
+
+    def __init__(self, realm: str, *, stored: bool = True, unchanged_skipped: bool = True) -> None:
         self.realm = realm
+        self.stored = stored
+        self.unchanged_skipped = stored and unchanged_skipped
+        self._adapt_datetime = _datetime_adapter()
         self.staged = 0  # listings so far; listing numbers run 1..staged
         self.flushed = 0  # listings up to this number were merged and written
         self.sessions_seen = 0  # distinct sessions among the flushed listings
@@ -67,9 +86,17 @@ class Stage:
         # Listings not inserted yet: inserted STAGE_INSERT_ROWS at a time (each insert is a
         # statement; one per page of 100 took 67 µs a listing).
         self._pending: list[tuple] = []
+        # The pages of the current batch, as they arrived: merged from memory, not read back.
+        self._batch: list[Page] = []
+        # What batch_select kept for batch_take: the batch's first listing number (minus one)
+        # and its pages with only the sessions kept.
+        self._taken: tuple[int, list[Page]] = (0, [])
         # On SQLite the listing number is the row id (no second B-tree), and the temporary
         # database gets a page cache of its own, bounded, so that its index is not re-read.
-        number = "INTEGER" if connection.vendor == "sqlite" else "BIGINT"
+        sqlite = connection.vendor == "sqlite"
+        number = "INTEGER" if sqlite else "BIGINT"
+        # The last access as the index table holds it (text on SQLite), compared in SQL.
+        moment = "TEXT" if sqlite else "TIMESTAMP WITH TIME ZONE"
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
                 cursor.execute(f"PRAGMA temp.cache_size = {-STAGE_CACHE_KIB}")
@@ -82,20 +109,29 @@ class Stage:
                 "client_uuid VARCHAR(64) NOT NULL, read_at_us BIGINT NOT NULL, "
                 "user_id VARCHAR(64) NOT NULL, username VARCHAR(255) NOT NULL, "
                 "ip_address VARCHAR(64) NOT NULL, started_us BIGINT NOT NULL, "
-                "last_access_us BIGINT NOT NULL, remember_me BOOLEAN NOT NULL, clients TEXT)"
+                "last_access_us BIGINT NOT NULL, remember_me BOOLEAN NOT NULL, clients TEXT, "
+                f"last_access_db {moment} NOT NULL)"
             )
             cursor.execute(f"CREATE INDEX {_STAGE}_key ON {_STAGE} (session_id, offline, n)")
+            cursor.execute(f"DROP TABLE IF EXISTS {_KEYS}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {_KEYS} (session_id VARCHAR(64) NOT NULL, "
+                "offline BOOLEAN NOT NULL, PRIMARY KEY (session_id, offline))"
+            )
 
     def close(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {_KEYS}")
 
     def add(self, page: Page) -> None:
         """Stage a page's sessions; each session's clients map once per distinct map."""
         if not page.sessions:
             return
+        self._batch.append(page)
         read_at = _us(page.read_at)
         texts = self._client_texts
+        adapt = self._adapt_datetime
         rows = self._pending
         for session in page.sessions:
             self.staged += 1
@@ -117,6 +153,7 @@ class Stage:
                     _us(session.last_access_at),
                     session.remember_me,
                     clients,
+                    adapt(session.last_access_at),
                 )
             )
         if len(rows) >= STAGE_INSERT_ROWS:
@@ -128,57 +165,112 @@ class Stage:
         columns = ", ".join(_STAGE_COLUMNS)
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite":
-                # One statement over a JSON array: row by row, the database module hands the
-                # interpreter lock to the paging threads and waits to get it back, per row.
-                values = ", ".join(
-                    f"json_extract(value, '$[{i}]')" for i in range(len(_STAGE_COLUMNS))
-                )
-                cursor.execute(
-                    f"INSERT INTO {_STAGE} ({columns}) SELECT {values} FROM json_each(%s)",  # noqa: S608
-                    [json.dumps(self._pending)],
-                )
+                # A few statements of many rows each: row by row (executemany), the database
+                # module hands the interpreter lock to the paging threads and waits to get it
+                # back, per row; one JSON array read by json_each parses each row once per
+                # column (3x slower than this). Straight to the database module, in its own
+                # placeholders: Django's rewriting of 26,000 "%s" costs as much as the insert.
+                row = "(" + ", ".join(["?"] * len(_STAGE_COLUMNS)) + ")"
+                pending = self._pending
+                for start in range(0, len(pending), _SQLITE_VALUES_ROWS):
+                    chunk = pending[start : start + _SQLITE_VALUES_ROWS]
+                    sqlite3.Cursor.execute(
+                        cursor.cursor,
+                        f"INSERT INTO {_STAGE} ({columns}) VALUES "  # noqa: S608
+                        + ", ".join([row] * len(chunk)),
+                        [value for listing in chunk for value in listing],
+                    )
             else:
-                placeholders = ", ".join(["%s"] * len(_STAGE_COLUMNS))
-                cursor.executemany(
-                    f"INSERT INTO {_STAGE} ({columns}) VALUES ({placeholders})",  # noqa: S608
-                    self._pending,
-                )
+                # PostgreSQL: one COPY (executemany sent a statement per listing).
+                with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
+                    for listing in self._pending:
+                        copy.write_row(listing)
         self._pending = []
 
     @property
     def unflushed(self) -> int:
         return self.staged - self.flushed
 
-    def batch_take(self) -> tuple[list[Page], dict[tuple[str, bool], Stored]]:
-        """The sessions listed since the last call, each with every listing so far (as pages,
-        in arrival order) and its stored row if any; marks them flushed."""
+    def batch_select(self) -> int:
+        """Close the batch of the sessions listed since the last call: keep those that may
+        differ from their stored row (the others, in the steady state nearly all, equal it in
+        every listing of the batch); returns how many were kept, for batch_take."""
         self._insert()
         low, high = self.flushed, self.staged
         self.flushed = high
-        pages = self._batch_pages(low, high)
-        return pages, self._batch_stored(low, high)
+        batch, self._batch = self._batch, []
+        self.sessions_seen += self._first_listed_count(low, high)
+        keys = self._keys_fill(low, high)
+        self._taken = (low, _pages_of(batch, keys) if len(keys) < high - low else batch)
+        return len(keys)
 
-    def _batch_keys_sql(self) -> str:
-        return f"SELECT DISTINCT session_id, offline FROM {_STAGE} WHERE n > %s AND n <= %s"  # noqa: S608
+    def batch_take(self) -> tuple[list[Page], dict[tuple[str, bool], Stored]]:
+        """The sessions batch_select kept, each with every listing so far (as pages, in
+        arrival order), and their stored rows."""
+        low, batch = self._taken
+        self._taken = (low, [])
+        stored = self._batch_stored() if self.stored else {}
+        return self._earlier_pages(low) + batch, stored
 
-    def _batch_pages(self, low: int, high: int) -> list[Page]:
+    def _first_listed_count(self, low: int, high: int) -> int:
+        """Sessions of the batch that no earlier listing named: new to the count."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT session_id, offline FROM {_STAGE} b "  # noqa: S608
+                f"WHERE b.n > %s AND b.n <= %s AND NOT EXISTS (SELECT 1 FROM {_STAGE} e "
+                "WHERE e.session_id = b.session_id AND e.offline = b.offline AND e.n <= %s)) k",
+                [low, high, low],
+            )
+            return cursor.fetchone()[0]
+
+    def _keys_fill(self, low: int, high: int) -> set[tuple[str, bool]]:
+        """Put the keys of the batch's sessions to merge into the keys table; returns them.
+        With `unchanged_skipped`, a session whose every listing in the batch has its stored
+        row's last access and clients is left out (its earlier listings, if any, were merged
+        by their own batch, which wrote the row they make, if any)."""
+        table = connection.ops.quote_name(IndexedSession._meta.db_table)
+        sql = f"INSERT INTO {_KEYS} SELECT DISTINCT s.session_id, s.offline FROM {_STAGE} s "  # noqa: S608
+        params: list[str | int] = [low, high]
+        if self.unchanged_skipped:
+            sqlite = connection.vendor == "sqlite"
+            last_access = "CAST(i.last_access_at AS TEXT)" if sqlite else "i.last_access_at"
+            clients = "s.clients" if sqlite else "CAST(s.clients AS JSONB)"
+            sql += (
+                f"LEFT JOIN {table} i ON i.realm = %s AND i.session_id = s.session_id "
+                "AND i.offline = s.offline WHERE s.n > %s AND s.n <= %s AND (i.id IS NULL "
+                f"OR {last_access} <> s.last_access_db OR CAST(i.clients AS TEXT) <> {clients})"
+            )
+            if not sqlite:  # jsonb equality: the same map in any order
+                sql = sql.replace("CAST(i.clients AS TEXT) <>", "i.clients <>")
+            params.insert(0, self.realm)
+        else:
+            sql += "WHERE s.n > %s AND s.n <= %s"
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {_KEYS}")  # noqa: S608
+            cursor.execute(sql, params)
+            cursor.execute(f"SELECT session_id, offline FROM {_KEYS}")  # noqa: S608
+            return {(session_id, bool(offline)) for session_id, offline in cursor.fetchall()}
+
+    def _earlier_pages(self, low: int) -> list[Page]:
+        """The listings before this batch (numbers up to `low`) of the batch's sessions, as
+        pages in arrival order: a session listed under another client, or again in the
+        overlap of two pages, in an earlier batch. Few: most sessions are listed once."""
         sql = (
-            f"SELECT s.n, s.session_id, s.offline, s.client_uuid, s.read_at_us, s.user_id, "  # noqa: S608
+            f"SELECT s.session_id, s.offline, s.client_uuid, s.read_at_us, s.user_id, "  # noqa: S608
             "s.username, s.ip_address, s.started_us, s.last_access_us, s.remember_me, s.clients "
-            f"FROM {_STAGE} s JOIN ({self._batch_keys_sql()}) b "
-            "ON s.session_id = b.session_id AND s.offline = b.offline "
-            "WHERE s.n <= %s ORDER BY s.n"
+            # CROSS JOIN: SQLite then reads the few keys first and probes the stage's index.
+            f"FROM {_KEYS} b CROSS JOIN {_STAGE} s "
+            "WHERE s.session_id = b.session_id AND s.offline = b.offline "
+            "AND s.n <= %s ORDER BY s.n"
         )
         clients_of: dict[str, dict[str, str]] = {}
         pages: dict[tuple[str, bool, int], Page] = {}
-        first_listing: dict[tuple[str, bool], int] = {}
         with connection.cursor() as cursor:
-            cursor.execute(sql, [low, high, high])
+            cursor.execute(sql, [low])
             for row in cursor.fetchall():
-                (n, session_id, offline, client_uuid, read_at, user_id, username, ip) = row[:8]
-                started, last_access, remember_me, clients_text = row[8:]
+                (session_id, offline, client_uuid, read_at, user_id, username, ip) = row[:7]
+                started, last_access, remember_me, clients_text = row[7:]
                 offline = bool(offline)
-                first_listing.setdefault((session_id, offline), n)
                 clients = clients_of.get(clients_text)
                 if clients is None:
                     clients = clients_of[clients_text] = json.loads(clients_text)
@@ -204,13 +296,11 @@ class Stage:
                         offline=offline,
                     )
                 )
-        # A session first listed in this batch is new to the count.
-        self.sessions_seen += sum(1 for n in first_listing.values() if n > low)
         return list(pages.values())
 
-    def _batch_stored(self, low: int, high: int) -> dict[tuple[str, bool], Stored]:
-        """The stored rows of the batch's sessions, as refresh_merge compares them: the expiry
-        as the database adapter writes it (text on SQLite, a datetime elsewhere)."""
+    def _batch_stored(self) -> dict[tuple[str, bool], Stored]:
+        """The stored rows of the sessions in the keys table, as refresh_merge compares them:
+        the expiry as the database adapter writes it (text on SQLite, a datetime elsewhere)."""
         table = connection.ops.quote_name(IndexedSession._meta.db_table)
         sqlite = connection.vendor == "sqlite"
         # On SQLite as the text the refresh writes (not through the module's converters).
@@ -221,14 +311,14 @@ class Stage:
         )
         sql = (
             f"SELECT i.session_id, i.offline, i.id, {last_access_sql}, i.clients, {expires_sql} "  # noqa: S608
-            f"FROM {table} i JOIN ({self._batch_keys_sql()}) b "
-            "ON i.session_id = b.session_id AND i.offline = b.offline WHERE i.realm = %s"
+            f"FROM {_KEYS} b CROSS JOIN {table} i WHERE i.realm = %s "
+            "AND i.session_id = b.session_id AND i.offline = b.offline"
         )
         adapt = connection.ops.adapt_datetimefield_value
         clients_of: dict[str, dict[str, str]] = {}
         stored = {}
         with connection.cursor() as cursor:
-            cursor.execute(sql, [low, high, self.realm])
+            cursor.execute(sql, [self.realm])
             for session_id, offline, pk, last_access, clients_value, expires in cursor.fetchall():
                 if isinstance(clients_value, str):
                     clients = clients_of.get(clients_value)
@@ -278,3 +368,13 @@ class Stage:
                 [self.realm, connection.ops.adapt_datetimefield_value(all_at), _us(all_at)],
             )
             return cursor.rowcount
+
+
+def _pages_of(pages: list[Page], keys: set[tuple[str, bool]]) -> list[Page]:
+    """The pages with only the sessions whose key is in `keys` (pages left empty dropped)."""
+    kept = []
+    for page in pages:
+        sessions = [s for s in page.sessions if (s.id, s.offline) in keys]
+        if sessions:
+            kept.append(Page(page.client_uuid, page.offline, page.first, sessions, page.read_at))
+    return kept
