@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from tokenadmin.lifespans.catalog import BY_NAME, LifespanValues, lifespan_values_of
-from tokenadmin.lifespans.editing import editor_submit, input_texts
+from tokenadmin.lifespans.editing import EditorState, editor_submit, input_texts
 
 from .auth import MANAGE_REALM, VIEW_REALM, caller_of
 from .schemas import ERRORS, Problem
@@ -142,6 +142,11 @@ def lifespans_put(request: HttpRequest, realm: str, body: LifespansIn) -> Lifesp
         raise HttpError(400, f"{warned} Send accept_warnings: true to write anyway.")
     if state.stage == "conflict":
         raise HttpError(412, "The lifespans changed in Keycloak since you read them: read again.")
+    return _lifespans_result(realm=realm, review=review, state=state)
+
+
+def _lifespans_result(*, realm: str, review: EditorState, state: EditorState) -> LifespansResult:
+    """What a write or its dry run answers: the diff, the warnings and the impact reviewed."""
     impact = review.impact
     return LifespansResult(
         realm=realm,

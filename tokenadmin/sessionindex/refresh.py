@@ -194,8 +194,7 @@ def _refresh(
             lifespans_unchanged=lifespans_unchanged,
         )
 
-    # A first fill reads no stored row (there are none: every session is new).
-    stored = IndexedSession.objects.filter(realm=realm).exists()
+    stored = IndexedSession.objects.filter(realm=realm).exists()  # none: a first fill
     if not stored:
         fill_indexes_drop(realm=realm, expected=sum(p.expected for p in plan.plans))
     stage = Stage(realm, stored=stored, unchanged_skipped=lifespans_unchanged)
@@ -217,7 +216,7 @@ def _refresh(
             merger=merger,
             total_pages=plan.total_pages,
         )
-        heartbeat.tick()
+        heartbeat.tick()  # the staging is done: the finish is one more stretch of work
         _refresh_finish(
             realm=realm,
             stamp=stamp,

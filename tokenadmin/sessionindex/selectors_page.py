@@ -357,7 +357,38 @@ def indexed_sessions_page_select(
             cap=cap,
         )
     number = min(max(1, number), max(1, ceil(counts.total / per_page)))
-    start = (number - 1) * per_page
+    ids = _page_ids(
+        realm=realm,
+        filters=filters,
+        predicates=predicates,
+        sessions=sessions,
+        source=source,
+        counts=counts,
+        start=(number - 1) * per_page,
+        per_page=per_page,
+        now=now,
+    )
+    tz = timezone.get_current_timezone()
+    by_id = page_sessions_select(ids)
+    rows = [
+        _session_row(by_id[pk], now=now, tz=tz, mine=my_session_id) for pk in ids if pk in by_id
+    ]
+    return SessionPage(rows=rows, counts=counts, number=number, per_page=per_page)
+
+
+def _page_ids(
+    *,
+    realm: str,
+    filters: SessionFilters,
+    predicates: Q,
+    sessions: QuerySet[IndexedSession],
+    source: QuerySet[IndexedSession],
+    counts: SessionCounts,
+    start: int,
+    per_page: int,
+    now: datetime,
+) -> list[int]:
+    """The ids of one page, in the page's order."""
     ids = None
     if source is sessions and predicates and _has_duration(filters) and not _sort_is_range(filters):
         ids, source = _duration_page_ids(
@@ -373,12 +404,7 @@ def indexed_sessions_page_select(
         # Ids first, then rows: the id walk stays inside the sort index (even at a deep
         # offset), and only one page of full rows is read.
         ids = list(source.values_list("id", flat=True)[start : start + per_page])
-    tz = timezone.get_current_timezone()
-    by_id = page_sessions_select(ids)
-    rows = [
-        _session_row(by_id[pk], now=now, tz=tz, mine=my_session_id) for pk in ids if pk in by_id
-    ]
-    return SessionPage(rows=rows, counts=counts, number=number, per_page=per_page)
+    return ids
 
 
 def _small_set_source(
