@@ -168,6 +168,32 @@ def test_an_operator_plans_then_applies_once(login, kc, client_as, bearer_for, m
     assert {i["session_id"] for i in items.json()} == set(mlflow_sessions)
 
 
+def test_a_user_plan_reads_keycloak_live_and_signs_the_person_out_everywhere(
+    kc, bearer_for, mlflow_sessions
+):
+    # A session begun after the index's last refresh: the off-boarding must not miss it.
+    late = kc.password_login(
+        "mlflow", "mlflow", "mlflow_user", "mlflow_user", secret="mlflow-secret"
+    )["session_state"]
+    client = bearer_for("operator")
+    admin = kc.admin(realm_name="mlflow")
+    user_id = admin.get_user_id("mlflow_user")
+    held = {s["id"] for s in admin.get_sessions(user_id)}
+
+    status, plan = _plan(client, kind="user", user="mlflow_user", offline=True)
+    applied = _apply(client, plan["plan_id"])
+    unknown, problem = _plan(client, kind="user", user="nobody-here")
+
+    assert status == 200, plan
+    assert plan["label"] == "Every session of user mlflow_user (online and offline)"
+    assert {*mlflow_sessions, late} <= held
+    assert plan["count"] == len(held) + plan["offline_count"]
+    assert {t["session_id"] for t in plan["sample"] if not t["offline"]} == held
+    assert applied.status_code == 202 and applied.json()["done"] == plan["count"]
+    assert admin.get_sessions(user_id) == []
+    assert unknown == 404 and "nobody-here" in problem["detail"]
+
+
 def test_the_callers_own_session_is_never_a_target(kc, db):
     # admin signs in to master through tokenadmin; a plan over all of master spares that session.
     from tokenadmin.sessionindex.refresh import realm_index_refresh

@@ -38,6 +38,7 @@ def plan_create(request: HttpRequest, realm: str, body: PlanIn) -> PlanOut:
             "offline": body.offline,
             "older_than_days": body.older_than_days,
             "group": body.group,
+            "user": body.user,
             "view": body.view,
         }
     )

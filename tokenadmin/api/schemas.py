@@ -66,11 +66,14 @@ class SessionPage(Schema):
 
 
 class PlanIn(Schema):
-    kind: str = Field(description="selection, client, offline_older_than, group, filter, realm")
+    kind: str = Field(
+        description="selection, client, offline_older_than, group, user, filter, realm"
+    )
     client: str = ""
     offline: bool = False
     older_than_days: int | None = None
     group: str = ""
+    user: str = Field(default="", description="A username or user id (kind=user), read live")
     view: int | None = None
     sessions: list[str] = Field(default_factory=list, description="`<id>` or `<id>:offline`")
     query: dict[str, str] = Field(

@@ -108,7 +108,8 @@ def _add_revoke(commands: argparse._SubParsersAction) -> None:
     plan.add_argument("--realm", required=True)
     which = plan.add_mutually_exclusive_group(required=True)
     which.add_argument(
-        "--user", help="every session of this username (as of the index's last refresh)"
+        "--user",
+        help="every session of this user (username or id), online and offline, read live",
     )
     which.add_argument("--client", help="every session of this clientId")
     which.add_argument("--session", help="one session id")

@@ -12,13 +12,12 @@ from .api import Api, part
 from .errors import BAD_INPUT, UNREACHABLE, CliError
 from .output import print_json, short_time
 from .progress import Progress
-from .sessions import sessions_fetch
 
 POLL_S = 0.5
 
 
-def _plan_body(api: Api, args: argparse.Namespace) -> dict[str, Any] | None:
-    """The API's plan request for the options given; None when the user has no sessions."""
+def _plan_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The API's plan request for the options given."""
     if args.session:
         return {
             "kind": "selection",
@@ -28,9 +27,8 @@ def _plan_body(api: Api, args: argparse.Namespace) -> dict[str, Any] | None:
         return {"kind": "client", "client": args.client, "offline": args.offline}
     if args.all:
         return {"kind": "realm", "offline": args.offline}
-    found = sessions_fetch(api, realm=args.realm, user=args.user)["sessions"]
-    keys = [s["session_id"] + (":offline" if s["type"] == "offline" else "") for s in found]
-    return {"kind": "selection", "sessions": keys} if keys else None
+    # Read live from Keycloak: a session begun since the index's last refresh is a target too.
+    return {"kind": "user", "user": args.user, "offline": True}
 
 
 def _plan_print(plan: dict[str, Any]) -> None:
@@ -51,10 +49,7 @@ def _plan_print(plan: dict[str, Any]) -> None:
 
 def revoke_plan(args: argparse.Namespace) -> int:
     api = Api.connect(args.server)
-    body = _plan_body(api, args)
-    if body is None:
-        print(f"{args.user} has no sessions in {args.realm} (as of the index's last refresh).")
-        return 0
+    body = _plan_body(args)
     plan = api.json("POST", f"/revocation/realms/{part(args.realm)}/plans", body=body)
     if args.output == "json":
         print_json(plan)

@@ -39,7 +39,13 @@ from .outcomes import NOTHING_SELECTED, RevocationRefused
 from .recipes import OWN_SESSION_WHY, Kind, Recipe, Target
 from .recording import is_login_realm
 from .residual import residual_risk_for
-from .targets import INDEX_COLUMNS, index_for_selection, live_for_group, target_of_row
+from .targets import (
+    INDEX_COLUMNS,
+    index_for_selection,
+    live_for_group,
+    live_for_user,
+    target_of_row,
+)
 
 __all__ = ["OWN_SESSION_WHY", "Kind", "Plan", "Recipe", "Target"]
 
@@ -255,11 +261,12 @@ def _plan_from_list(
 ) -> Plan:
     """Count a selection's or a group's sessions as they stream by, keeping only a sample and
     the keys seen (a selection is what one page ticked; a group, its members' sessions)."""
-    found = (
-        index_for_selection(realm, recipe)
-        if recipe.kind == Kind.SELECTION
-        else live_for_group(admin, realm, recipe)
-    )
+    if recipe.kind == Kind.SELECTION:
+        found = index_for_selection(realm, recipe)
+    elif recipe.kind == Kind.USER:
+        found = live_for_user(admin, realm, recipe)
+    else:
+        found = live_for_group(admin, realm, recipe)
     seen: set[tuple[str, bool]] = set()
     sample: list[Target] = []
     excluded: list[dict[str, str]] = []
@@ -304,7 +311,7 @@ def revocation_plan_build(
         return _plan_from_list(
             admin=admin, realm=realm, recipe=recipe, own_session_id=own_session_id, source=source
         )
-    if recipe.kind == Kind.GROUP:
+    if recipe.kind in (Kind.GROUP, Kind.USER):
         return _plan_from_list(
             admin=admin,
             realm=realm,

@@ -19,6 +19,7 @@ class RecipeForm(forms.Form):
     offline = forms.BooleanField(required=False)
     older_than_days = forms.IntegerField(required=False, min_value=1, max_value=3650)
     group = forms.CharField(required=False, max_length=255)
+    user = forms.CharField(required=False, max_length=255)
     view = forms.IntegerField(required=False, min_value=1)
 
     def clean(self) -> dict[str, Any]:
@@ -31,6 +32,8 @@ class RecipeForm(forms.Form):
             self.add_error("older_than_days", "Say how many days old.")
         if kind == Kind.GROUP and not data.get("group"):
             self.add_error("group", "Name the group.")
+        if kind == Kind.USER and not data.get("user"):
+            self.add_error("user", "Name the user (username or id).")
         return data
 
     def recipe(self, *, query: dict[str, str], sessions: list[str]) -> Recipe:
@@ -41,6 +44,7 @@ class RecipeForm(forms.Form):
             include_offline=bool(data.get("offline")),
             older_than_days=data.get("older_than_days") or 0,
             group_id=data.get("group") or "",
+            user_id=data.get("user") or "",
             sessions=tuple(sessions),
             query={k: v for k, v in query.items() if k in ROW_FILTER_KEYS and v},
             saved_view_id=data.get("view"),

@@ -34,6 +34,17 @@ def _group_resolved(admin: Gateway, realm: str, recipe: Recipe) -> Recipe:
     raise Http404(f"No group {wanted!r} in {realm}")
 
 
+def _user_resolved(admin: Gateway, realm: str, recipe: Recipe) -> Recipe:
+    """A user named by username or id; the page shows the username."""
+    wanted = recipe.user_id
+    for user in admin.users_search(realm, wanted, max_=100):
+        if wanted in (user.id, user.username):
+            return Recipe.from_dict(
+                {**recipe.as_dict(), "user_id": user.id, "user_name": user.username}
+            )
+    raise Http404(f"No user {wanted!r} in {realm}")
+
+
 def revocation_plan_prepare(
     *, admin: Gateway, realm: str, recipe: Recipe, user: User, own_session_id: str
 ) -> Plan:
@@ -41,6 +52,8 @@ def revocation_plan_prepare(
     saved view (one `user` may see) named. Http404 when either is not there."""
     if recipe.kind == Kind.GROUP and recipe.group_id:
         recipe = _group_resolved(admin, realm, recipe)
+    if recipe.kind == Kind.USER and recipe.user_id:
+        recipe = _user_resolved(admin, realm, recipe)
     if recipe.kind == Kind.FILTER and recipe.saved_view_id:
         view = saved_views_select(realm=realm, user=user).filter(pk=recipe.saved_view_id).first()
         if view is None:

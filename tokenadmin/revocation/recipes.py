@@ -15,9 +15,10 @@ class Kind:
     CLIENT = "client"
     OFFLINE_OLDER_THAN = "offline_older_than"
     GROUP = "group"
+    USER = "user"
     FILTER = "filter"
     REALM = "realm"
-    ALL = (SELECTION, CLIENT, OFFLINE_OLDER_THAN, GROUP, FILTER, REALM)
+    ALL = (SELECTION, CLIENT, OFFLINE_OLDER_THAN, GROUP, USER, FILTER, REALM)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Recipe:
     older_than_days: int = 0
     group_id: str = ""
     group_name: str = ""
+    user_id: str = ""
+    user_name: str = ""
     sessions: tuple[str, ...] = ()
     query: dict[str, str] = field(default_factory=dict)
     saved_view_id: int | None = None
@@ -58,6 +61,8 @@ class Recipe:
             return (
                 f"All sessions of users in group {self.group_name or self.group_id}{also_offline}"
             )
+        if self.kind == Kind.USER:
+            return f"Every session of user {self.user_name or self.user_id}{also_offline}"
         if self.kind == Kind.FILTER:
             if self.saved_view_name:
                 return f"Sessions in saved view “{self.saved_view_name}”"

@@ -8,7 +8,7 @@ run again.
 """
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,25 +109,44 @@ def _live_for_client(admin: Gateway, realm: str, recipe: Recipe) -> Iterator[Tar
 
 def live_for_group(admin: Gateway, realm: str, recipe: Recipe) -> Iterator[Target]:
     """Every session of the group's members (their offline ones too if asked), live."""
-    clients = None
+    clients: dict[str, str] | None = None
     first = 0
     while True:
         members = admin.group_members_page(realm, recipe.group_id, first=first)
         for user in members:
-            for session in admin.user_sessions(realm, user.id):
-                yield target_of_kc(session)
-            if not recipe.include_offline:
-                continue
-            holders = {c.client_id for c in admin.user_consents(realm, user.id) if c.offline_token}
-            if holders and clients is None:
-                clients = {c.client_id: c.uuid for c in admin.clients_list(realm)}
-            for client_id in sorted(holders):
-                if clients and client_id in clients:
-                    for session in admin.user_offline_sessions(realm, user.id, clients[client_id]):
-                        yield target_of_kc(session)
+            clients = yield from _live_for_one_user(
+                admin, realm, user.id, offline=recipe.include_offline, clients=clients
+            )
         if len(members) < PAGE_SIZE:
             return
         first += PAGE_SIZE
+
+
+def live_for_user(admin: Gateway, realm: str, recipe: Recipe) -> Iterator[Target]:
+    """Every session of one user (their offline ones too if asked), live: an off-boarding
+    misses no session begun since the index's last refresh."""
+    yield from _live_for_one_user(
+        admin, realm, recipe.user_id, offline=recipe.include_offline, clients=None
+    )
+
+
+def _live_for_one_user(
+    admin: Gateway, realm: str, user_id: str, *, offline: bool, clients: dict[str, str] | None
+) -> Generator[Target, None, dict[str, str] | None]:
+    """One user's sessions; offline ones by the clients they consented to offline access.
+    Returns the realm's clients (clientId → uuid) once read, for the next user."""
+    for session in admin.user_sessions(realm, user_id):
+        yield target_of_kc(session)
+    if not offline:
+        return clients
+    holders = {c.client_id for c in admin.user_consents(realm, user_id) if c.offline_token}
+    if holders and clients is None:
+        clients = {c.client_id: c.uuid for c in admin.clients_list(realm)}
+    for client_id in sorted(holders):
+        if clients and client_id in clients:
+            for session in admin.user_offline_sessions(realm, user_id, clients[client_id]):
+                yield target_of_kc(session)
+    return clients
 
 
 def _live_for_realm(admin: Gateway, realm: str) -> Iterator[Target]:
@@ -174,6 +193,8 @@ def targets_found(admin: Gateway, realm: str, recipe: Recipe) -> Iterator[Target
         return _live_for_client(admin, realm, recipe)
     if recipe.kind == Kind.GROUP:
         return live_for_group(admin, realm, recipe)
+    if recipe.kind == Kind.USER:
+        return live_for_user(admin, realm, recipe)
     if recipe.kind == Kind.REALM:
         return _live_for_realm(admin, realm)
     if recipe.kind == Kind.SELECTION:
