@@ -30,6 +30,8 @@ READ_AHEAD = 4
 # page reads shifts the rest forward, and the overlap keeps consecutive pages linked.
 PAGE_OVERLAP = 10
 PAGE_STEP = PAGE_SIZE - PAGE_OVERLAP
+# The most a repair's pages overlap: beyond it, stepping back is cheaper.
+MAX_OVERLAP = PAGE_SIZE // 2
 
 
 @dataclass(frozen=True)
@@ -95,15 +97,24 @@ class _ListPaging:
 
 @dataclass
 class _Repair:
-    """Re-reading the gap after grid page `after` of a list, one page at a time: back from
-    where the gap starts until a page shares a session with `anchor` (or reads from offset 0),
-    then forward until a page shares one with the next grid page, or the list ends."""
+    """Re-reading the gap after grid page `after` of a list, one page at a time.
+
+    Back: from where the gap starts, step by step (each page overlapping the one read before, so
+    the anchor's sessions, which only moved down, cannot be stepped over) until a page shares a
+    session with `anchor` or reads from offset 0. Forward: from that page until one shares a
+    session with the next grid page, or the list ends. A forward page that shares nothing with
+    the page before it lost more sessions in between than the overlap: it is read again with
+    twice the overlap, and past MAX_OVERLAP the walk goes back again."""
 
     paging: _ListPaging
     after: int
     anchor: frozenset[str]
     first: int
-    back: int = PAGE_STEP
+    forward: bool = False
+    # Where the anchor was read and how many sessions it held (forward: the page before).
+    anchor_first: int = 0
+    anchor_size: int = PAGE_SIZE
+    overlap: int = PAGE_OVERLAP
 
 
 def client_pages_iter(
@@ -226,14 +237,30 @@ class _PageFetcher:
             self.repair_request(_Repair(paging, n, paging.ids[n], n * PAGE_STEP))
 
     def repaired(self, repair: _Repair, page: Page) -> None:
-        paging = repair.paging
         ids = frozenset(session.id for session in page.sessions)
-        if not (ids & repair.anchor) and repair.first > 0:
-            # Everything the anchor page held moved before this offset: look further back.
-            repair.first = max(0, repair.first - repair.back)
-            repair.back *= 2
+        if not repair.forward:
+            if not (ids & repair.anchor) and repair.first > 0:
+                # The anchor's sessions moved below this page: step back.
+                repair.first = max(0, repair.first - PAGE_STEP)
+                self.repair_request(repair)
+                return
+            repair.forward = True
+        elif not (ids & repair.anchor) and repair.first > 0:
+            # More sessions left below this page than the overlap since the page before.
+            if repair.overlap < MAX_OVERLAP:
+                repair.overlap = min(MAX_OVERLAP, repair.overlap * 2)
+                repair.first = max(0, repair.anchor_first + repair.anchor_size - repair.overlap)
+            else:
+                repair.forward = False
+                repair.first = max(0, repair.first - PAGE_STEP)
             self.repair_request(repair)
             return
+        self.repair_on(repair, page, ids)
+
+    def repair_on(self, repair: _Repair, page: Page, ids: frozenset[str]) -> None:
+        """A repair page linked to the one before: done if it reaches the next grid page or
+        the list's end, else read on from it."""
+        paging = repair.paging
         following = paging.ids.get(repair.after + 1, frozenset())
         if len(page.sessions) < PAGE_SIZE or ids & following:
             # The gap is read: from the anchor to this page's end, then the next grid page.
@@ -246,6 +273,7 @@ class _PageFetcher:
                 self.link(paging)
             return
         repair.anchor = ids
-        repair.first += len(page.sessions) - PAGE_OVERLAP
-        repair.back = PAGE_STEP
+        repair.anchor_first = repair.first
+        repair.anchor_size = len(page.sessions)
+        repair.first += len(page.sessions) - repair.overlap
         self.repair_request(repair)
