@@ -42,7 +42,7 @@ from tokenadmin.devstack.keycloak_admin import (
     user_upsert,
 )
 from tokenadmin.devstack.keycloak_signins import SignIn, SignInsMade, random_ip, sign_ins_make
-from tokenadmin.emulator.seed import OPERATOR_ROLES, WORKER_ROLES
+from tokenadmin.emulator.seed import CLI_CLIENT, OPERATOR_ROLES, WORKER_ROLES
 
 # The emulator's demo seed (tokenadmin/emulator/seed.py, seed_demo), client for client.
 MASTER_CLIENTS: list[dict[str, Any]] = [
@@ -76,28 +76,8 @@ MASTER_CLIENTS: list[dict[str, Any]] = [
         "directAccessGrantsEnabled": True,
         "standardFlowEnabled": False,
     },
-    {
-        # The `tokenadmin` command line: device grant, tokenadmin in its tokens' audience.
-        "clientId": "tokenadmin-cli",
-        "name": "tokenadmin command line",
-        "publicClient": True,
-        "standardFlowEnabled": False,
-        "directAccessGrantsEnabled": False,
-        "attributes": {"oauth2.device.authorization.grant.enabled": "true"},
-        "protocolMappers": [
-            {
-                "name": "audience tokenadmin",
-                "protocol": "openid-connect",
-                "protocolMapper": "oidc-audience-mapper",
-                "config": {
-                    "included.client.audience": "tokenadmin",
-                    "access.token.claim": "true",
-                    "id.token.claim": "false",
-                    "introspection.token.claim": "true",
-                },
-            }
-        ],
-    },
+    # The `tokenadmin` command line: device grant, tokenadmin in its tokens' audience.
+    CLI_CLIENT,
 ]
 MLFLOW_CLIENT: dict[str, Any] = {
     "clientId": "mlflow",
