@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_bursts_of_expiry_between_pages_lose_no_session_and_cost_few_extra_pages(kc):
     kc.seed(realm="mlflow", users=2000, sessions=30000, offline_ratio=0.2)
     before = keycloak_sessions(kc, "mlflow")
-    # About one page read in 25 first ends 300 random sessions of the realm: a burst moves
+    # About one page read in 50 first ends 300 random sessions of the realm: a burst moves
     # the deep part of the online list (24,000 sessions) down by up to 240.
-    kc.fault(path=SESSION_LISTS, method="GET", expire_sessions=300, error_rate=0.04)
+    kc.fault(path=SESSION_LISTS, method="GET", expire_sessions=300, error_rate=0.02)
     gateway = gateway_for_worker()
     plans = page_plans_build(
         gateway=gateway, realm="mlflow", clients=gateway.clients_list("mlflow")
@@ -36,10 +36,10 @@ def test_bursts_of_expiry_between_pages_lose_no_session_and_cost_few_extra_pages
     kc.clear_faults()
     alive = keycloak_sessions(kc, "mlflow")
     bursts = (len(before) - len(alive)) // 300
-    assert bursts >= 5  # the bursts were real
+    assert bursts >= 3  # the bursts were real
     assert alive <= seen
     grid = sum(plan.expected_pages for plan in plans)
     print(f"{len(asked)} pages read, {grid} on the grid, {bursts} bursts")
     # A burst leaves a gap after each grid page read before it whose successor was read after:
-    # a few per burst with 4 threads, each mended by stepping back over the shift and forward.
-    assert len(asked) <= grid + 16 * bursts
+    # a few per burst with 4 threads, each mended by stepping back over the shift.
+    assert len(asked) <= grid + 8 * bursts

@@ -3,9 +3,8 @@ stays alive while the lists change.
 
 Keycloak pages by offset; a session leaving a list between two page reads (expiry, a revoke)
 shifts the later sessions to lower offsets, so one could fall between two pages. Pages overlap
-by PAGE_OVERLAP sessions and must be linked: consecutive pages share a session (sessions alive
-the whole time keep their order, so everything alive between two shared sessions is in one of
-the two pages). Where two pages share nothing, the gap is read again (_Repair).
+by PAGE_OVERLAP sessions and must join up: how, and how a gap is read again, is in
+paging_links.py; this module reads the pages.
 """
 
 import math
@@ -22,16 +21,16 @@ from tokenadmin.keycloak import Forbidden, Gateway
 from tokenadmin.keycloak.sessions import PAGE_SIZE
 from tokenadmin.keycloak.types import KcClient, KcSession
 
+from .paging_links import PAGE_OVERLAP, PAGE_STEP, ListLinks, Read, Repair
+
 # Threads paging Keycloak at once: enough to hide latency, few enough not to load Keycloak.
 CONCURRENCY = 8
 # Pages requested ahead of the caller, per thread.
 READ_AHEAD = 4
-# Sessions each page repeats from the page before: a session leaving the list between two
-# page reads shifts the rest forward, and the overlap keeps consecutive pages linked.
-PAGE_OVERLAP = 10
-PAGE_STEP = PAGE_SIZE - PAGE_OVERLAP
-# The most a repair's pages overlap: beyond it, stepping back is cheaper.
-MAX_OVERLAP = PAGE_SIZE // 2
+# Threads reading repair pages, apart from the grid's: a repair reads one page after another,
+# and queued behind the grid's read-ahead each step waited for dozens of pages, so the list
+# moved on (more sessions ended) before the repair could catch it.
+REPAIR_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -78,43 +77,10 @@ def page_plans_build(
 
 @dataclass
 class _ListPaging:
-    """One list's pages while they arrive: grid page n is read at offset n * PAGE_STEP.
-
-    Pages 0..`linked` are known to leave no gap: each shares a session with the one before
-    (a session alive the whole time keeps its order, so everything alive between two shared
-    sessions is in one of the two pages), or the page before was short (the list ended)."""
+    """One list being read: its plan and how its pages join."""
 
     plan: PagePlan
-    # Session ids of grid pages not linked yet (and of the last linked one), by number.
-    ids: dict[int, frozenset[str]] = field(default_factory=dict)
-    full: dict[int, bool] = field(default_factory=dict)
-    linked: int = 0
-    last_requested: int = 0
-    # The list ended (a short page after linked ones): no page beyond is needed.
-    ended: bool = False
-    repairing: bool = False
-
-
-@dataclass
-class _Repair:
-    """Re-reading the gap after grid page `after` of a list, one page at a time.
-
-    Back: from where the gap starts, step by step (each page overlapping the one read before, so
-    the anchor's sessions, which only moved down, cannot be stepped over) until a page shares a
-    session with `anchor` or reads from offset 0. Forward: from that page until one shares a
-    session with the next grid page, or the list ends. A forward page that shares nothing with
-    the page before it lost more sessions in between than the overlap: it is read again with
-    twice the overlap, and past MAX_OVERLAP the walk goes back again."""
-
-    paging: _ListPaging
-    after: int
-    anchor: frozenset[str]
-    first: int
-    forward: bool = False
-    # Where the anchor was read and how many sessions it held (forward: the page before).
-    anchor_first: int = 0
-    anchor_size: int = PAGE_SIZE
-    overlap: int = PAGE_OVERLAP
+    links: ListLinks
 
 
 def client_pages_iter(
@@ -130,7 +96,8 @@ def client_pages_iter(
     The expected pages of each list are requested up front, overlapping by PAGE_OVERLAP; a
     list that turns out longer goes on page by page until Keycloak answers a short page. Two
     consecutive pages sharing no session means sessions left the list between their reads
-    and some may have moved past the later page's start: the gap is read again (_Repair).
+    and some may have moved past the later page's start: the gap is read again
+    (paging_links.Repair).
     Each thread acts through its own twin of `gateway` (same account, own HTTP connection).
     A GatewayError from any page stops everything. `on_wait` is called about every second
     while no page arrives.
@@ -138,7 +105,7 @@ def client_pages_iter(
     fetcher = _PageFetcher(gateway=gateway, realm=realm, concurrency=concurrency)
     try:
         for plan in plans:
-            paging = _ListPaging(plan)
+            paging = _ListPaging(plan, ListLinks())
             for number in range(plan.expected_pages):
                 fetcher.plan_request(paging, number)
         fetcher.requests_fill()
@@ -151,6 +118,7 @@ def client_pages_iter(
             fetcher.requests_fill()
     finally:
         fetcher.executor.shutdown(wait=True, cancel_futures=True)
+        fetcher.repairs.shutdown(wait=True, cancel_futures=True)
 
 
 class _PageFetcher:
@@ -163,8 +131,11 @@ class _PageFetcher:
         self.executor = ThreadPoolExecutor(
             max_workers=concurrency, thread_name_prefix="index-refresh"
         )
-        # What each pending page is: (list, grid page number) or a repair step.
-        self.pending: dict[Future[Page], tuple[_ListPaging, int] | _Repair] = {}
+        self.repairs = ThreadPoolExecutor(
+            max_workers=REPAIR_THREADS, thread_name_prefix="index-refresh-repair"
+        )
+        # What each pending page is for: its list, and a grid page number or a repair.
+        self.pending: dict[Future[Page], tuple[_ListPaging, int | Repair]] = {}
         # Planned pages not requested yet. At most `window` pages are requested and not yet
         # taken by the caller: a page read ahead of a slower caller waits in memory, and
         # requesting a million sessions' pages up front held them all (2 GB at 1,000,000).
@@ -182,12 +153,12 @@ class _PageFetcher:
         return Page(plan.client_uuid, plan.offline, first, sessions, read_at)
 
     def request(self, paging: _ListPaging, number: int) -> None:
-        paging.last_requested = max(paging.last_requested, number)
+        paging.links.last_requested = max(paging.links.last_requested, number)
         future = self.executor.submit(self.fetch, paging.plan, number * PAGE_STEP)
         self.pending[future] = (paging, number)
 
     def plan_request(self, paging: _ListPaging, number: int) -> None:
-        paging.last_requested = max(paging.last_requested, number)
+        paging.links.last_requested = max(paging.links.last_requested, number)
         self.planned.append((paging, number))
 
     def requests_fill(self) -> None:
@@ -196,84 +167,39 @@ class _PageFetcher:
             future = self.executor.submit(self.fetch, paging.plan, number * PAGE_STEP)
             self.pending[future] = (paging, number)
 
-    def repair_request(self, repair: _Repair) -> None:
-        self.pending[self.executor.submit(self.fetch, repair.paging.plan, repair.first)] = repair
+    def repair_request(self, paging: _ListPaging, repair: Repair) -> None:
+        future = self.repairs.submit(self.fetch, paging.plan, repair.first)
+        self.pending[future] = (paging, repair)
 
     def arrived(self, future: Future[Page]) -> Page:
-        """A page came back: link it into its list (or go on with its repair)."""
-        what = self.pending.pop(future)
+        """A page came back: join it into its list (or go on with its repair)."""
+        paging, what = self.pending.pop(future)
         page = future.result()
-        if isinstance(what, _Repair):
-            self.repaired(what, page)
-            return page
-        paging, number = what
-        if not paging.ended and number >= paging.linked:
-            paging.ids[number] = frozenset(session.id for session in page.sessions)
-            paging.full[number] = len(page.sessions) >= PAGE_SIZE
-            if paging.full[number] and number == paging.last_requested:
-                # Longer than the statistics said: read on at once.
-                self.request(paging, number + 1)
-            self.link(paging)
+        links = paging.links
+        read = Read(page.first, frozenset(s.id for s in page.sessions), len(page.sessions))
+        if isinstance(what, Repair):
+            self.repaired(paging, what, read)
+        elif not links.ended and what >= links.linked:
+            if not read.short and what == links.last_requested:
+                self.request(paging, what + 1)  # longer than the statistics said: read on
+            for repair in links.grid_arrived(what, read):
+                self.repair_request(paging, repair)
+            self.advance(paging)
         return page
 
-    def link(self, paging: _ListPaging) -> None:
-        """Link what can be linked; start a repair where two pages share nothing."""
-        while not paging.ended and not paging.repairing:
-            n = paging.linked
-            if n not in paging.ids:
-                return
-            if not paging.full[n]:
-                paging.ended = True
-                return
-            if n + 1 not in paging.ids:
-                if n + 1 > paging.last_requested:
-                    self.request(paging, n + 1)
-                return
-            if paging.ids[n] & paging.ids[n + 1]:
-                del paging.ids[n]
-                paging.linked = n + 1
-                continue
-            paging.repairing = True
-            self.repair_request(_Repair(paging, n, paging.ids[n], n * PAGE_STEP))
-
-    def repaired(self, repair: _Repair, page: Page) -> None:
-        ids = frozenset(session.id for session in page.sessions)
-        if not repair.forward:
-            if not (ids & repair.anchor) and repair.first > 0:
-                # The anchor's sessions moved below this page: step back.
-                repair.first = max(0, repair.first - PAGE_STEP)
-                self.repair_request(repair)
-                return
-            repair.forward = True
-        elif not (ids & repair.anchor) and repair.first > 0:
-            # More sessions left below this page than the overlap since the page before.
-            if repair.overlap < MAX_OVERLAP:
-                repair.overlap = min(MAX_OVERLAP, repair.overlap * 2)
-                repair.first = max(0, repair.anchor_first + repair.anchor_size - repair.overlap)
-            else:
-                repair.forward = False
-                repair.first = max(0, repair.first - PAGE_STEP)
-            self.repair_request(repair)
+    def repaired(self, paging: _ListPaging, repair: Repair, read: Read) -> None:
+        if not repair.needed:
+            paging.links.repairing.discard(repair.after)
             return
-        self.repair_on(repair, page, ids)
+        following = repair.step(read)
+        if following is None:
+            paging.links.repair_done(repair)
+            self.advance(paging)
+        else:
+            repair.first = following
+            self.repair_request(paging, repair)
 
-    def repair_on(self, repair: _Repair, page: Page, ids: frozenset[str]) -> None:
-        """A repair page linked to the one before: done if it reaches the next grid page or
-        the list's end, else read on from it."""
-        paging = repair.paging
-        following = paging.ids.get(repair.after + 1, frozenset())
-        if len(page.sessions) < PAGE_SIZE or ids & following:
-            # The gap is read: from the anchor to this page's end, then the next grid page.
-            paging.repairing = False
-            if len(page.sessions) < PAGE_SIZE:
-                paging.ended = True
-            else:
-                del paging.ids[repair.after]
-                paging.linked = repair.after + 1
-                self.link(paging)
-            return
-        repair.anchor = ids
-        repair.anchor_first = repair.first
-        repair.anchor_size = len(page.sessions)
-        repair.first += len(page.sessions) - repair.overlap
-        self.repair_request(repair)
+    def advance(self, paging: _ListPaging) -> None:
+        following = paging.links.advance()
+        if following is not None:
+            self.request(paging, following)
