@@ -162,7 +162,10 @@ class Repair:
                 self.back = self.back * 2 if not read.size else PAGE_STEP
                 return max(0, read.first - self.back)
             self.forward = True
-            chain = [read, *reversed(self.walked)]
+            # Empty pages (past the list's end) join nothing: the chain starts below them.
+            empty = [n for n, walked in enumerate(self.walked) if not walked.size]
+            below_end = self.walked[empty[-1] + 1 :] if empty else self.walked
+            chain = [read, *reversed(below_end)]
             if all(low.ids & high.ids for low, high in pairwise(chain)):
                 read = chain[-1]  # the walk is joined from the anchor to where it started
             self.walked = []
