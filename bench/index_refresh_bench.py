@@ -216,11 +216,8 @@ def scaling_write(vendor: str, sessions: int, figures: dict) -> None:
         "(refresh_fill.py). The machine is 2 shared vCPUs running other helpers' suites: the "
         "load average is recorded with each row, and ratios compare runs made together.",
         "",
-        "1,000,000 sessions: not measured with this refresh (2026-12-07: the heavy-run lock "
-        "stayed with other helpers' suites until the deadline). The last attempt, with the "
-        "refresh before these changes, is in index-1m.md (cold fill stopped at 13 min, RSS "
-        "504 MB and growing). Run: `flock /tmp/heavy.lock .venv/bin/python "
-        "bench/index_refresh_bench.py --sessions 1000000 --runs 2`.",
+        "Notes on each run, written by hand, follow the tables under `## Notes` (kept when "
+        "the bench rewrites this file).",
     ]
     for name, by_size in runs.items():
         sizes = sorted(by_size, key=int)
@@ -249,7 +246,9 @@ def scaling_write(vendor: str, sessions: int, figures: dict) -> None:
                 f"{k_warm} | {k_cold} |"
             )
             previous = (n, f)
-    (ROOT / "bench" / "results" / "index-refresh-scaling.md").write_text("\n".join(lines) + "\n")
+    results = ROOT / "bench" / "results" / "index-refresh-scaling.md"
+    notes = results.read_text().partition("\n## Notes")[2] if results.exists() else ""
+    results.write_text("\n".join(lines) + "\n" + (f"\n## Notes{notes}" if notes else ""))
 
 
 def machine() -> str:
