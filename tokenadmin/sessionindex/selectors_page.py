@@ -300,19 +300,27 @@ def _window_page_ids(
     matches all at the far end) falls through to the caller's slower, always-right way.
     """
     need = start + per_page
-    window = max(WINDOW_MIN, WINDOW_PER_ROW * need)
-    walked = list(
+    largest = max(WINDOW_MIN, WINDOW_PER_ROW * need)
+    walk = (
         IndexedSession.objects.filter(realm=realm)
         .filter(_type_q(filters, seek=True))
-        .filter(_live_q(realm, now))
+        .filter(_live_q(realm, now, sort=filters.sort))
         .order_by(*sort_order(filters.sort))
         .annotate(hit=ExpressionWrapper(predicates, output_field=BooleanField()))
-        .values_list("id", "hit")[:window]
+        .values_list("id", "hit")
     )
-    ordered = [pk for pk, hit in walked if hit]
-    if len(ordered) >= need or len(walked) < window:
-        return ordered[start:need]
-    return None
+    # Growing windows, from twice the rows needed: a walk of one type skips the other type's
+    # entries inside the index, and what it skips grows with the window (offline sessions by
+    # last access at 1,000,000: 15 ms for 100 of them, 75 ms for 1,000).
+    window = min(largest, 2 * need)
+    while True:
+        walked = list(walk[:window])
+        ordered = [pk for pk, hit in walked if hit]
+        if len(ordered) >= need or len(walked) < window:
+            return ordered[start:need]
+        if window >= largest:
+            return None
+        window = min(largest, 4 * window)
 
 
 def indexed_sessions_page_select(
@@ -472,7 +480,9 @@ def _duration_page_ids(
     # range index) rather than reading each walked row.
     matching = IndexedSession.objects.filter(realm=realm).filter(predicates)
     source = IndexedSession.objects.filter(realm=realm, id__in=matching.values("id"))
-    source = source.filter(_type_q(filters, seek=False)).filter(_live_q(realm, now))
+    source = source.filter(_type_q(filters, seek=False)).filter(
+        _live_q(realm, now, sort=filters.sort)
+    )
     return ids, source.order_by(*sort_order(filters.sort))
 
 
