@@ -17,7 +17,6 @@ from tokenadmin.core.durations import duration_text
 
 from .filters import SessionFilters, SessionType
 from .models import IndexedSession
-from .search import term_rows
 from .selectors import (
     SessionCounts,
     _client_sets,
@@ -33,9 +32,8 @@ from .selectors import (
 from .selectors_count import (
     count_cap_for,
     ids_q,
-    live_rows,
     rows_counts,
-    search_count_capped,
+    search_matches_capped,
     sessions_count_capped,
 )
 
@@ -245,19 +243,15 @@ def _search_only_matches(
     *, realm: str, filters: SessionFilters, now: datetime, cap: int
 ) -> tuple[SessionCounts, list[tuple[int, bool]] | None] | None:
     """A search with no client or duration condition, looked up in the trigram table
-    (search.py): (its live counts, its live matches when at most SMALL_SET), or None when the
-    table cannot answer. The table holds every indexed session, ended ones too: each match read
+    (search.py): (its live counts, its live matches when not capped), or None when the table
+    cannot answer. The table holds every indexed session, ended ones too: each match read
     is checked by its row (ended: predicted expiry passed), never the whole ended range."""
     if not filters.q or filters.client or _has_duration(filters):
         return None
     offline = {SessionType.OFFLINE: True, SessionType.REGULAR: False}.get(filters.type)
-    found = term_rows(realm=realm, term=filters.q, offline=offline, limit=SMALL_SET + 1)
-    if found is None:
-        return None
-    if len(found) <= SMALL_SET:
-        rows = live_rows(found, now)
-        return rows_counts(rows), rows
-    return search_count_capped(realm=realm, term=filters.q, offline=offline, now=now, cap=cap), None
+    # Every live match up to the cap comes back: the page sorts them by id (a rare term's
+    # matches are too sparse for a walk of the sort index to meet a page of them soon).
+    return search_matches_capped(realm=realm, term=filters.q, offline=offline, now=now, cap=cap)
 
 
 def _page_counts(
@@ -423,8 +417,9 @@ def _small_set_source(
     now: datetime,
     cap: int,
 ) -> tuple[QuerySet[IndexedSession], SessionCounts | None]:
-    """A narrowed set with at most SMALL_SET matches as (its rows by id in sort order, its
-    counts); a larger one as (`sessions`, None), or with its counts from the search table."""
+    """A narrowed set with at most SMALL_SET matches (a search: up to its cap) as (its rows by
+    id in sort order, its counts); a larger one as (`sessions`, None), or with its counts from
+    the search table."""
     matches = _search_only_matches(realm=realm, filters=filters, now=now, cap=cap)
     counts = None
     if matches is not None:
