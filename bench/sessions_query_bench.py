@@ -319,6 +319,49 @@ def live_answer(query: str) -> tuple[float, int]:
     return (time.perf_counter() - started) * 1000, len(rows)
 
 
+# The running dashboard's gunicorn master (its worker is the child that serves).
+SERVER: dict[str, int] = {}
+# The CSV export timed over HTTP: seconds, bytes, rows, the worker's RSS before and its peak.
+CSV_EXPORT: dict[str, float] = {}
+
+
+def _worker_memory_mb() -> tuple[float, float]:
+    """(VmRSS, VmHWM) of the gunicorn worker serving the bench, in MB."""
+    master = SERVER["pid"]
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    status = Path(f"/proc/{children[0]}/status").read_text().splitlines()
+    kb = {line.split(":")[0]: int(line.split()[1]) for line in status if line.startswith("Vm")}
+    return kb["VmRSS"] / 1024, kb["VmHWM"] / 1024
+
+
+def csv_download(base: str, cookie: str) -> None:
+    """The whole realm's CSV export over HTTP, read to the end: its time, size and rows, and
+    the serving worker's peak RSS (VmHWM; before it, the peak of the pages timed first)."""
+    url = urlsplit(base)
+    rss_before, peak_before = _worker_memory_mb()
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
+    started = time.perf_counter()
+    connection.request("GET", "/sessions/master/export.csv", headers={"Cookie": cookie})
+    response = connection.getresponse()
+    assert response.status == 200, response.status
+    size = lines = 0
+    while chunk := response.read(1 << 20):
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    seconds = time.perf_counter() - started
+    connection.close()
+    _rss, peak = _worker_memory_mb()
+    CSV_EXPORT.update(
+        seconds=round(seconds, 1),
+        mb=round(size / 1e6, 1),
+        rows=lines - 1,
+        rss_before_mb=round(rss_before, 1),
+        peak_before_mb=round(peak_before, 1),
+        peak_mb=round(peak, 1),
+    )
+    print(f"HTTP CSV export: {CSV_EXPORT}", flush=True)
+
+
 @contextmanager
 def dashboard_server(emulator_url: str, database_url: str) -> Iterator[str]:
     """The dashboard under gunicorn (one sync worker) on a free loopback port; stopped by pid."""
@@ -354,6 +397,7 @@ def dashboard_server(emulator_url: str, database_url: str) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
+    SERVER["pid"] = process.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -436,6 +480,7 @@ def http_measure(emulator_url: str, database_url: str, runs: int) -> dict[str, l
                 f"p95 {percentile(results[label], 95):6.1f} ms",
                 flush=True,
             )
+        csv_download(base, cookie)
     return results
 
 
@@ -455,6 +500,13 @@ def main() -> None:
         type=int,
         help="after the refresh, copy the indexed rows until the realm holds this many "
         "(index_replicate) and time the pages over HTTP at that size",
+    )
+    parser.add_argument(
+        "--settle-s",
+        type=int,
+        default=0,
+        help="wait this long after the index is filled before timing over HTTP, as pages are "
+        "read between two refreshes (the seeded online sessions end meanwhile)",
     )
     parser.add_argument(
         "--database-url",
@@ -493,6 +545,9 @@ def main() -> None:
             size = indexed_count("master")
             REPLICATED.update(source=args.sessions, seconds=round(copy_s, 1))
             print(f"replicated to {size:,} rows in {copy_s:.1f} s", flush=True)
+        if args.settle_s:
+            print(f"waiting {args.settle_s} s before timing", flush=True)
+            time.sleep(args.settle_s)
         ENDED_AT_START.append(ended_count("master"))
         http = http_measure(emulator.base_url, database_url, args.http_runs)
         http_results_write(sessions=size, refresh_s=refresh_s, http=http)
@@ -554,6 +609,7 @@ def http_results_write(*, sessions: int, refresh_s: float, http: dict[str, list[
         "refresh_s": round(refresh_s, 1),
         "ended": ENDED_AT_START[0] if ENDED_AT_START else None,
         "replicated_from": int(REPLICATED["source"]) if REPLICATED else None,
+        "csv": dict(CSV_EXPORT),
         "pages": {
             label: {"median": round(statistics.median(t), 1), "p95": round(percentile(t, 95), 1)}
             for label, t in http.items()
@@ -593,6 +649,19 @@ def scaling_md_write(runs: dict) -> None:
                 for n in sizes
             )
         )
+        exports = [(n, by_size[n]["csv"]) for n in sizes if by_size[n].get("csv")]
+        if exports:
+            lines += [
+                "",
+                "CSV export of the whole realm over HTTP (read to the end; target ≤ 30 s at 1M, "
+                "flat memory): "
+                + "; ".join(
+                    f"{int(n):,}: {c['rows']:,} rows, {c['mb']} MB in {c['seconds']} s, worker "
+                    f"peak RSS {c['peak_mb']} MB (RSS {c['rss_before_mb']} MB before it, peak "
+                    f"{c['peak_before_mb']} MB over the pages)"
+                    for n, c in exports
+                ),
+            ]
         lines += [
             "",
             "| page | "

@@ -83,3 +83,22 @@ def test_a_common_search_is_counted_live_up_to_the_cap(forty, monkeypatch):
         assert found == expected, cap
     only = search_count_capped(realm="master", term="user", offline=True, now=NOW, cap=1000)
     assert only == SessionCounts(total=offline, online=0, offline=offline)
+
+
+@pytest.mark.parametrize("sort", ["user", "-last_access", "expires", "-started"])
+def test_a_search_under_the_cap_lists_its_live_matches_in_order(forty, sort):
+    # The trigram table's live matches (each looked up by its row in one statement) are the
+    # page's rows, sorted by id: the same as the plain query, ended ones left out.
+    filters = SessionFilters(q="user", sort=sort)
+    expected = names(filters)
+    assert len(expected) == 32
+    offline = sum(1 for n in range(8, 40) if n % 4 == 0)
+    for number in (1, 3, 8):
+        shown = page(filters, number=number)
+        assert shown.counts == SessionCounts(total=32, online=32 - offline, offline=offline)
+        assert [r.session.username for r in shown.rows] == expected[(number - 1) * 4 :][:4]
+    # One type: the trigram table's range of that type.
+    only = page(SessionFilters(q="user", type="offline", sort=sort), per_page=50)
+    assert [r.session.username for r in only.rows] == names(
+        SessionFilters(q="user", type="offline", sort=sort)
+    )

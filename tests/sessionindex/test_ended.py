@@ -102,6 +102,33 @@ def test_the_set_counts_and_pages_hold_only_live_sessions(some_ended, monkeypatc
         assert page_names(sort=sort) == live, sort
 
 
+@pytest.mark.parametrize("unknown", [False, True])
+def test_pages_by_expiry_list_every_live_session_in_order_with_many_ended(db, monkeypatch, unknown):
+    # Many ended: by expiry the live test is the range expires_at > now when no expiry is
+    # unknown, else the OR form (an unknown expiry sorts first and stays listed).
+    monkeypatch.setattr(selectors, "LIVE_BY_IDS_MAX", 0)
+    indexed("alice", expires_in_s=1800)
+    indexed("bob", expires_in_s=-60)
+    indexed("erin", expires_in_s=3 * 86400, offline=True)
+    indexed("gus", expires_in_s=-3 * 86400, offline=True)
+    indexed("hal", expires_in_s=7200, offline=True)
+    if unknown:
+        indexed("carol", expires_in_s=None)
+    first = ["carol"] if unknown else []
+
+    def listed(**filters) -> list[str]:
+        page = indexed_sessions_page_select(
+            realm="master", filters=SessionFilters(**filters), number=1, per_page=50, now=NOW
+        )
+        return [row.session.username for row in page.rows]
+
+    assert listed(sort="expires") == [*first, "alice", "hal", "erin"]
+    assert listed(sort="-expires") == ["erin", "hal", "alice", *first]
+    assert listed(type="offline", sort="expires") == ["hal", "erin"]
+    assert listed(expiring_within_s=3 * 3600, sort="expires") == ["alice", "hal"]
+    assert page_total(sort="expires") == 3 + len(first)
+
+
 def test_a_search_through_the_trigram_table_leaves_out_ended_sessions(some_ended, monkeypatch):
     # "10.0.0" matches every session's IP: few matches (a list of rows) ...
     assert page_names(q="10.0.0") == ["alice", "carol", "erin"]

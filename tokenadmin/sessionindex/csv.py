@@ -1,11 +1,14 @@
 """The sessions page's filtered set as CSV rows, produced lazily for a streamed download."""
 
+import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from tokenadmin.core.csv import csv_line
+from tokenadmin.core.csv import csv_line, csv_lines
+from tokenadmin.core.sqlite import unmapped_reads
 
 from .models import IndexedSession
 
@@ -29,26 +32,95 @@ def _when(value: object) -> str:
     return value.isoformat() if value else ""  # type: ignore[attr-defined]
 
 
+_FIELDS = (
+    "session_id",
+    "offline",
+    "username",
+    "user_id",
+    "ip_address",
+    "started_at",
+    "last_access_at",
+    "remember_me",
+    "clients",
+    "expires_at",
+    "seen_at",
+)
+
+
 def sessions_csv_rows(
     *, sessions: QuerySet[IndexedSession], refreshed_at: datetime | None = None
 ) -> Iterator[str]:
-    """A header line, then one line per session, reading the database in chunks.
+    """A header line, then one line per session, reading the database in chunks of plain
+    tuples (no model instance: a million rows), without SQLite's memory map (a read of most
+    of the table would keep its pages resident: flat memory at any size).
 
     `refreshed_at`: the realm's last completed refresh, for each row's seen_at (last seen)."""
     yield csv_line(CSV_COLUMNS)
-    for s in sessions.iterator(chunk_size=CHUNK_SIZE):
-        yield csv_line(
-            (
-                s.session_id,
-                "offline" if s.offline else "regular",
-                s.username,
-                s.user_id,
-                s.ip_address,
-                _when(s.started_at),
-                _when(s.last_access_at),
-                "yes" if s.remember_me else "no",
-                " ".join(sorted(s.clients.values())),
-                _when(s.expires_at),
-                _when(s.last_seen_at(refreshed_at)),
-            )
+    with unmapped_reads():
+        yield from csv_lines(_cells(sessions, refreshed_at))
+
+
+def _cells(sessions: QuerySet[IndexedSession], refreshed_at: datetime | None) -> Iterator[tuple]:
+    if connection.vendor == "sqlite" and connection.timezone_name == "UTC":
+        yield from _sqlite_cells(sessions, refreshed_at)
+        return
+    rows = sessions.values_list(*_FIELDS).iterator(chunk_size=CHUNK_SIZE)
+    for sid, offline, username, user_id, ip, started, last, remember, clients, ends, seen in rows:
+        yield (
+            sid,
+            "offline" if offline else "regular",
+            username,
+            user_id,
+            ip,
+            _when(started),
+            _when(last),
+            "yes" if remember else "no",
+            " ".join(sorted(clients.values())),
+            _when(ends),
+            _when(max(seen, refreshed_at) if refreshed_at else seen),
         )
+
+
+def _iso(stored: datetime | None) -> str:
+    """A naive UTC datetime as SQLite's module gives it back (Django registers its parser for
+    datetime columns) as isoformat() of the aware value gives it."""
+    return f"{stored.isoformat()}+00:00" if stored else ""
+
+
+def _sqlite_cells(
+    sessions: QuerySet[IndexedSession], refreshed_at: datetime | None
+) -> Iterator[tuple]:
+    """The same cells from the query Django compiles, run by a plain cursor: Django's value
+    converters (datetimes parsed, made aware) cost more than the rest of a row (16 s of 22
+    at 1,000,000 rows)."""
+    refreshed = refreshed_at.astimezone(UTC).replace(tzinfo=None) if refreshed_at else None
+    sql, params = sessions.values_list(*_FIELDS).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(CHUNK_SIZE):
+            for (
+                sid,
+                offline,
+                username,
+                user_id,
+                ip,
+                started,
+                last,
+                remember,
+                clients,
+                ends,
+                seen,
+            ) in chunk:
+                yield (
+                    sid,
+                    "offline" if offline else "regular",
+                    username,
+                    user_id,
+                    ip,
+                    _iso(started),
+                    _iso(last),
+                    "yes" if remember else "no",
+                    " ".join(sorted(json.loads(clients).values())),
+                    _iso(ends),
+                    _iso(max(seen, refreshed) if refreshed else seen),
+                )

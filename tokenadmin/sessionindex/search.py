@@ -10,10 +10,11 @@ instr() over search_text matches (tests/sessionindex/test_search.py compares the
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection
 
-from .models import ASCII_LOWER, SEARCH_SEPARATOR
+from .models import ASCII_LOWER, SEARCH_SEPARATOR, IndexedSession
 
 _CODE_SHIFT = 40
 _OFFLINE_BIT = 1 << 39
@@ -60,37 +61,47 @@ def _match(realm: str, term: str, offline: bool | None) -> tuple[str, list] | No
     high = base + (_ID_MASK if offline is False else _OFFLINE_BIT + _ID_MASK)
     # One phrase: the term's trigrams in a row, i.e. the term as a substring.
     phrase = '"' + term.translate(ASCII_LOWER).replace('"', '""') + '"'
-    return "sessionindex_search MATCH %s AND rowid BETWEEN %s AND %s", [phrase, low, high]
+    where = "sessionindex_search MATCH %s AND sessionindex_search.rowid BETWEEN %s AND %s"
+    return where, [phrase, low, high]
 
 
 def term_rows(
-    *, realm: str, term: str, offline: bool | None, limit: int, after: int = -1
+    *, realm: str, term: str, offline: bool | None, limit: int
 ) -> list[tuple[int, bool]] | None:
-    """(row id, offline) of the first `limit` matches in rowid order (all regular ones first),
-    from the match whose key (row id + offline << 39) follows `after`; None when the trigram
-    table cannot answer."""
+    """(row id, offline) of the first `limit` matches in rowid order (all regular ones first);
+    None when the trigram table cannot answer."""
     match = _match(realm, term, offline)
     if match is None:
         return None
     where, params = match
-    if after >= 0:
-        where += " AND rowid > %s"
-        params = [*params, _key_base(realm) + after]
     sql = f"SELECT rowid FROM sessionindex_search WHERE {where} ORDER BY rowid LIMIT %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, limit])
         return [(rowid & _ID_MASK, bool(rowid & _OFFLINE_BIT)) for (rowid,) in cursor.fetchall()]
 
 
-def term_row_key(pk: int, offline: bool) -> int:
-    """A match's place in term_rows' order, for its `after`."""
-    return pk + (_OFFLINE_BIT if offline else 0)
-
-
-def _key_base(realm: str) -> int:
+def term_live_rows(
+    *, realm: str, term: str, offline: bool | None, now: datetime, limit: int
+) -> list[tuple[int, bool]] | None:
+    """(row id, offline) of the first `limit` matches whose session is live at `now` (its
+    predicted end after `now`, or unknown), in rowid order; None when the trigram table cannot
+    answer. One statement: each match's row looked up by its id, stopping at the limit, so a
+    common term reads `limit` matches and a rare one all of its own (ended ones included)."""
+    match = _match(realm, term, offline)
+    if match is None:
+        return None
+    where, params = match
+    table = connection.ops.quote_name(IndexedSession._meta.db_table)
+    sql = (
+        # CROSS JOIN: SQLite keeps the trigram table outside (the match drives the lookups).
+        f"SELECT sessionindex_search.rowid FROM sessionindex_search CROSS JOIN {table} s "  # noqa: S608
+        f"ON s.id = sessionindex_search.rowid & {_ID_MASK} WHERE {where} "
+        "AND (s.expires_at > %s OR s.expires_at IS NULL) "
+        "ORDER BY sessionindex_search.rowid LIMIT %s"
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT code FROM sessionindex_searchrealm WHERE realm = %s", [realm])
-        return cursor.fetchone()[0] << _CODE_SHIFT
+        cursor.execute(sql, [*params, connection.ops.adapt_datetimefield_value(now), limit])
+        return [(rowid & _ID_MASK, bool(rowid & _OFFLINE_BIT)) for (rowid,) in cursor.fetchall()]
 
 
 def term_count(*, realm: str, term: str, offline: bool) -> int:

@@ -119,7 +119,9 @@ def _predicates_q(
     if filters.client:
         where &= _client_q(filters.client, client_sets)
     if filters.expiring_within_s is not None:
-        where &= Q(expires_at__lte=now + timedelta(seconds=filters.expiring_within_s))
+        # From now: a live session's expiry is after it, and the range then skips the ended.
+        bound = now + timedelta(seconds=filters.expiring_within_s)
+        where &= Q(expires_at__gt=now, expires_at__lte=bound)
     if filters.idle_over_s is not None:
         where &= Q(last_access_at__lt=now - timedelta(seconds=filters.idle_over_s))
     if filters.older_than_s is not None:
@@ -142,16 +144,28 @@ def _ended(realm: str, now: datetime) -> QuerySet[IndexedSession]:
 LIVE_BY_IDS_MAX = 1000
 
 
-def _live_q(realm: str, now: datetime) -> Q:
+def _live_q(realm: str, now: datetime, *, sort: str = "") -> Q:
     """Sessions still live at `now`: `expires_at > now OR expires_at IS NULL`. While few have
     ended, written as `id NOT IN (the ended range)`: the ended range is read once from the
     expires index and each candidate's row id tested against it, so a walk of a sort index
     or a search index stays inside that index; the OR form reads a table row per walked
-    entry, as only the expires index holds expires_at. With many ended, the OR form."""
+    entry, as only the expires index holds expires_at. With many ended, the OR form, or
+    `expires_at > now` alone for a walk in `sort` order by expiry when no session of the
+    realm has an unknown expiry."""
     ended = _ended(realm, now).order_by().values("id")
-    if ended[LIVE_BY_IDS_MAX : LIVE_BY_IDS_MAX + 1].exists():
-        return Q(expires_at__gt=now) | Q(expires_at__isnull=True)
-    return ~Q(id__in=ended)
+    if not ended[LIVE_BY_IDS_MAX : LIVE_BY_IDS_MAX + 1].exists():
+        return ~Q(id__in=ended)
+    live = Q(expires_at__gt=now)
+    if sort_order(sort)[0].removeprefix("-") != "expires_at":
+        # Not as a range in another order: SQLite would then read the live range of the
+        # expires index and sort it (seconds at 1,000,000) rather than walk the sort index.
+        return live | Q(expires_at__isnull=True)
+    if IndexedSession.objects.filter(realm=realm, expires_at__isnull=True).exists():
+        return live | Q(expires_at__isnull=True)
+    # By expiry with no unknown expiry in the realm (the usual case): the same test as one
+    # range, which the walk seeks past the ended entries with (the OR form walks every ended
+    # entry first: 300,000 at 1,000,000 sessions five minutes after a refresh).
+    return live
 
 
 def _sort_is_range(filters: SessionFilters) -> bool:
@@ -197,7 +211,7 @@ def _sessions_select(
         IndexedSession.objects.filter(realm=realm)
         .filter(_type_q(filters, seek=not predicates))
         .filter(predicates)
-        .filter(_live_q(realm, now))
+        .filter(_live_q(realm, now, sort=filters.sort))
         .order_by(*sort_order(filters.sort))
     )
 

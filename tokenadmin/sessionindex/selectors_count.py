@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from .models import IndexedSession
-from .search import term_row_key, term_rows
+from .search import term_live_rows
 from .selectors import SessionCounts
 
 # Exact counts up to this many matches; beyond it, "more than 5,000". What a capped count
@@ -55,15 +55,6 @@ def ids_q(ids: list[int]) -> Q:
     return Q(id__in=ids)
 
 
-def live_rows(rows: list[tuple[int, bool]], now: datetime) -> list[tuple[int, bool]]:
-    """The rows among `rows` (id, offline) whose session is live at `now`."""
-    if not rows:
-        return []
-    live = Q(expires_at__gt=now) | Q(expires_at__isnull=True)
-    found = IndexedSession.objects.filter(ids_q([pk for pk, _o in rows])).filter(live)
-    return list(found.order_by().values_list("id", "offline"))
-
-
 def rows_counts(rows: list[tuple[int, bool]]) -> SessionCounts:
     offline = sum(1 for _pk, is_offline in rows if is_offline)
     return SessionCounts(total=len(rows), online=len(rows) - offline, offline=offline)
@@ -73,17 +64,20 @@ def search_count_capped(
     *, realm: str, term: str, offline: bool | None, now: datetime, cap: int
 ) -> SessionCounts:
     """The live matches of a common search term, counted up to `cap` (SessionCounts.capped
-    beyond): the trigram table's matches read `cap` + 1 at a time, each batch checked by its
-    rows, until more than `cap` are live or the matches run out."""
-    total = offline_n = 0
-    after = -1
-    while True:
-        found = term_rows(realm=realm, term=term, offline=offline, limit=cap + 1, after=after)
-        assert found is not None
-        live = rows_counts(live_rows(found, now))
-        total, offline_n = total + live.total, offline_n + live.offline
-        if total > cap:
-            return SessionCounts(total=cap, online=0, offline=0, capped=True)
-        if len(found) <= cap:
-            return SessionCounts(total=total, online=total - offline_n, offline=offline_n)
-        after = term_row_key(*found[-1])
+    beyond), from the trigram table's first `cap` + 1 live matches."""
+    found = search_matches_capped(realm=realm, term=term, offline=offline, now=now, cap=cap)
+    assert found is not None
+    return found[0]
+
+
+def search_matches_capped(
+    *, realm: str, term: str, offline: bool | None, now: datetime, cap: int
+) -> tuple[SessionCounts, list[tuple[int, bool]] | None] | None:
+    """search_count_capped, and every live match (id, offline) when at most `cap` are live
+    (None when capped); None when the trigram table cannot answer."""
+    live = term_live_rows(realm=realm, term=term, offline=offline, now=now, limit=cap + 1)
+    if live is None:
+        return None
+    if len(live) > cap:
+        return SessionCounts(total=cap, online=0, offline=0, capped=True), None
+    return rows_counts(live), live
