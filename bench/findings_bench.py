@@ -16,7 +16,8 @@ gateway: the realm saves user and admin events, and CHANGED users have their pas
 an admin after their sessions began, so the credential-change check reads and finds sessions.
 
 Target (#21): all checks together add at most 20 % to a refresh (median findings_run / median
-warm refresh). Results go to bench/results/findings.md.
+warm refresh). Results go to bench/results/findings.md: each run adds a dated section (commit,
+load average) at the top and keeps the earlier ones below.
 
 Run: .venv/bin/python bench/findings_bench.py [--sessions 100000] [--runs 3]
 """
@@ -27,6 +28,7 @@ import argparse
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -84,11 +86,30 @@ def keycloak_reads_time(gateway) -> dict[str, float]:
     return {name: timed(call)[0] for name, call in calls.items()}
 
 
+def commit() -> str:
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return out.stdout.strip() or "an unknown commit"
+
+
+HEADER = "# Findings: what the checks add to an index refresh\n"
+
+
+def results_add(section: str) -> None:
+    """The new figures first, under the title; earlier ones stay below as history."""
+    held = RESULTS.read_text() if RESULTS.exists() else HEADER
+    earlier = held[len(HEADER) :].lstrip("\n") if held.startswith(HEADER) else held
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(HEADER + "\n" + section + ("\n" + earlier if earlier else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
     process, base_url = irb.emulator_start()
     try:
@@ -141,9 +162,9 @@ def main() -> None:
             )
         reads = keycloak_reads_time(gateway)
         print("Keycloak reads:", reads)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(
-            "# Findings: what the checks add to an index refresh\n\n"
+        section = (
+            f"## {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, at {commit()}, load "
+            f"{load_before:.1f} before / {os.getloadavg()[0]:.1f} after\n\n"
             f"`bench/findings_bench.py --sessions {args.sessions} --runs {args.runs}`, "
             f"{connection.vendor}, {irb.machine()}. Medians over the runs; the first run of "
             "each set opens its findings, later runs keep them. Target: checks at most 20 % "
@@ -155,7 +176,8 @@ def main() -> None:
             + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in reads.items())
             + ".\n"
         )
-        print(RESULTS.read_text())
+        results_add(section)
+        print(section)
     finally:
         os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=30)

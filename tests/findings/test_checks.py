@@ -173,3 +173,62 @@ def test_the_refresh_task_itself_runs_the_checks_once_it_completes(kc):
 
     assert realm_index_refresh_task.apply(args=["mlflow"]).get() == "done"
     assert len(open_of(Kind.MANY_SESSIONS, subject)) == 1
+
+
+def test_sessions_are_counted_online_only_and_addresses_over_every_live_session(kc):
+    subject = new_user(kc, "mixed")
+    realm_thresholds_set(
+        realm="mlflow", offline_idle_days=14, max_sessions_per_user=2, max_addresses_per_user=3
+    )
+    made = [
+        kc.create_session(
+            realm="mlflow", username="mixed", client_id="mlflow", offline=n >= 2, ip=f"10.7.0.{n}"
+        )
+        for n in range(4)
+    ]
+    refresh_and_check(kc)
+
+    # Two online sessions: at the limit (the two offline ones do not count as concurrent).
+    assert open_of(Kind.MANY_SESSIONS, subject) == []
+    # Four addresses over online and offline sessions together: over the limit of three.
+    [finding] = open_of(Kind.MANY_ADDRESSES, subject)
+    assert sorted(finding.sessions) == sorted(
+        [made[0]["id"], made[1]["id"], f"{made[2]['id']}:offline", f"{made[3]['id']}:offline"]
+    )
+    assert "mixed has sessions from 4 different addresses (more than 3)" in finding.explanation
+
+
+def test_a_finding_whose_sessions_changed_is_updated_and_an_unchanged_one_is_not_rewritten(kc):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    realm_thresholds_set(
+        realm="mlflow", offline_idle_days=14, max_sessions_per_user=2, max_addresses_per_user=50
+    )
+    for username in ("grower", "steady"):
+        new_user(kc, username)
+        for _ in range(3):
+            kc.create_session(realm="mlflow", username=username, client_id="mlflow")
+    refresh_and_check(kc)
+    grower = Finding.objects.get(kind=Kind.MANY_SESSIONS, subject_label="grower", closed_at=None)
+    steady = Finding.objects.get(kind=Kind.MANY_SESSIONS, subject_label="steady", closed_at=None)
+    added = kc.create_session(realm="mlflow", username="grower", client_id="mlflow")
+
+    assert realm_index_refresh(realm="mlflow").state == "done"
+    with CaptureQueriesContext(connection) as queries:
+        counts = findings_run(realm="mlflow", now=kc_now(kc))
+
+    assert counts == {"opened": 0, "kept": 2, "closed": 0}
+    grown = Finding.objects.get(pk=grower.pk)
+    assert len(grown.sessions) == 4 and added["id"] in grown.sessions
+    assert "grower has 4 concurrent sessions (more than 2)" in grown.explanation
+    kept = Finding.objects.get(pk=steady.pk)
+    assert (kept.sessions, kept.explanation) == (steady.sessions, steady.explanation)
+    # One write of what a finding says, for the grown finding alone.
+    rewrites = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith('UPDATE "findings_finding"') and '"explanation"' in q["sql"]
+    ]
+    assert len(rewrites) == 1
+    assert f'"id" IN ({grower.pk})' in rewrites[0]

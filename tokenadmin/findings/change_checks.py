@@ -49,19 +49,22 @@ def credential_changed_check(
     """Live sessions (offline ones included) that began before their user's latest credential
     change."""
     latest = _latest(changes)
-    older: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    older: dict[str, list[tuple[datetime, int, str, bool]]] = defaultdict(list)
     names: dict[str, str] = {}
     users = sorted(latest)
+    fields = ("user_id", "username", "started_at", "id", "session_id", "offline")
     for at in range(0, len(users), CHUNK):
-        rows = _live(realm, now).filter(user_id__in=users[at : at + CHUNK])
-        for user_id, username, session_id, offline, started in rows.order_by(
-            "started_at", "id"
-        ).values_list("user_id", "username", "session_id", "offline", "started_at"):
+        # Unordered in SQL, so the read walks the (realm, user) index for these users only; an
+        # ORDER BY started_at walked the whole realm in start order instead (8x slower).
+        rows = _live(realm, now).filter(user_id__in=users[at : at + CHUNK]).order_by()
+        for user_id, username, started, row_id, session_id, offline in rows.values_list(*fields):
             if started < _whole_second(latest[user_id].at):
-                older[user_id].append((session_id, offline))
+                older[user_id].append((started, row_id, session_id, offline))
                 names[user_id] = username
     found = []
-    for user_id, sessions in older.items():
+    for user_id, rows_of_user in older.items():
+        # In start order, as the revocation preview lists them.
+        sessions = [(session_id, offline) for _, _, session_id, offline in sorted(rows_of_user)]
         change, name = latest[user_id], names[user_id]
         n_offline = sum(1 for _, is_offline in sessions if is_offline)
         found.append(

@@ -15,14 +15,15 @@ from tokenadmin.ledger.services import LedgerDraft, ledger_entry_record
 
 from .change_checks import client_checks, credential_changed_check, oldest_live_start
 from .checks import (
-    LiveSession,
     Seen,
     disabled_users_check,
-    live_by_user_read,
+    live_sessions_read,
+    live_users_read,
     many_addresses_check,
     many_sessions_check,
     missing_users_check,
     offline_idle_check,
+    users_over_read,
 )
 from .history_checks import count_jump_check, lifespan_drift_check
 from .models import DEFAULT_JUMP_MIN, DEFAULT_JUMP_PERCENT, Finding, Kind, RealmThresholds
@@ -61,8 +62,10 @@ def realm_thresholds_set(
     return thresholds
 
 
-def _index_checks(*, realm: str, live: dict[str, list[LiveSession]], now: datetime) -> list[Seen]:
+def _index_checks(*, realm: str, now: datetime) -> list[Seen]:
     thresholds = realm_thresholds_get(realm=realm)
+    over = users_over_read(realm=realm, now=now, thresholds=thresholds)
+    live = live_sessions_read(realm=realm, now=now, users=over)
     return [
         *offline_idle_check(realm=realm, thresholds=thresholds, now=now),
         *many_sessions_check(live=live, thresholds=thresholds),
@@ -89,11 +92,11 @@ def _user_ids(realm: str, gateway: Gateway) -> set[str]:
     return ids
 
 
-def _missing_users(realm: str, gateway: Gateway, live: dict[str, list[LiveSession]]) -> set[str]:
+def _missing_users(realm: str, gateway: Gateway, live_users: set[str]) -> set[str]:
     """Users with live sessions that Keycloak's user list lacks, each confirmed by a 404 of its
     own (the list leaves out service-account users, who do exist)."""
     missing = set()
-    for user_id in sorted(live.keys() - _user_ids(realm, gateway)):
+    for user_id in sorted(live_users - _user_ids(realm, gateway)):
         try:
             gateway.user_get(realm, user_id)
         except NotFound:
@@ -109,8 +112,20 @@ def _credential_check(*, realm: str, gateway: Gateway, now: datetime) -> list[Se
     return credential_changed_check(realm=realm, changes=changes, now=now)
 
 
+def _disabled_check(*, realm: str, gateway: Gateway, now: datetime) -> list[Seen]:
+    disabled = {u.id: u.username for u in gateway.users_disabled(realm)}
+    live = live_sessions_read(realm=realm, now=now, users=set(disabled))
+    return disabled_users_check(live=live, disabled=disabled)
+
+
+def _missing_check(*, realm: str, gateway: Gateway, now: datetime) -> list[Seen]:
+    missing = _missing_users(realm, gateway, live_users_read(realm=realm, now=now))
+    live = live_sessions_read(realm=realm, now=now, users=missing)
+    return missing_users_check(live=live, missing=missing)
+
+
 def _keycloak_checks(
-    *, realm: str, gateway: Gateway | None, live: dict[str, list[LiveSession]], now: datetime
+    *, realm: str, gateway: Gateway | None, now: datetime
 ) -> tuple[list[Seen], set[str]]:
     """The checks that read Keycloak (users, events, clients). A check whose read fails, or
     that has no gateway, is skipped: its kinds are returned so their open findings stay as
@@ -118,13 +133,11 @@ def _keycloak_checks(
     reads: list[tuple[tuple[str, ...], Callable[[Gateway], list[Seen]]]] = [
         (
             (Kind.DISABLED_USER,),
-            lambda gw: disabled_users_check(
-                live=live, disabled={u.id: u.username for u in gw.users_disabled(realm)}
-            ),
+            lambda gw: _disabled_check(realm=realm, gateway=gw, now=now),
         ),
         (
             (Kind.MISSING_USER,),
-            lambda gw: missing_users_check(live=live, missing=_missing_users(realm, gw, live)),
+            lambda gw: _missing_check(realm=realm, gateway=gw, now=now),
         ),
         (
             (Kind.CREDENTIAL_CHANGED,),
@@ -167,6 +180,9 @@ def _finding_new(*, realm: str, item: Seen, now: datetime) -> Finding:
 RAISED_ELSEWHERE = frozenset({Kind.POLICY_CAPPED})
 
 
+HELD = ("pk", "kind", "subject", "severity", "explanation", "sessions", "subject_label")
+
+
 def _findings_apply(
     *, realm: str, seen: dict[tuple[str, str], Seen], skipped: set[str], now: datetime
 ) -> dict[str, int]:
@@ -178,20 +194,28 @@ def _findings_apply(
         open_findings = Finding.objects.select_for_update().filter(
             realm=realm, closed_at__isnull=True
         )
-        for finding in open_findings.iterator(chunk_size=2000):
-            if finding.kind in skipped or finding.kind in RAISED_ELSEWHERE:
-                continue
-            item = seen.pop((finding.kind, finding.subject), None)
+        # Only the compared columns, as tuples: a model instance per open finding (dates and
+        # all) cost more than the checks' reads once thousands are open.
+        held = open_findings.exclude(kind__in=[*skipped, *RAISED_ELSEWHERE]).values_list(*HELD)
+        for pk, kind, subject, severity, explanation, sessions, label in held.iterator(
+            chunk_size=2000
+        ):
+            item = seen.pop((kind, subject), None)
             if item is None:
-                gone.append(finding.pk)
+                gone.append(pk)
                 continue
             kept += 1
             now_holds = (item.severity, item.explanation, item.sessions, item.subject_label)
-            held = (finding.severity, finding.explanation, finding.sessions, finding.subject_label)
-            if now_holds != held:
-                finding.severity, finding.explanation, finding.sessions = now_holds[:3]
-                finding.subject_label = item.subject_label
-                changed.append(finding)
+            if now_holds != (severity, explanation, sessions, label):
+                changed.append(
+                    Finding(
+                        pk=pk,
+                        severity=item.severity,
+                        explanation=item.explanation,
+                        sessions=item.sessions,
+                        subject_label=item.subject_label,
+                    )
+                )
         # Writes only what changed: a warm run over an unchanged realm is reads and 1 UPDATE.
         Finding.objects.bulk_update(
             changed, ["severity", "explanation", "sessions", "subject_label"], batch_size=500
@@ -216,9 +240,8 @@ def findings_run(
     go through `gateway`; without one, or when Keycloak does not answer, they are skipped and
     their open findings stay as they are."""
     now = now or timezone.now()
-    live = live_by_user_read(realm=realm, now=now)
-    from_keycloak, skipped = _keycloak_checks(realm=realm, gateway=gateway, live=live, now=now)
-    seen = {(f.kind, f.subject): f for f in [*_index_checks(realm=realm, live=live, now=now)]}
+    from_keycloak, skipped = _keycloak_checks(realm=realm, gateway=gateway, now=now)
+    seen = {(f.kind, f.subject): f for f in _index_checks(realm=realm, now=now)}
     seen.update({(f.kind, f.subject): f for f in from_keycloak})
     return _findings_apply(realm=realm, seen=seen, skipped=skipped, now=now)
 

@@ -12,6 +12,7 @@ from .forms import MuteForm, ThresholdsForm
 from .models import Finding
 from .selectors import events_setup_select, findings_page_select, realms_findings_select
 from .services import FindingError, finding_mute, findings_run, realm_thresholds_get
+from .tasks import findings_announce_enqueue
 
 
 @require_GET
@@ -49,10 +50,23 @@ def realm_page(request: AuthedRequest, realm: str) -> HttpResponse:
     return _realm_page(request, realm)
 
 
+def _run_and_announce(request: AuthedRequest, realm: str) -> dict[str, int]:
+    """Run the checks with the admin's own rights, then have a worker tell alerts and
+    policies, as after a refresh."""
+    counts = findings_run(realm=realm, gateway=gateway_for(request))
+    if not findings_announce_enqueue(realm=realm):
+        messages.warning(
+            request,
+            "The task queue is unreachable: alert rules and policies will see these findings "
+            "after the next index refresh.",
+        )
+    return counts
+
+
 @require_POST
 @require_right("manage-users")
 def realm_run(request: AuthedRequest, realm: str) -> HttpResponse:
-    counts = findings_run(realm=realm, gateway=gateway_for(request))
+    counts = _run_and_announce(request, realm)
     messages.success(
         request,
         f"Checks ran over the index: {counts['opened']} new, {counts['kept']} still open, "
@@ -69,7 +83,7 @@ def realm_thresholds(request: AuthedRequest, realm: str) -> HttpResponse:
         return _realm_page(request, realm, thresholds_form=form, status=400)
     form.instance.realm = realm
     form.save()
-    findings_run(realm=realm, gateway=gateway_for(request))
+    _run_and_announce(request, realm)
     messages.success(request, "Thresholds saved; the checks ran again with them.")
     return redirect("findings:realm", realm=realm)
 
