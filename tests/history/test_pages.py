@@ -106,7 +106,8 @@ def test_longer_spans_show_means_of_the_points_in_each_step(client_as):
 
 def test_client_names_with_dots_and_quotes_are_charted_over_long_spans(client_as):
     odd = 'portal.v2 "beta"'
-    at = timezone.now() - timedelta(days=20)
+    # 01:00 and 01:30 UTC: inside one of the 90-day chart's 6-hour steps (00/06/12/18 UTC).
+    at = (timezone.now() - timedelta(days=20)).replace(hour=1, minute=0, second=0, microsecond=0)
     point(at, clients={odd: [3, 1], "mlflow": [1, 0]})
     point(at + timedelta(minutes=30), clients={odd: [5, 3], "mlflow": [1, 0]})
     data = chart_data(client_as("admin").get("/history/mlflow/?span=90d").content.decode())
