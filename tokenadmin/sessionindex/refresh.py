@@ -272,8 +272,8 @@ def _pages_stage(
                 progress_done=pages_done,
                 # Longer lists than the statistics said: the bar grows, not overflows.
                 progress_total=max(total_pages, pages_done + 1),
-                # The staged listings not merged yet count as sessions (an upper bound).
-                sessions_seen=stage.sessions_seen + stage.unflushed,
+                # Each listing counts as a session until the end counts them (an upper bound).
+                sessions_seen=stage.staged,
             )
     return pages_done
 
@@ -322,7 +322,7 @@ def _refresh_finish(
             heartbeat_at=None,
             progress_done=pages_done,
             progress_total=pages_done,
-            sessions_seen=stage.sessions_seen,
+            sessions_seen=stage.sessions_count(),
             error="",
             lifespans_fingerprint=fingerprint,
         )

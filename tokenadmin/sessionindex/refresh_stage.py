@@ -80,7 +80,7 @@ class Stage:
         self._adapt_datetime = _datetime_adapter()
         self.staged = 0  # listings so far; listing numbers run 1..staged
         self.flushed = 0  # listings up to this number were merged and written
-        self.sessions_seen = 0  # distinct sessions among the flushed listings
+        self.sessions_seen = 0  # distinct sessions listed, counted at the end
         # A realm has a few client sets, shared by its sessions: each encoded once.
         self._client_texts: dict[tuple[tuple[str, str], ...], str] = {}
         # Listings not inserted yet: inserted STAGE_INSERT_ROWS at a time (each insert is a
@@ -199,7 +199,6 @@ class Stage:
         low, high = self.flushed, self.staged
         self.flushed = high
         batch, self._batch = self._batch, []
-        self.sessions_seen += self._first_listed_count(low, high)
         keys = self._keys_fill(low, high)
         self._taken = (low, _pages_of(batch, keys) if len(keys) < high - low else batch)
         return len(keys)
@@ -212,16 +211,15 @@ class Stage:
         stored = self._batch_stored() if self.stored else {}
         return self._earlier_pages(low) + batch, stored
 
-    def _first_listed_count(self, low: int, high: int) -> int:
-        """Sessions of the batch that no earlier listing named: new to the count."""
+    def sessions_count(self) -> int:
+        """Count the distinct sessions listed (once, at the end: one pass over the stage's
+        index, where a count per batch probed it for every listing); kept in sessions_seen."""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT COUNT(*) FROM (SELECT DISTINCT session_id, offline FROM {_STAGE} b "  # noqa: S608
-                f"WHERE b.n > %s AND b.n <= %s AND NOT EXISTS (SELECT 1 FROM {_STAGE} e "
-                "WHERE e.session_id = b.session_id AND e.offline = b.offline AND e.n <= %s)) k",
-                [low, high, low],
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT session_id, offline FROM {_STAGE}) k"  # noqa: S608
             )
-            return cursor.fetchone()[0]
+            self.sessions_seen = cursor.fetchone()[0]
+        return self.sessions_seen
 
     def _keys_fill(self, low: int, high: int) -> set[tuple[str, bool]]:
         """Put the keys of the batch's sessions to merge into the keys table; returns them.
