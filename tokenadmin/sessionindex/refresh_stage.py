@@ -50,6 +50,8 @@ STAGE_CACHE_KIB = 16384
 STAGE_INSERT_ROWS = 5000
 # Rows per INSERT statement on SQLite: 8 columns each, under its 32,766 parameters.
 _SQLITE_VALUES_ROWS = 4000
+# Row ids per DELETE of the rows no listing names.
+_DELETE_ROWS = 500
 
 
 def _us(moment: datetime) -> int:
@@ -318,15 +320,24 @@ class Stage:
 
     def unlisted_drop(self) -> int:
         """Drop the realm's rows that no listing of this refresh names: Keycloak no longer
-        holds those sessions. One anti-join against the staged listings' index."""
+        holds those sessions. One anti-join against the staged listings' index finds them;
+        they go in row id order (in the anti-join's order, by session id, the table's pages
+        are written at random: a fifth slower)."""
         table = connection.ops.quote_name(IndexedSession._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {table} WHERE realm = %s AND NOT EXISTS (SELECT 1 FROM {_STAGE} s "  # noqa: S608
+                f"SELECT id FROM {table} WHERE realm = %s AND NOT EXISTS (SELECT 1 FROM {_STAGE} s "  # noqa: S608
                 f"WHERE s.session_id = {table}.session_id AND s.offline = {table}.offline)",
                 [self.realm],
             )
-            return cursor.rowcount
+            ids = sorted(pk for (pk,) in cursor.fetchall())
+            for start in range(0, len(ids), _DELETE_ROWS):
+                chunk = ids[start : start + _DELETE_ROWS]
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                    chunk,
+                )
+        return len(ids)
 
     def last_read_at(self, key: tuple[str, bool]) -> datetime | None:
         """When the last page listing the session was requested, or None if none did."""
