@@ -1,8 +1,9 @@
 """The sessions page's filtered set as CSV rows, produced lazily for a streamed download."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -65,20 +66,33 @@ def _cells(sessions: QuerySet[IndexedSession], refreshed_at: datetime | None) ->
         yield from _sqlite_cells(sessions, refreshed_at)
         return
     rows = sessions.values_list(*_FIELDS).iterator(chunk_size=CHUNK_SIZE)
-    for sid, offline, username, user_id, ip, started, last, remember, clients, ends, seen in rows:
-        yield (
-            sid,
-            "offline" if offline else "regular",
-            username,
-            user_id,
-            ip,
-            _when(started),
-            _when(last),
-            "yes" if remember else "no",
-            " ".join(sorted(clients.values())),
-            _when(ends),
-            _when(max(seen, refreshed_at) if refreshed_at else seen),
-        )
+    for values in rows:
+        yield _row(values, refreshed_at, when=_when, clients=dict)
+
+
+def _row(
+    values: tuple,
+    refreshed: datetime | None,
+    *,
+    when: Callable[[Any], str],
+    clients: Callable[[Any], dict[str, str]],
+) -> tuple:
+    """One session's cells from its _FIELDS values; `when` and `clients` read the moments and
+    the clients map as the cursor gives them."""
+    sid, offline, username, user_id, ip, started, last, remember, held, ends, seen = values
+    return (
+        sid,
+        "offline" if offline else "regular",
+        username,
+        user_id,
+        ip,
+        when(started),
+        when(last),
+        "yes" if remember else "no",
+        " ".join(sorted(clients(held).values())),
+        when(ends),
+        when(max(seen, refreshed) if refreshed else seen),
+    )
 
 
 def _iso(stored: datetime | None) -> str:
@@ -98,29 +112,5 @@ def _sqlite_cells(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(CHUNK_SIZE):
-            for (
-                sid,
-                offline,
-                username,
-                user_id,
-                ip,
-                started,
-                last,
-                remember,
-                clients,
-                ends,
-                seen,
-            ) in chunk:
-                yield (
-                    sid,
-                    "offline" if offline else "regular",
-                    username,
-                    user_id,
-                    ip,
-                    _iso(started),
-                    _iso(last),
-                    "yes" if remember else "no",
-                    " ".join(sorted(json.loads(clients).values())),
-                    _iso(ends),
-                    _iso(max(seen, refreshed) if refreshed else seen),
-                )
+            for values in chunk:
+                yield _row(values, refreshed, when=_iso, clients=json.loads)
