@@ -34,6 +34,7 @@ import json
 import math
 import os
 import platform
+import resource
 import signal
 import socket
 import sqlite3
@@ -160,14 +161,26 @@ def refresh_run(concurrency: int) -> tuple[float, int]:
     return elapsed, index.sessions_seen
 
 
-def child_run(kind: str, base_url: str, concurrency: int) -> dict:
-    """One paging or refresh in a fresh process: (seconds, rows, peak RSS in MB)."""
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a process has used so far (0 when it is not ours)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_run(kind: str, base_url: str, concurrency: int, emulator_pid: int | None) -> dict:
+    """One paging or refresh in a fresh process: seconds, rows, peak RSS in MB, and the CPU
+    seconds it and the emulator used (on 2 cores the three compete for the same CPU)."""
     command = [sys.executable, __file__, "--child", kind, "--emulator-url", base_url]
     command += ["--concurrency", str(concurrency)]
+    emulator_before = cpu_seconds(emulator_pid)
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} child failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["emulator_cpu_s"] = round(cpu_seconds(emulator_pid) - emulator_before, 1)
+    return result
 
 
 def child_main(kind: str, base_url: str, concurrency: int) -> None:
@@ -187,7 +200,17 @@ def child_main(kind: str, base_url: str, concurrency: int) -> None:
     # the parent's peak at fork time.
     status = Path("/proc/self/status").read_text()
     peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
-    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": round(peak_kb / 1024, 1)}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows": rows,
+                "peak_mb": round(peak_kb / 1024, 1),
+                "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            }
+        )
+    )
 
 
 SCALING_JSON = ROOT / "bench" / "results" / "index-refresh-scaling.json"
@@ -308,19 +331,21 @@ def main() -> None:
         from django.db import connection
 
         connection.close()  # the children write; this process only touches rows between runs
-        cold = child_run("refresh", base_url, args.concurrency)
+        emulator_pid = process.pid if process is not None else None
+        cold = child_run("refresh", base_url, args.concurrency, emulator_pid)
         print(
             f"cold refresh (empty table): {cold['seconds']:.2f} s, {cold['rows']:,} rows, "
-            f"peak {cold['peak_mb']} MB",
+            f"peak {cold['peak_mb']} MB, CPU {cold['cpu_s']} s "
+            f"(emulator {cold['emulator_cpu_s']} s)",
             flush=True,
         )
         pages, refreshes, ratios, page_mb, warm_mb = [], [], [], [], []
         for run in range(1, args.runs + 1):
-            paging = child_run("paging", base_url, args.concurrency)
+            paging = child_run("paging", base_url, args.concurrency, emulator_pid)
             if args.touch:
                 rows_touch(args.touch)
                 connection.close()
-            refresh = child_run("refresh", base_url, args.concurrency)
+            refresh = child_run("refresh", base_url, args.concurrency, emulator_pid)
             pages.append(paging["seconds"])
             refreshes.append(refresh["seconds"])
             page_mb.append(paging["peak_mb"])
@@ -330,7 +355,9 @@ def main() -> None:
                 f"run {run}: paging {paging['seconds']:.2f} s ({paging['rows']:,} listed, "
                 f"peak {paging['peak_mb']} MB), refresh {refresh['seconds']:.2f} s "
                 f"({refresh['rows']:,} rows, peak {refresh['peak_mb']} MB), "
-                f"ratio {ratios[-1]:.2f}",
+                f"ratio {ratios[-1]:.2f}; CPU paging {paging['cpu_s']} s "
+                f"(emulator {paging['emulator_cpu_s']} s), refresh {refresh['cpu_s']} s "
+                f"(emulator {refresh['emulator_cpu_s']} s)",
                 flush=True,
             )
         paging_median = statistics.median(pages)
