@@ -222,7 +222,7 @@ def _refresh(
             stamp=stamp,
             progress=progress,
             stage=stage,
-            merger=merger,
+            merger=merger(),
             pages_done=pages_done,
             fingerprint=plan.fingerprint,
         )
@@ -279,25 +279,9 @@ def _pages_stage(
 
 
 def _batch_write(*, stage: Stage, merger: _Merger, revoked: _Revoked) -> int:
-    """Merge the sessions stage.batch_select kept (listed in no earlier batch), compare them
-    with their stored rows and write what changed; returns rows written."""
+    """Merge the sessions stage.batch_select kept (with all their listings so far), compare
+    them with their stored rows and write what changed; returns rows written."""
     pages, merger.stored = stage.batch_take()
-    return _merged_write(pages, merger=merger, revoked=revoked)
-
-
-def _later_write(*, stage: Stage, merger: Callable[[], _Merger], revoked: _Revoked) -> int:
-    """Merge the sessions that waited for the end (listed in several batches) from all their
-    listings, compare them with their stored rows and write what changed; returns rows
-    written."""
-    written = 0
-    for pages, stored in stage.later_take():
-        one = merger()
-        one.stored = stored
-        written += _merged_write(pages, merger=one, revoked=revoked)
-    return written
-
-
-def _merged_write(pages: list[Page], *, merger: _Merger, revoked: _Revoked) -> int:
     for page in pages:
         merger.add(page)
     return _rows_write(merger.take_rows(revoked))
@@ -317,7 +301,7 @@ def _refresh_finish(
     stamp: datetime,
     progress: QuerySet[RealmIndex],
     stage: Stage,
-    merger: Callable[[], _Merger],
+    merger: _Merger,
     pages_done: int,
     fingerprint: str,
 ) -> None:
@@ -327,8 +311,7 @@ def _refresh_finish(
         revoked = _revoked_since(realm=realm, stamp=stamp)
         changed = 0
         if stage.batch_select():
-            changed = _batch_write(stage=stage, merger=merger(), revoked=revoked)
-        changed += _later_write(stage=stage, merger=merger, revoked=revoked)
+            changed = _batch_write(stage=stage, merger=merger, revoked=revoked)
         # After a first fill: each index built by one sort, before the drops and figures.
         fill_indexes_build()
         # The end is written only while the claim holds (a refresh that took over after this

@@ -1,7 +1,6 @@
 """The refresh's reads and writes of the index table: the stored rows it compares with, the
 batched upserts and narrow updates, the drop of unseen rows."""
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,8 +35,6 @@ _UPDATE_FIELDS = ("last_access_at", "clients", "client_ids_text", "expires_at", 
 SQLITE_CACHE_KIB = 32768
 # Rows per INSERT statement on SQLite: 14 columns each, under its 32,766 parameters.
 _SQLITE_VALUES_ROWS = 2000
-# Values per INSERT statement on SQLite into a temporary table: under its 32,766 parameters.
-_SQLITE_PARAMETERS = 32000
 # Memory-mapped reads while a refresh runs (bytes; mapped pages count in the worker's memory).
 SQLITE_MMAP_BYTES = 0
 
@@ -179,71 +176,3 @@ def _sqlite_cache_kib(kib: int) -> Iterator[None]:
         with connection.cursor() as cursor:
             for name, value in previous.items():
                 cursor.execute(f"PRAGMA {name} = {int(value)}")
-
-
-def keyed_stored_read(realm: str, keys_table: str) -> dict[tuple[str, bool], Stored]:
-    """The stored rows of `realm` for the (session_id, offline) keys in `keys_table` (a
-    temporary table of the refresh), as refresh_merge compares them: the expiry as the database
-    adapter writes it (text on SQLite, a datetime elsewhere)."""
-    table = connection.ops.quote_name(IndexedSession._meta.db_table)
-    sqlite = connection.vendor == "sqlite"
-    # On SQLite as the text the refresh writes (not through the module's converters).
-    last_access_sql, expires_sql = (
-        ("CAST(i.last_access_at AS TEXT)", "CAST(i.expires_at AS TEXT)")
-        if sqlite
-        else ("i.last_access_at", "i.expires_at")
-    )
-    sql = (
-        f"SELECT i.session_id, i.offline, i.id, {last_access_sql}, i.clients, {expires_sql} "  # noqa: S608
-        f"FROM {keys_table} b CROSS JOIN {table} i WHERE i.realm = %s "
-        "AND i.session_id = b.session_id AND i.offline = b.offline"
-    )
-    adapt = connection.ops.adapt_datetimefield_value
-    clients_of: dict[str, dict[str, str]] = {}
-    stored = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [realm])
-        for session_id, offline, pk, last_access, clients_value, expires in cursor.fetchall():
-            if isinstance(clients_value, str):
-                clients = clients_of.get(clients_value)
-                if clients is None:
-                    clients = clients_of[clients_value] = json.loads(clients_value)
-            else:
-                clients = clients_value
-            if sqlite:
-                last_access = datetime.fromisoformat(f"{last_access}+00:00")
-                expires = expires or ""
-            else:
-                expires = adapt(expires) if expires else ""
-            stored[session_id, bool(offline)] = Stored(pk, last_access, clients, expires)
-    return stored
-
-
-def temporary_rows_append(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Append rows to a temporary table: on SQLite a few statements of many rows each, on
-    PostgreSQL one COPY."""
-    if not rows:
-        return
-    names = ", ".join(columns)
-    with connection.cursor() as cursor:
-        if connection.vendor != "sqlite":
-            # PostgreSQL: one COPY (executemany sent a statement per listing).
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        # Row by row (executemany), the database module hands the interpreter lock to the
-        # paging threads and waits to get it back, per row; one JSON array read by json_each
-        # parses each row once per column (3x slower than this). Straight to the database
-        # module, in its own placeholders: Django's rewriting of 26,000 "%s" costs as much as
-        # the insert.
-        placeholders = "(" + ", ".join(["?"] * len(columns)) + ")"
-        per_statement = _SQLITE_PARAMETERS // len(columns)
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            sqlite3.Cursor.execute(
-                cursor.cursor,
-                f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608
-                + ", ".join([placeholders] * len(chunk)),
-                [value for row in chunk for value in row],
-            )
