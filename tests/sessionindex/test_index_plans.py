@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from tokenadmin.sessionindex import selectors, selectors_page
 from tokenadmin.sessionindex.figures import realm_figures_ended, realm_figures_store
 from tokenadmin.sessionindex.filters import SessionFilters
-from tokenadmin.sessionindex.refresh_stage import Stage
 from tokenadmin.sessionindex.selectors_page import indexed_sessions_page_select
 
 from .test_selectors import NOW, indexed
@@ -126,21 +125,3 @@ def test_a_walk_by_expiry_seeks_past_the_ended_when_no_expiry_is_unknown(
         plan for _sql, plan in found if "idx_sess_r_expires_cover (realm=? AND expires_at>?" in plan
     ]
     assert seeks, found
-
-
-def test_a_refresh_compares_its_listings_with_their_rows_inside_one_index(db):
-    """Each listing of a warm refresh is compared with its stored row's last access and
-    clients through idx_sess_listing_compare alone (a million listings read no table row)."""
-    if connection.vendor != "sqlite":
-        return  # PostgreSQL plans by its statistics; these are SQLite's plans
-    stage = Stage("master")
-    try:
-        with CaptureQueriesContext(connection) as captured:
-            stage._keys_fill(0, 20000)
-        (compare,) = [q["sql"] for q in captured if q["sql"].startswith("INSERT INTO")]
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN QUERY PLAN " + compare)
-            plan = " | ".join(row[-1] for row in cursor.fetchall())
-    finally:
-        stage.close()
-    assert "SEARCH i USING COVERING INDEX idx_sess_listing_compare" in plan, plan

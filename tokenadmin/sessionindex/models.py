@@ -103,13 +103,6 @@ class IndexedSession(models.Model):
             models.Index(fields=["realm", "search_text", "offline"], name="idx_sess_search_text"),
             # With the expiry: a user's last end is read inside the index.
             models.Index(fields=["realm", "user_id", "expires_at"], name="idx_sess_user_expires"),
-            # What a refresh compares each listing with (refresh_stage._keys_fill), read
-            # inside the index: through the unique key, each of a million listings also read
-            # its table row at a random place (6.0 s of a warm refresh; 3.1 s this way).
-            models.Index(
-                fields=["realm", "session_id", "offline", "last_access_at", "clients"],
-                name="idx_sess_listing_compare",
-            ),
         ]
 
     def __str__(self) -> str:

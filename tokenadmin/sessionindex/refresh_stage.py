@@ -219,9 +219,7 @@ class Stage:
         """Put the keys of the batch's sessions to merge into the keys table; returns them.
         With `unchanged_skipped`, a session whose every listing in the batch has its stored
         row's last access and clients is left out (its earlier listings, if any, were merged
-        by their own batch, which wrote the row they make, if any). The stored rows are read
-        inside idx_sess_listing_compare (no table row; hence the key, not the row id, tells a
-        missing row)."""
+        by their own batch, which wrote the row they make, if any)."""
         table = connection.ops.quote_name(IndexedSession._meta.db_table)
         sql = f"INSERT INTO {_KEYS} SELECT DISTINCT s.session_id, s.offline FROM {_STAGE} s "  # noqa: S608
         params: list[str | int] = [low, high]
@@ -229,13 +227,9 @@ class Stage:
             sqlite = connection.vendor == "sqlite"
             last_access = "CAST(i.last_access_at AS TEXT)" if sqlite else "i.last_access_at"
             clients = "s.clients" if sqlite else "CAST(s.clients AS JSONB)"
-            # On SQLite "+i.offline": without statistics, its planner takes the unique key
-            # for a lookup by all its columns; on (realm, session id) alone it prefers the
-            # index that also holds what is compared.
-            offline = "+i.offline" if sqlite else "i.offline"
             sql += (
                 f"LEFT JOIN {table} i ON i.realm = %s AND i.session_id = s.session_id "
-                f"AND {offline} = s.offline WHERE s.n > %s AND s.n <= %s AND (i.session_id IS NULL "
+                "AND i.offline = s.offline WHERE s.n > %s AND s.n <= %s AND (i.id IS NULL "
                 f"OR {last_access} <> s.last_access_db OR CAST(i.clients AS TEXT) <> {clients})"
             )
             if not sqlite:  # jsonb equality: the same map in any order
