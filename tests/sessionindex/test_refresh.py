@@ -415,7 +415,7 @@ def secondary_indexes() -> set[str]:
 def fill_drops_indexes() -> bool:
     from django.db import connection
 
-    return connection.vendor == "sqlite"  # refresh_fill.py: elsewhere they stay
+    return connection.vendor in ("sqlite", "postgresql")  # refresh_fill.py
 
 
 def rows_of(realm: str) -> list[tuple]:
