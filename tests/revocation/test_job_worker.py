@@ -52,6 +52,7 @@ def test_a_job_survives_its_worker_being_killed_with_exact_counts(
     assert entry.after == {"revoked": total, "already_gone": 0, "failed": 0}
 
 
+@pytest.mark.sqlite_only  # the database fills up: SQLite's max_page_count
 @pytest.mark.django_db(transaction=True)
 def test_a_job_that_cannot_record_stops_and_says_why_then_resumes_with_exact_counts(
     kc, acting_as, client_as
