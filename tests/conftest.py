@@ -22,16 +22,17 @@ pytest_plugins = [
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked sqlite_only stage a fault only SQLite can (a database file that fills up):
-    on another database (DATABASE_URL=postgres://...) they are deselected, not skipped."""
+    """Tests marked sqlite_only are about SQLite itself (a database file that fills up, its
+    write lock, its query plans): on another database (DATABASE_URL=postgres://...) they are
+    deselected, not skipped."""
     from django.conf import settings
 
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         return
-    left_out = [item for item in items if item.get_closest_marker("sqlite_only")]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if not item.get_closest_marker("sqlite_only")]
+    kept = [item for item in items if not item.get_closest_marker("sqlite_only")]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
 
 
 @pytest.fixture(autouse=True)

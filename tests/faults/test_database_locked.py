@@ -27,7 +27,7 @@ sys.stdin.read()  # until the test closes our stdin
 db.execute("ROLLBACK")
 """
 
-pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own lock")
+pytestmark = pytest.mark.sqlite_only  # SQLite's own lock
 
 
 @contextmanager

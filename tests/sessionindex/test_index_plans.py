@@ -15,6 +15,8 @@ from tokenadmin.sessionindex.selectors_page import indexed_sessions_page_select
 from .test_selectors import NOW, indexed
 
 TABLE = "sessionindex_indexedsession"
+# SQLite's plans: PostgreSQL plans by its statistics.
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture
@@ -50,8 +52,6 @@ COVERED_SORTS = ("last_access", "user", "clients", "expires")
 @pytest.mark.parametrize("sort", [*COVERED_SORTS, *(f"-{key}" for key in COVERED_SORTS)])
 @pytest.mark.parametrize("number", [1, 5])
 def test_the_main_sorts_walk_inside_their_index_when_many_ended(half_ended, sort, number):
-    if connection.vendor != "sqlite":
-        return  # PostgreSQL plans by its statistics; these are SQLite's plans
     walks = [
         (sql, plan)
         for sql, plan in plans(
@@ -71,8 +71,6 @@ def test_the_main_sorts_walk_inside_their_index_when_many_ended(half_ended, sort
 
 
 def test_what_ended_since_the_refresh_is_read_from_one_bin_of_the_expires_index(half_ended):
-    if connection.vendor != "sqlite":
-        return
     figures = realm_figures_store(realm="master")
     found = plans(lambda: realm_figures_ended(figures, realm="master", now=NOW))
     assert len(found) == 1
@@ -87,8 +85,6 @@ def test_what_ended_since_the_refresh_is_read_from_one_bin_of_the_expires_index(
 def test_client_and_idle_counts_stay_inside_their_index_when_many_ended(
     half_ended, monkeypatch, filters
 ):
-    if connection.vendor != "sqlite":
-        return
     monkeypatch.setattr("tokenadmin.sessionindex.selectors_page.SMALL_SET", 3)  # "many" match
     found = plans(
         lambda: indexed_sessions_page_select(
@@ -113,8 +109,6 @@ def test_a_walk_by_expiry_seeks_past_the_ended_when_no_expiry_is_unknown(
     # The ended are the start of the expires index (300,000 entries at 1,000,000 sessions five
     # minutes after a refresh): with no unknown (NULL) expiry in the realm the live test is the
     # range expires_at > now, which the walk seeks to instead of stepping over them.
-    if connection.vendor != "sqlite":
-        return
     monkeypatch.setattr(selectors_page, "SMALL_SET", 1)  # matches read by a walk, not by ids
     found = plans(
         lambda: indexed_sessions_page_select(

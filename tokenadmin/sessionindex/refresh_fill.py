@@ -24,7 +24,7 @@ FILL_INDEXES_DROPPED_MIN = 50_000
 # the pg_trgm extension could be created).
 _TRIGRAM_INDEX = "idx_sess_search_trgm"
 _TRIGRAM_INDEX_SQL = (
-    f"CREATE INDEX {_TRIGRAM_INDEX} ON sessionindex_indexedsession "
+    f"CREATE INDEX {_TRIGRAM_INDEX} ON {IndexedSession._meta.db_table} "
     "USING gin (search_text gin_trgm_ops)"
 )
 
