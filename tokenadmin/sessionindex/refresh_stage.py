@@ -60,23 +60,30 @@ def _us(moment: datetime) -> int:
     return (moment - _EPOCH) // _US
 
 
-def _earlier_listings_sql() -> str:
-    """The stage's listings numbered up to a parameter of the sessions in the keys table.
+def _probed(table: str, alias: str, match: str) -> tuple[str, str]:
+    """(what to join, on what) so that each row of the other side probes `table`'s index by
+    `match`, on SQLite and on PostgreSQL, whatever the sizes the planner guesses.
 
-    The few keys first, each probing the stage's index: a plan that reads the stage for every
-    batch grows with the square of the realm. SQLite keeps a CROSS JOIN's order; PostgreSQL
-    joined its unanalyzed temporary tables by reading the whole stage (3.2 s a batch at 3M
-    listings), a LATERAL subquery kept apart by OFFSET 0 probes per key (0.3 s).
+    A plan that reads the stage or the realm's rows for every batch grows with the square of
+    the realm. SQLite keeps the order of a CROSS JOIN. PostgreSQL plans the temporary tables
+    without statistics, by their size on disk: it read the whole stage for each batch's
+    earlier listings (3.2 s a batch at 3M listings, a first fill of 1M under churn never
+    ended) and hashed the keys against the realm's rows (0.2-0.4 s a batch at 1M, however
+    few keys). A LATERAL subquery kept apart by OFFSET 0 probes per row (0.3 s and 0.17 s).
     """
-    match = "s.session_id = b.session_id AND s.offline = b.offline AND s.n <= %s"
-    joined = (
-        f"{_KEYS} b CROSS JOIN {_STAGE} s WHERE {match}"
-        if connection.vendor == "sqlite"
-        else f"{_KEYS} b CROSS JOIN LATERAL (SELECT * FROM {_STAGE} s WHERE {match} OFFSET 0) s"  # noqa: S608
+    if connection.vendor == "sqlite":
+        return f"{table} {alias}", match
+    return f"LATERAL (SELECT * FROM {table} {alias} WHERE {match} OFFSET 0) {alias}", "true"  # noqa: S608
+
+
+def _earlier_listings_sql() -> str:
+    """The stage's listings numbered up to a parameter of the sessions in the keys table."""
+    joined, on = _probed(
+        _STAGE, "s", "s.session_id = b.session_id AND s.offline = b.offline AND s.n <= %s"
     )
     return (
         "SELECT s.session_id, s.offline, s.client_uuid, s.read_at_us, s.last_access_us, "  # noqa: S608
-        f"s.clients FROM {joined} ORDER BY s.n"
+        f"s.clients FROM {_KEYS} b CROSS JOIN {joined} WHERE {on} ORDER BY s.n"
     )
 
 
@@ -248,9 +255,11 @@ class Stage:
                 else "CAST(EXTRACT(EPOCH FROM i.last_access_at) * 1000000 AS BIGINT)"
             )
             clients = "s.clients" if sqlite else "CAST(s.clients AS JSONB)"
+            joined, on = _probed(
+                table, "i", "i.realm = %s AND i.session_id = s.session_id AND i.offline = s.offline"
+            )
             sql += (
-                f"LEFT JOIN {table} i ON i.realm = %s AND i.session_id = s.session_id "
-                "AND i.offline = s.offline WHERE s.n > %s AND s.n <= %s AND (i.id IS NULL "
+                f"LEFT JOIN {joined} ON {on} WHERE s.n > %s AND s.n <= %s AND (i.id IS NULL "
                 f"OR {last_access} <> s.last_access_us OR CAST(i.clients AS TEXT) <> {clients})"
             )
             if not sqlite:  # jsonb equality: the same map in any order
@@ -309,10 +318,12 @@ class Stage:
             if sqlite
             else ("i.last_access_at", "i.expires_at")
         )
+        joined, on = _probed(
+            table, "i", "i.realm = %s AND i.session_id = b.session_id AND i.offline = b.offline"
+        )
         sql = (
             f"SELECT i.session_id, i.offline, i.id, {last_access_sql}, i.clients, {expires_sql} "  # noqa: S608
-            f"FROM {_KEYS} b CROSS JOIN {table} i WHERE i.realm = %s "
-            "AND i.session_id = b.session_id AND i.offline = b.offline"
+            f"FROM {_KEYS} b CROSS JOIN {joined} WHERE {on}"
         )
         adapt = connection.ops.adapt_datetimefield_value
         clients_of: dict[str, dict[str, str]] = {}
