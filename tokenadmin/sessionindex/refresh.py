@@ -4,8 +4,7 @@ One refresh reads the realm's settings and clients, pages through every client's
 offline sessions with a few threads (each with its own Keycloak connection), merges a session
 listed under several clients into one row, upserts new and changed rows in batches as pages
 arrive (rows Keycloak reports unchanged are left alone), and at the end drops every row this
-refresh did not see (those predicted to have ended before it started go earlier, between
-batches). A Keycloak failure half-way marks the refresh FAILED and deletes nothing:
+refresh did not see. A Keycloak failure half-way marks the refresh FAILED and deletes nothing:
 an outage never empties the index.
 
 Under faults:
@@ -27,7 +26,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -36,7 +35,7 @@ from django.utils import timezone
 from tokenadmin.keycloak import Gateway, GatewayError, gateway_for_worker
 
 from .expiry import ClientOverrides, EffectiveLifespans
-from .figures import realm_figures_forget, realm_figures_rows_drop, realm_figures_store
+from .figures import realm_figures_forget, realm_figures_store
 from .lease import Heartbeat, RefreshCutOff, realm_index_claim
 from .models import IndexedSession, RealmFigures, RealmIndex
 from .paging import CONCURRENCY, Page, PagePlan, client_pages_iter, page_plans_build
@@ -58,11 +57,6 @@ logger = logging.getLogger(__name__)
 # in 4.2 s, 20,000-row ones in 3.0 s), small enough not to hold the write lock for long (web
 # requests write to the same database; 20,000 rows take 0.3-0.6 s).
 WRITE_BATCH = 20000
-# Rows predicted to have ended before the refresh started, dropped after each batch while the
-# pages are read (_ended_rows_drop): how many at most, and how long before the start (the
-# worker's and Keycloak's clocks may differ by a few seconds).
-ENDED_EARLY_ROWS = 2000
-ENDED_EARLY_MARGIN = timedelta(seconds=10)
 # Seconds between progress updates of a running refresh (the bar polls about once a second).
 PROGRESS_EVERY_S = 0.5
 
@@ -261,24 +255,17 @@ def _pages_stage(
     report progress; returns how many pages were read."""
     pages_done = 0
     progress_at = time.monotonic()
-    # Whether rows that ended before this refresh may still be waiting (see _ended_rows_drop).
-    ended_left = stage.unchanged_skipped
     for page in pages:
         heartbeat.tick()
         stage.add(page)
         pages_done += 1
-        if stage.unflushed >= WRITE_BATCH:
-            if stage.batch_select():
-                with transaction.atomic():
-                    # Inside the write's transaction: a revoke is either in it or after it.
-                    revoked = _revoked_since(realm=realm, stamp=stamp)
-                    if _batch_write(stage=stage, merger=merger(), revoked=revoked):
-                        # Rows change before the end: the figures are counted again there.
-                        realm_figures_forget(realm=realm)
-            if ended_left:
-                ended_left = (
-                    _ended_rows_drop(realm=realm, stage=stage, stamp=stamp) == ENDED_EARLY_ROWS
-                )
+        if stage.unflushed >= WRITE_BATCH and stage.batch_select():
+            with transaction.atomic():
+                # Inside the write's transaction: a revoke is either in it or after it.
+                revoked = _revoked_since(realm=realm, stamp=stamp)
+                if _batch_write(stage=stage, merger=merger(), revoked=revoked):
+                    # Rows change before the end: the figures are counted again there.
+                    realm_figures_forget(realm=realm)
         if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
             progress_at = time.monotonic()
             progress.update(
@@ -289,23 +276,6 @@ def _pages_stage(
                 sessions_seen=stage.staged,
             )
     return pages_done
-
-
-def _ended_rows_drop(*, realm: str, stage: Stage, stamp: datetime) -> int:
-    """Drop up to ENDED_EARLY_ROWS rows whose predicted end came before this refresh started
-    and that no listing so far names; returns how many.
-
-    Between two refreshes of a large realm tens of thousands of sessions end. Dropped after
-    the paging, with the rows no listing named, they lengthen the refresh (25,000 rows: 4 s
-    on SQLite, for their index and trigram entries); a few thousand after each batch, the
-    database drops them while the paging threads parse. A row dropped here whose session a
-    later page lists after all is written again, as new: the refresh ends the same. Only
-    with the stored expiries from this refresh's lifespans (new ones may lengthen them).
-    """
-    ids = stage.ended_unlisted(before=stamp - ENDED_EARLY_MARGIN, limit=ENDED_EARLY_ROWS)
-    if ids:
-        realm_figures_rows_drop(realm=realm, rows=IndexedSession.objects.filter(id__in=ids))
-    return len(ids)
 
 
 def _batch_write(*, stage: Stage, merger: _Merger, revoked: _Revoked) -> int:

@@ -345,19 +345,6 @@ class Stage:
                 stored[session_id, bool(offline)] = Stored(pk, last_access, clients, expires)
         return stored
 
-    def ended_unlisted(self, *, before: datetime, limit: int) -> list[int]:
-        """Up to `limit` row ids, in id order, of the realm's rows predicted to have ended
-        before `before` that no listing so far names (soonest ended first)."""
-        table = connection.ops.quote_name(IndexedSession._meta.db_table)
-        joined, on = _probed(_STAGE, "s", "s.session_id = i.session_id AND s.offline = i.offline")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT i.id FROM {table} i LEFT JOIN {joined} ON {on} WHERE i.realm = %s "  # noqa: S608
-                "AND i.expires_at < %s AND s.n IS NULL ORDER BY i.expires_at LIMIT %s",
-                [self.realm, connection.ops.adapt_datetimefield_value(before), limit],
-            )
-            return sorted(pk for (pk,) in cursor.fetchall())
-
     def unlisted_drop(self) -> int:
         """Drop the realm's rows that no listing of this refresh names: Keycloak no longer
         holds those sessions. One anti-join against the staged listings' index finds them;
