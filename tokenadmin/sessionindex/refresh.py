@@ -39,7 +39,7 @@ from .figures import realm_figures_forget, realm_figures_store
 from .lease import Heartbeat, RefreshCutOff, realm_index_claim
 from .models import IndexedSession, RealmFigures, RealmIndex
 from .paging import CONCURRENCY, Page, PagePlan, client_pages_iter, page_plans_build
-from .refresh_fill import fill_indexes_build, fill_indexes_drop
+from .refresh_fill import fill_analyze, fill_indexes_build, fill_indexes_drop
 from .refresh_merge import _Merger, _Revoked, lifespans_fingerprint
 from .refresh_stage import Stage
 from .refresh_store import (
@@ -314,6 +314,8 @@ def _refresh_finish(
             changed = _batch_write(stage=stage, merger=merger, revoked=revoked)
         # After a first fill: each index built by one sort, before the drops and figures.
         fill_indexes_build()
+        if not stage.stored:
+            fill_analyze()
         # The end is written only while the claim holds (a refresh that took over after this
         # one's lease lapsed owns the realm now); the rest rolls back with it.
         finished = progress.filter(state=RealmIndex.State.RUNNING).update(

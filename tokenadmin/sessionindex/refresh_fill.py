@@ -62,12 +62,16 @@ def fill_indexes_build() -> int:
                 cursor.execute(str(index.create_sql(IndexedSession, editor)))
         if _TRIGRAM_INDEX in missing:
             cursor.execute(_TRIGRAM_INDEX_SQL)
-        if connection.vendor == "postgresql":
-            # Statistics for the rows just loaded (PostgreSQL's advice after a bulk load):
-            # planned from those of a smaller table, a batch's probe of a new realm's rows
-            # took any index starting with the realm and read all its rows per session.
-            cursor.execute(f"ANALYZE {IndexedSession._meta.db_table}")
     return len(missing)
+
+
+def fill_analyze() -> None:
+    """After a first fill of any size, on PostgreSQL: statistics for the rows just loaded (its
+    advice after a bulk load). Planned from those of a smaller table, a batch's probe of a new
+    realm's rows took any index starting with the realm and read all its rows per session."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {IndexedSession._meta.db_table}")
 
 
 def _secondary_indexes() -> set[str]:
