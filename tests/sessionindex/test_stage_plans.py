@@ -12,25 +12,29 @@ from django.test.utils import CaptureQueriesContext
 from tokenadmin.keycloak.types import KcSession
 from tokenadmin.sessionindex.models import IndexedSession
 from tokenadmin.sessionindex.paging import Page
+from tokenadmin.sessionindex.refresh_fill import fill_analyze
 from tokenadmin.sessionindex.refresh_stage import Stage, _earlier_listings_sql
 
 LISTINGS = 20_000
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
 
+def holder(n: int) -> dict:
+    """What a session's listing and its stored row share: its user, address, start, clients."""
+    return {
+        "offline": False,
+        "user_id": f"user-{n % 500}",
+        "username": f"user{n % 500}",
+        "ip_address": "10.0.0.1",
+        "started_at": AT,
+        "remember_me": False,
+        "clients": {"c1": "mlflow"},
+    }
+
+
 def page(first: int, size: int, *, last_access: datetime = AT) -> Page:
     sessions = [
-        KcSession(
-            id=f"session-{n:06}",
-            user_id=f"user-{n % 500}",
-            username=f"user{n % 500}",
-            ip_address="10.0.0.1",
-            started_at=AT,
-            last_access_at=last_access,
-            remember_me=False,
-            clients={"c1": "mlflow"},
-            offline=False,
-        )
+        KcSession(id=f"session-{n:06}", last_access_at=last_access, **holder(n))
         for n in range(first, first + size)
     ]
     return Page(client_uuid="c1", offline=False, first=first, sessions=sessions, read_at=AT)
@@ -73,24 +77,16 @@ def stored_rows(n: int) -> None:
         IndexedSession(
             realm="big",
             session_id=f"session-{k:06}",
-            offline=False,
-            user_id=f"user-{k % 500}",
-            username=f"user{k % 500}",
-            ip_address="10.0.0.1",
-            started_at=AT,
             last_access_at=AT,
-            remember_me=False,
-            clients={"c1": "mlflow"},
             client_ids_text=" mlflow ",
             search_text=f"user{k % 500} 10.0.0.1 mlflow",
             expires_at=AT,
             seen_at=AT,
+            **holder(k),
         )
         for k in range(n)
     )
-    if connection.vendor == "postgresql":  # as after a first fill (refresh_fill.py)
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {IndexedSession._meta.db_table}")
+    fill_analyze()  # as at the end of a first fill
 
 
 def test_a_warm_batch_probes_the_stored_rows_per_session(db):
