@@ -59,6 +59,17 @@ def test_an_error_rate_fails_about_that_share(kc):
     assert 10 < statuses.count(500) < 50
 
 
+def test_an_every_fault_hits_each_nth_matching_request_only(kc):
+    kc.fault("/realms/master$", status=500, every=3)
+    statuses = [
+        requests.get(f"{kc.base_url}/realms/master", timeout=5).status_code for _ in range(7)
+    ]
+    assert statuses == [200, 200, 500, 200, 200, 500, 200]
+    response = requests.post(f"{kc.base_url}/_emulator/faults", json={"every": 0}, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"] == "every must be a positive integer"
+
+
 def test_bad_hook_bodies_are_400_not_tracebacks(kc):
     response = requests.post(f"{kc.base_url}/_emulator/faults", data="{", timeout=5)
     assert response.status_code == 400

@@ -24,11 +24,12 @@ Test hooks (prefix ``/_emulator/``, JSON in and out, no authentication, never fa
   All time (token iat/exp, session start/lastAccess, expiry, events) follows this clock.
 - ``POST /_emulator/faults`` ``{"path": regex (re.search on the URL path), "method": optional,
   "latency_ms": 0, "status": optional HTTP status, "error_rate": 0..1 (default 1),
-  "reset_connection": false, "times": optional count, "expire_sessions": 0}`` -> 201
-  ``{"id", "faults"}``. A matching request first ends ``expire_sessions`` random live sessions
-  of the realm in its path (as expiry would: churn while a client pages), waits
-  ``latency_ms``, then has its connection dropped (``reset_connection``) or gets ``status``
-  with Keycloak's error body, else is served normally. ``GET`` lists them;
+  "reset_connection": false, "times": optional count, "every": 1, "expire_sessions": 0}`` -> 201
+  ``{"id", "faults"}``. With ``every`` N only each N-th matching request is hit (a count tests
+  can rely on; ``error_rate`` is random). A matching request first ends ``expire_sessions``
+  random live sessions of the realm in its path (as expiry would: churn while a client pages),
+  waits ``latency_ms``, then has its connection dropped (``reset_connection``) or gets
+  ``status`` with Keycloak's error body, else is served normally. ``GET`` lists them;
   ``DELETE /_emulator/faults`` clears them.
 - ``POST /_emulator/seed`` ``{"realm", "users": N, "sessions": M, "offline_ratio": 0.2,
   "clients": optional [clientId]}`` -> ``{"realm", "users", "sessions", "offline_sessions",

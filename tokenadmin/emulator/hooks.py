@@ -59,6 +59,9 @@ class Fault:
     times: int | None
     # Sessions of the path's realm to end (as if they expired) before the request is served.
     expire_sessions: int = 0
+    # Fire on every n-th matching request only: a rate tests can count on, unlike error_rate.
+    every: int = 1
+    matched: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method != method:
@@ -76,6 +79,9 @@ class Faults:
             if not fault.matches(method, path):
                 continue
             if fault.error_rate < 1.0 and self.rng.random() >= fault.error_rate:
+                continue
+            fault.matched += 1
+            if fault.matched % fault.every:
                 continue
             if fault.times is not None:
                 fault.times -= 1
@@ -101,6 +107,9 @@ def fault_add(ctx: Ctx) -> Response:
     times = body.get("times")
     if times is not None and (not isinstance(times, int) or times < 1):
         raise HttpError(400, {"error": "times must be a positive integer"})
+    every = body.get("every", 1)
+    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise HttpError(400, {"error": "every must be a positive integer"})
     expire = body.get("expire_sessions", 0)
     if not isinstance(expire, int) or isinstance(expire, bool) or expire < 0:
         raise HttpError(400, {"error": "expire_sessions must be a non-negative integer"})
@@ -114,6 +123,7 @@ def fault_add(ctx: Ctx) -> Response:
         reset_connection=bool(body.get("reset_connection", False)),
         times=times,
         expire_sessions=expire,
+        every=every,
     )
     _emulator(ctx).faults.items.append(fault)
     return json_response({"id": fault.id, "faults": len(_emulator(ctx).faults.items)}, 201)
@@ -140,6 +150,7 @@ def faults_list(ctx: Ctx) -> Response:
                 "reset_connection": f.reset_connection,
                 "times": f.times,
                 "expire_sessions": f.expire_sessions,
+                "every": f.every,
             }
             for f in items
         ]
