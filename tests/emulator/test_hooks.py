@@ -6,6 +6,7 @@ import time
 import requests
 
 from tests.fixtures.emulator import running_emulator
+from tests.sessionindex.test_refresh_faults import keycloak_sessions
 
 
 def test_the_clock_can_be_set_and_advanced_and_tokens_follow_it(kc):
@@ -68,6 +69,17 @@ def test_an_every_fault_hits_each_nth_matching_request_only(kc):
     response = requests.post(f"{kc.base_url}/_emulator/faults", json={"every": 0}, timeout=5)
     assert response.status_code == 400
     assert response.json()["error"] == "every must be a positive integer"
+
+
+def test_expire_ends_that_many_sessions_of_the_realm(kc):
+    kc.seed(realm="loadtest", users=20, sessions=200, offline_ratio=0.25)
+    assert kc.expire("loadtest", 50) == 50
+    assert len(keycloak_sessions(kc, "loadtest")) == 150
+    assert kc.expire("loadtest", 500) == 150
+    response = requests.post(
+        f"{kc.base_url}/_emulator/expire", json={"realm": "nowhere", "sessions": 1}, timeout=5
+    )
+    assert response.status_code == 404
 
 
 def test_bad_hook_bodies_are_400_not_tracebacks(kc):

@@ -31,6 +31,8 @@ Test hooks (prefix ``/_emulator/``, JSON in and out, no authentication, never fa
   waits ``latency_ms``, then has its connection dropped (``reset_connection``) or gets
   ``status`` with Keycloak's error body, else is served normally. ``GET`` lists them;
   ``DELETE /_emulator/faults`` clears them.
+- ``POST /_emulator/expire`` ``{"realm", "sessions": N}`` -> ``{"ended"}``: ends N random live
+  sessions of the realm at once, as Keycloak's periodic expiry does (churn at a set rate).
 - ``POST /_emulator/seed`` ``{"realm", "users": N, "sessions": M, "offline_ratio": 0.2,
   "clients": optional [clientId]}`` -> ``{"realm", "users", "sessions", "offline_sessions",
   "clients"}``. Creates the realm (with clients ``seed-app``/``seed-public``) if missing; users

@@ -64,17 +64,18 @@ class Emulator:
         self.store = build_store(self.config)
         self.faults.items.clear()
 
-    def _sessions_expire(self, path: str, count: int) -> None:
-        """End `count` random live sessions of the realm in `path` (/admin/realms/<realm>/...),
-        as expiry would: sessions leaving the lists while a client pages through them."""
-        match = re.match(r"/admin/realms/([^/]+)/", path)
-        realm = self.store.realm(match.group(1)) if match else None
+    def sessions_expire(self, realm_name: str, count: int) -> int:
+        """End `count` random live sessions of the realm, as expiry would (sessions leaving
+        the lists while a client pages through them); returns how many ended."""
+        realm = self.store.realm(realm_name)
         if realm is None:
-            return
+            return 0
         sessions = realm.sessions
         live = [*sessions.online.by_id.values(), *sessions.offline.by_id.values()]
-        for us in self.faults.rng.sample(live, min(count, len(live))):
+        ended = self.faults.rng.sample(live, min(count, len(live)))
+        for us in ended:
             sessions.remove(us)
+        return len(ended)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -95,8 +96,9 @@ class Emulator:
         if not path.startswith("/_emulator/"):
             fault = self.faults.pick(method, path)
             if fault is not None:
-                if fault.expire_sessions:
-                    self._sessions_expire(path, fault.expire_sessions)
+                match = re.match(r"/admin/realms/([^/]+)/", path)
+                if fault.expire_sessions and match:
+                    self.sessions_expire(match.group(1), fault.expire_sessions)
                 if fault.latency_ms:
                     await asyncio.sleep(fault.latency_ms / 1000)
                 if fault.reset_connection:

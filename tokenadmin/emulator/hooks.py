@@ -157,6 +157,17 @@ def faults_list(ctx: Ctx) -> Response:
     )
 
 
+@router.route("/_emulator/expire", "POST")
+def expire(ctx: Ctx) -> Response:
+    body = ctx.json_object()
+    realm, count = body.get("realm"), body.get("sessions")
+    if not isinstance(realm, str) or _emulator(ctx).store.realm(realm) is None:
+        raise HttpError(404, {"error": "Realm not found."})
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise HttpError(400, {"error": "sessions must be a non-negative integer"})
+    return json_response({"ended": _emulator(ctx).sessions_expire(realm, count)})
+
+
 @router.route("/_emulator/reset", "POST")
 def reset(ctx: Ctx) -> Response:
     emulator = _emulator(ctx)

@@ -8,10 +8,11 @@ paging_links.py; this module reads the pages.
 """
 
 import math
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -103,26 +104,56 @@ def client_pages_iter(
     while no page arrives.
     """
     fetcher = _PageFetcher(gateway=gateway, realm=realm, concurrency=concurrency)
+    reader = threading.Thread(
+        target=fetcher.run, args=(list(plans),), name="index-refresh-pages", daemon=True
+    )
+    reader.start()
     try:
-        for plan in plans:
-            paging = _ListPaging(plan, ListLinks())
-            for number in range(plan.expected_pages):
-                fetcher.plan_request(paging, number)
-        fetcher.requests_fill()
-        while fetcher.pending:
-            done, _ = wait(fetcher.pending, timeout=1.0, return_when=FIRST_COMPLETED)
-            if not done and on_wait is not None:
-                on_wait()
-            for future in done:
-                yield fetcher.arrived(future)
-            fetcher.requests_fill()
+        while True:
+            try:
+                item = fetcher.outbox.get(timeout=1.0)
+            except queue.Empty:
+                if on_wait is not None:
+                    on_wait()
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            if not isinstance(item, Page):  # _END
+                return
+            fetcher.inbox.put(_TAKEN)
+            yield item
     finally:
+        fetcher.inbox.put(_STOP)
+        reader.join()
         fetcher.executor.shutdown(wait=True, cancel_futures=True)
         fetcher.repairs.shutdown(wait=True, cancel_futures=True)
 
 
+@dataclass(frozen=True)
+class _Fetched:
+    """A page (or why not) back from the pool, with what it was requested for."""
+
+    paging: _ListPaging
+    what: "int | Repair"
+    result: "Page | BaseException"
+
+
+# What the caller and the reading thread tell each other, besides pages and errors.
+_END = object()  # every list is read
+_TAKEN = object()  # the caller took a page: the read-ahead window has room again
+_STOP = object()  # the caller stopped: read no more
+
+
 class _PageFetcher:
-    """The pages requested from a pool of threads, and what each one is for."""
+    """The pages requested from a pool of threads, and what each one is for.
+
+    One thread of its own (`run`) takes the pages as they come back, joins them into their
+    lists and starts and steps the repairs, and hands the pages to the caller through
+    `outbox`. A repair reads its next page as soon as the last one came back: while the
+    caller is busy (a refresh writing a batch, seconds at a million sessions), a repair
+    stepped only when the caller came back for a page, and the list moved on faster than
+    the repair walked (a first fill under expiry at 1M never ended).
+    """
 
     def __init__(self, *, gateway: Gateway, realm: str, concurrency: int) -> None:
         self.gateway = gateway
@@ -134,13 +165,55 @@ class _PageFetcher:
         self.repairs = ThreadPoolExecutor(
             max_workers=REPAIR_THREADS, thread_name_prefix="index-refresh-repair"
         )
-        # What each pending page is for: its list, and a grid page number or a repair.
-        self.pending: dict[Future[Page], tuple[_ListPaging, int | Repair]] = {}
+        # Pages read (or a GatewayError, or _END) for the caller, in the order they came.
+        self.outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        # What the reading thread waits for: pages back from the pool, _TAKEN, _STOP.
+        self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        # Pages requested and not yet taken by the caller, and those of them in the pool.
+        self.untaken = 0
+        self.in_flight = 0
         # Planned pages not requested yet. At most `window` pages are requested and not yet
         # taken by the caller: a page read ahead of a slower caller waits in memory, and
         # requesting a million sessions' pages up front held them all (2 GB at 1,000,000).
+        # Repairs and pages past the statistics are requested whatever the window.
         self.planned: deque[tuple[_ListPaging, int]] = deque()
         self.window = concurrency * READ_AHEAD
+
+    def run(self, plans: list[PagePlan]) -> None:
+        """The reading thread: request, join and repair until every list is read."""
+        try:
+            for plan in plans:
+                paging = _ListPaging(plan, ListLinks())
+                for number in range(plan.expected_pages):
+                    self.plan_request(paging, number)
+            self.requests_fill()
+            while self.in_flight or self.planned:
+                item = self.inbox.get()
+                if item is _STOP:
+                    return
+                if isinstance(item, _Fetched):
+                    self.in_flight -= 1
+                    self.outbox.put(self.arrived(item))
+                else:  # _TAKEN
+                    self.untaken -= 1
+                self.requests_fill()
+            self.outbox.put(_END)
+        except BaseException as exc:  # the caller raises it (a GatewayError stops the refresh)
+            self.outbox.put(exc)
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, paging: _ListPaging, what: "int | Repair", first: int
+    ) -> None:
+        self.untaken += 1
+        self.in_flight += 1
+        pool.submit(self._fetch_into_inbox, paging, what, first)
+
+    def _fetch_into_inbox(self, paging: _ListPaging, what: "int | Repair", first: int) -> None:
+        try:
+            result: Page | BaseException = self.fetch(paging.plan, first)
+        except BaseException as exc:
+            result = exc
+        self.inbox.put(_Fetched(paging, what, result))
 
     def fetch(self, plan: PagePlan, first: int) -> Page:
         thread_gateway = getattr(self.local, "gateway", None)
@@ -154,27 +227,25 @@ class _PageFetcher:
 
     def request(self, paging: _ListPaging, number: int) -> None:
         paging.links.last_requested = max(paging.links.last_requested, number)
-        future = self.executor.submit(self.fetch, paging.plan, number * PAGE_STEP)
-        self.pending[future] = (paging, number)
+        self._submit(self.executor, paging, number, number * PAGE_STEP)
 
     def plan_request(self, paging: _ListPaging, number: int) -> None:
         paging.links.last_requested = max(paging.links.last_requested, number)
         self.planned.append((paging, number))
 
     def requests_fill(self) -> None:
-        while self.planned and len(self.pending) < self.window:
+        while self.planned and self.untaken < self.window:
             paging, number = self.planned.popleft()
-            future = self.executor.submit(self.fetch, paging.plan, number * PAGE_STEP)
-            self.pending[future] = (paging, number)
+            self._submit(self.executor, paging, number, number * PAGE_STEP)
 
     def repair_request(self, paging: _ListPaging, repair: Repair) -> None:
-        future = self.repairs.submit(self.fetch, paging.plan, repair.first)
-        self.pending[future] = (paging, repair)
+        self._submit(self.repairs, paging, repair, repair.first)
 
-    def arrived(self, future: Future[Page]) -> Page:
+    def arrived(self, fetched: "_Fetched") -> Page:
         """A page came back: join it into its list (or go on with its repair)."""
-        paging, what = self.pending.pop(future)
-        page = future.result()
+        paging, what, page = fetched.paging, fetched.what, fetched.result
+        if isinstance(page, BaseException):
+            raise page
         links = paging.links
         read = Read(page.first, frozenset(s.id for s in page.sessions), len(page.sessions))
         if isinstance(what, Repair):
