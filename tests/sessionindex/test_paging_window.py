@@ -2,6 +2,7 @@
 faster than the refresh takes them wait in memory, so requesting them all up front held a
 million sessions at once."""
 
+import threading
 import time
 
 import pytest
@@ -56,3 +57,46 @@ def test_a_slow_caller_has_only_a_few_pages_read_ahead_and_still_gets_every_sess
         for s in page.sessions
     }
     assert len(seen) >= 4000 and seen == everything
+
+
+def paging_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("index-refresh")]
+
+
+def test_a_caller_that_stops_early_leaves_no_thread_reading(kc):
+    kc.seed(realm="mlflow", users=100, sessions=4000, offline_ratio=0.2)
+    gateway = gateway_for_worker()
+    plans = page_plans_build(
+        gateway=gateway, realm="mlflow", clients=gateway.clients_list("mlflow")
+    )
+    asked: list[int] = []
+    pages = client_pages_iter(
+        gateway=CountingGateway(gateway, asked), realm="mlflow", plans=plans, concurrency=2
+    )
+
+    next(pages)
+    pages.close()
+
+    assert paging_threads() == []
+    read = len(asked)
+    time.sleep(0.3)
+    assert len(asked) == read < sum(plan.expected_pages for plan in plans)
+
+
+def test_a_refresh_stopped_by_an_error_of_its_own_leaves_no_thread_reading(kc, monkeypatch):
+    from tokenadmin.sessionindex import refresh
+    from tokenadmin.sessionindex.refresh import realm_index_refresh
+
+    kc.seed(realm="mlflow", users=100, sessions=4000, offline_ratio=0.2)
+    monkeypatch.setattr(refresh, "WRITE_BATCH", 100)
+
+    def fail(**kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(refresh, "_batch_write", fail)
+    with pytest.raises(RuntimeError) as stopped:
+        realm_index_refresh(realm="mlflow")
+
+    # While the error (and with it the refresh's frames) is still held.
+    assert stopped.value.args == ("database gone",)
+    assert paging_threads() == []

@@ -11,7 +11,7 @@ import math
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,7 +91,7 @@ def client_pages_iter(
     plans: Iterable[PagePlan],
     concurrency: int = CONCURRENCY,
     on_wait: Callable[[], None] | None = None,
-) -> Iterator[Page]:
+) -> Generator[Page, None, None]:
     """Yield the pages of every planned list as they arrive, fetching `concurrency` at once.
 
     The expected pages of each list are requested up front, overlapping by PAGE_OVERLAP; a

@@ -25,6 +25,7 @@ Under faults:
 import logging
 import time
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -194,8 +195,7 @@ def _refresh(
             lifespans_unchanged=lifespans_unchanged,
         )
 
-    stored = IndexedSession.objects.filter(realm=realm).exists()  # none: a first fill
-    if not stored:
+    if not (stored := IndexedSession.objects.filter(realm=realm).exists()):  # a first fill
         fill_indexes_drop(realm=realm, expected=sum(p.expected for p in plan.plans))
     stage = Stage(realm, stored=stored, unchanged_skipped=lifespans_unchanged)
     try:
@@ -206,16 +206,17 @@ def _refresh(
             concurrency=concurrency,
             on_wait=heartbeat.tick,
         )
-        pages_done = _pages_stage(
-            pages,
-            realm=realm,
-            stamp=stamp,
-            progress=progress,
-            heartbeat=heartbeat,
-            stage=stage,
-            merger=merger,
-            total_pages=plan.total_pages,
-        )
+        with closing(pages):  # an error of this refresh's own stops the reading at once
+            pages_done = _pages_stage(
+                pages,
+                realm=realm,
+                stamp=stamp,
+                progress=progress,
+                heartbeat=heartbeat,
+                stage=stage,
+                merger=merger,
+                total_pages=plan.total_pages,
+            )
         heartbeat.tick()  # the staging is done: the finish is one more stretch of work
         _refresh_finish(
             realm=realm,
