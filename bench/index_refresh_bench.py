@@ -23,7 +23,11 @@ Targets (#18): warm refresh at most 1.5 times paging, cold fill at most 2.5 time
 memory at most 300 MB at 1,000,000 sessions. Each run adds its size to
 bench/results/index-refresh-scaling.json and rewrites index-refresh-scaling.md.
 
+With --cold-wait 200 the cold fill starts once the seeded sessions have begun to expire (about
+490 a second at 1M), as a first fill of a busy realm does; its results go in a table of their own.
+
 Run: .venv/bin/python bench/index_refresh_bench.py [--sessions N] [--runs 5] [--touch [PERCENT]]
+     [--cold-wait SECONDS]
 Uses its own SQLite file under var/bench/ (or DATABASE_URL if set).
 """
 
@@ -303,6 +307,14 @@ def main() -> None:
         metavar="PERCENT",
         help="this share of the sessions changed before each warm refresh (alone: 100)",
     )
+    parser.add_argument(
+        "--cold-wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="seconds after seeding before the cold fill (200: under churn; expiry of the "
+        "seeded sessions begins 3 minutes after seeding)",
+    )
     parser.add_argument("--child", choices=["paging", "refresh"], help=argparse.SUPPRESS)
     parser.add_argument(
         "--emulator-url",
@@ -332,6 +344,9 @@ def main() -> None:
 
         connection.close()  # the children write; this process only touches rows between runs
         emulator_pid = process.pid if process is not None else None
+        if args.cold_wait:
+            print(f"waiting {args.cold_wait:.0f} s before the cold fill", flush=True)
+            time.sleep(args.cold_wait)
         cold = child_run("refresh", base_url, args.concurrency, emulator_pid)
         print(
             f"cold refresh (empty table): {cold['seconds']:.2f} s, {cold['rows']:,} rows, "
@@ -387,6 +402,7 @@ def main() -> None:
         )
         print(f"| Ratio cold / paging | {cold['seconds'] / paging_median:.2f} (target ≤ 2.5) | | |")
         vendor = connection.vendor + (f", {args.touch}% touched" if args.touch else "")
+        vendor += f", cold fill {args.cold_wait:.0f} s after seeding" if args.cold_wait else ""
         scaling_write(
             vendor,
             args.sessions,
