@@ -467,3 +467,27 @@ def test_a_first_fill_that_stops_half_way_leaves_every_index_built(kc, monkeypat
 
     assert secondary_indexes() == all_indexes
     assert RealmIndex.objects.get(realm="mlflow").state == RealmIndex.State.FAILED
+
+
+@pytest.mark.sqlite_only
+def test_the_index_builds_leave_the_connections_page_cache_as_they_found_it(monkeypatch):
+    from django.db import connection
+
+    from tokenadmin.sessionindex import refresh_fill
+
+    def cache_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    all_indexes = secondary_indexes()
+    monkeypatch.setattr(refresh_fill, "FILL_INDEXES_DROPPED_MIN", 1)
+    assert refresh_fill.fill_indexes_drop(realm="mlflow", expected=10)
+    assert secondary_indexes() == set()
+    before = cache_size()
+    assert before != -refresh_fill.BUILD_CACHE_KIB
+
+    assert refresh_fill.fill_indexes_build() == len(all_indexes)
+
+    assert secondary_indexes() == all_indexes
+    assert cache_size() == before
