@@ -45,8 +45,10 @@ from .refresh_merge import _Merger, _Revoked, lifespans_fingerprint
 from .refresh_stage import Stage
 from .refresh_store import (
     SQLITE_CACHE_KIB,
+    WHOLE_TABLE_CACHE_KIB,
     _rows_write,
     _sqlite_cache_kib,
+    sqlite_page_cache,
 )
 from .signals import index_refreshed
 from .tombstones import session_tombstones_prune, session_tombstones_since
@@ -339,7 +341,8 @@ def _refresh_finish(
             changed += _revoked_rows_drop(realm=realm, stage=stage, revoked=revoked)
         if changed or not RealmFigures.objects.filter(realm=realm).exists():
             # With the rows, in their transaction: a page reads both or neither.
-            realm_figures_store(realm=realm)
+            with sqlite_page_cache(WHOLE_TABLE_CACHE_KIB):
+                realm_figures_store(realm=realm)
         # Every page of a later refresh is read after this one's claim: older tombstones
         # can no longer bring anything back.
         session_tombstones_prune(realm=realm, before=stamp)

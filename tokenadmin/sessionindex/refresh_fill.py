@@ -13,21 +13,14 @@ again on its way out, and every refresh starts by building any that are missing 
 killed during a fill).
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from django.db import connection
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 from .models import IndexedSession
+from .refresh_store import WHOLE_TABLE_CACHE_KIB, sqlite_page_cache
 
 # A first fill expecting at least this many listings drops the indexes while it writes.
 FILL_INDEXES_DROPPED_MIN = 50_000
-# SQLite page cache while the indexes are built (KiB). Each build's sort also holds up to the
-# cache's size in memory: at 1M rows the ten builds took 13.1 s and 65 MB of SQLite's memory
-# with the refresh's 32 MB cache, 10.7 s and 8 MB with 4 MB (the finish of a first fill is
-# its peak of memory).
-BUILD_CACHE_KIB = 4096
 # PostgreSQL's trigram index over the search text, as migration 0006 creates it (only where
 # the pg_trgm extension could be created).
 _TRIGRAM_INDEX = "idx_sess_search_trgm"
@@ -64,30 +57,13 @@ def fill_indexes_build() -> int:
     if not missing:
         return 0
     editor = _schema_editor()
-    with _sqlite_cache_kib(BUILD_CACHE_KIB), connection.cursor() as cursor:
+    with sqlite_page_cache(WHOLE_TABLE_CACHE_KIB), connection.cursor() as cursor:
         for index in IndexedSession._meta.indexes:
             if index.name in missing:
                 cursor.execute(str(index.create_sql(IndexedSession, editor)))
         if _TRIGRAM_INDEX in missing:
             cursor.execute(_TRIGRAM_INDEX_SQL)
     return len(missing)
-
-
-@contextmanager
-def _sqlite_cache_kib(kib: int) -> Iterator[None]:
-    """On SQLite, this page cache size for the duration, then the connection's own again."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (previous,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = {-int(kib)}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
 def fill_analyze() -> None:
