@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from tokenadmin.core.sqlite import page_cache
 from tokenadmin.keycloak import Gateway, GatewayError, gateway_for_worker
 
 from .expiry import ClientOverrides, EffectiveLifespans
@@ -48,7 +49,6 @@ from .refresh_store import (
     WHOLE_TABLE_CACHE_KIB,
     _rows_write,
     _sqlite_cache_kib,
-    sqlite_page_cache,
 )
 from .signals import index_refreshed
 from .tombstones import session_tombstones_prune, session_tombstones_since
@@ -341,7 +341,7 @@ def _refresh_finish(
             changed += _revoked_rows_drop(realm=realm, stage=stage, revoked=revoked)
         if changed or not RealmFigures.objects.filter(realm=realm).exists():
             # With the rows, in their transaction: a page reads both or neither.
-            with sqlite_page_cache(WHOLE_TABLE_CACHE_KIB):
+            with page_cache(WHOLE_TABLE_CACHE_KIB):
                 realm_figures_store(realm=realm)
         # Every page of a later refresh is read after this one's claim: older tombstones
         # can no longer bring anything back.

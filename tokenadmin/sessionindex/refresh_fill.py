@@ -16,8 +16,10 @@ killed during a fill).
 from django.db import connection
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
+from tokenadmin.core.sqlite import page_cache
+
 from .models import IndexedSession
-from .refresh_store import WHOLE_TABLE_CACHE_KIB, sqlite_page_cache
+from .refresh_store import WHOLE_TABLE_CACHE_KIB
 
 # A first fill expecting at least this many listings drops the indexes while it writes.
 FILL_INDEXES_DROPPED_MIN = 50_000
@@ -57,7 +59,7 @@ def fill_indexes_build() -> int:
     if not missing:
         return 0
     editor = _schema_editor()
-    with sqlite_page_cache(WHOLE_TABLE_CACHE_KIB), connection.cursor() as cursor:
+    with page_cache(WHOLE_TABLE_CACHE_KIB), connection.cursor() as cursor:
         for index in IndexedSession._meta.indexes:
             if index.name in missing:
                 cursor.execute(str(index.create_sql(IndexedSession, editor)))

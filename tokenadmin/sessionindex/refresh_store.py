@@ -159,23 +159,6 @@ def _rows_write(writes: Writes) -> int:
 
 
 @contextmanager
-def sqlite_page_cache(kib: int) -> Iterator[None]:
-    """On SQLite, this page cache size for the duration, then the connection's own again."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        (previous,) = cursor.fetchone()
-        cursor.execute(f"PRAGMA cache_size = {-int(kib)}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
-
-
-@contextmanager
 def _sqlite_cache_kib(kib: int) -> Iterator[None]:
     """For the duration, on SQLite: this page cache size, no memory-mapped reads, temporary
     tables in a file; then the connection's own settings again. The site's settings map 256
