@@ -41,6 +41,7 @@ from .figures import realm_figures_forget, realm_figures_store
 from .lease import Heartbeat, RefreshCutOff, realm_index_claim
 from .models import IndexedSession, RealmFigures, RealmIndex
 from .paging import CONCURRENCY, Page, PagePlan, client_pages_iter, page_plans_build
+from .refresh_deferred import DeferredUpdates
 from .refresh_fill import fill_analyze, fill_indexes_build, fill_indexes_drop
 from .refresh_merge import _Merger, _Revoked, lifespans_fingerprint
 from .refresh_stage import Stage
@@ -186,20 +187,8 @@ def _refresh(
     heartbeat.tick()
     progress.update(progress_total=plan.total_pages)
     lifespans_unchanged = _lifespans_unchanged(progress=progress, fingerprint=plan.fingerprint)
-
-    def merger() -> _Merger:
-        return _Merger(
-            realm=realm,
-            stamp=stamp,
-            lifespans=plan.lifespans,
-            overrides=plan.overrides,
-            stored={},
-            lifespans_unchanged=lifespans_unchanged,
-        )
-
-    if not (stored := IndexedSession.objects.filter(realm=realm).exists()):  # a first fill
-        fill_indexes_drop(realm=realm, expected=sum(p.expected for p in plan.plans))
-    stage = Stage(realm, stored=stored, unchanged_skipped=lifespans_unchanged)
+    merger = _mergers(realm=realm, stamp=stamp, plan=plan, lifespans_unchanged=lifespans_unchanged)
+    stage, deferred = _tables_open(realm=realm, plan=plan, lifespans_unchanged=lifespans_unchanged)
     try:
         pages = client_pages_iter(
             gateway=gateway,
@@ -216,6 +205,7 @@ def _refresh(
                 progress=progress,
                 heartbeat=heartbeat,
                 stage=stage,
+                deferred=deferred,
                 merger=merger,
                 total_pages=plan.total_pages,
             )
@@ -225,13 +215,45 @@ def _refresh(
             stamp=stamp,
             progress=progress,
             stage=stage,
+            deferred=deferred,
             merger=merger(),
             pages_done=pages_done,
             fingerprint=plan.fingerprint,
         )
         return stage.sessions_seen
     finally:
+        deferred.close()
         stage.close()
+
+
+def _mergers(
+    *, realm: str, stamp: datetime, plan: _Plan, lifespans_unchanged: bool
+) -> Callable[[], _Merger]:
+    """A maker of the merger each batch uses (each starts with no stored rows)."""
+
+    def merger() -> _Merger:
+        return _Merger(
+            realm=realm,
+            stamp=stamp,
+            lifespans=plan.lifespans,
+            overrides=plan.overrides,
+            stored={},
+            lifespans_unchanged=lifespans_unchanged,
+        )
+
+    return merger
+
+
+def _tables_open(
+    *, realm: str, plan: _Plan, lifespans_unchanged: bool
+) -> tuple[Stage, DeferredUpdates]:
+    """The refresh's temporary tables: its listings, and its updates if it holds them. Before
+    a first fill, the indexes are dropped when that pays."""
+    expected = sum(p.expected for p in plan.plans)
+    if not (stored := IndexedSession.objects.filter(realm=realm).exists()):  # a first fill
+        fill_indexes_drop(realm=realm, expected=expected)
+    stage = Stage(realm, stored=stored, unchanged_skipped=lifespans_unchanged)
+    return stage, DeferredUpdates(realm=realm, stored=stored, expected=expected)
 
 
 def _lifespans_unchanged(*, progress: QuerySet[RealmIndex], fingerprint: str) -> bool:
@@ -251,6 +273,7 @@ def _pages_stage(
     progress: QuerySet[RealmIndex],
     heartbeat: Heartbeat,
     stage: Stage,
+    deferred: DeferredUpdates,
     merger: Callable[[], _Merger],
     total_pages: int,
 ) -> int:
@@ -262,11 +285,18 @@ def _pages_stage(
         heartbeat.tick()
         stage.add(page)
         pages_done += 1
-        if stage.unflushed >= WRITE_BATCH and stage.batch_select():
+        if (listings := stage.unflushed) >= WRITE_BATCH and stage.batch_select():
             with transaction.atomic():
                 # Inside the write's transaction: a revoke is either in it or after it.
                 revoked = _revoked_since(realm=realm, stamp=stamp)
-                if _batch_write(stage=stage, merger=merger(), revoked=revoked):
+                written = _batch_write(
+                    stage=stage,
+                    deferred=deferred,
+                    listings=listings,
+                    merger=merger(),
+                    revoked=revoked,
+                )
+                if written:
                     # Rows change before the end: the figures are counted again there.
                     realm_figures_forget(realm=realm)
         if time.monotonic() - progress_at >= PROGRESS_EVERY_S:
@@ -281,13 +311,16 @@ def _pages_stage(
     return pages_done
 
 
-def _batch_write(*, stage: Stage, merger: _Merger, revoked: _Revoked) -> int:
+def _batch_write(
+    *, stage: Stage, deferred: DeferredUpdates, listings: int, merger: _Merger, revoked: _Revoked
+) -> int:
     """Merge the sessions stage.batch_select kept (with all their listings so far), compare
-    them with their stored rows and write what changed; returns rows written."""
+    them with their stored rows and write what changed, or hold it (`deferred`); returns rows
+    written now."""
     pages, merger.stored = stage.batch_take()
     for page in pages:
         merger.add(page)
-    return _rows_write(merger.take_rows(revoked))
+    return _rows_write(deferred.take(merger.take_rows(revoked), listings=listings))
 
 
 def realm_index_refresh_all(
@@ -304,6 +337,7 @@ def _refresh_finish(
     stamp: datetime,
     progress: QuerySet[RealmIndex],
     stage: Stage,
+    deferred: DeferredUpdates,
     merger: _Merger,
     pages_done: int,
     fingerprint: str,
@@ -312,13 +346,7 @@ def _refresh_finish(
     revoked ones, all in one transaction."""
     with transaction.atomic():
         revoked = _revoked_since(realm=realm, stamp=stamp)
-        changed = 0
-        if stage.batch_select():
-            changed = _batch_write(stage=stage, merger=merger, revoked=revoked)
-        # After a first fill: each index built by one sort, before the drops and figures.
-        fill_indexes_build()
-        if not stage.stored:
-            fill_analyze()
+        changed = _last_writes(stage=stage, deferred=deferred, merger=merger, revoked=revoked)
         # The end is written only while the claim holds (a refresh that took over after this
         # one's lease lapsed owns the realm now); the rest rolls back with it.
         finished = progress.filter(state=RealmIndex.State.RUNNING).update(
@@ -357,3 +385,21 @@ def _refresh_finish(
             ),
             robust=True,
         )
+
+
+def _last_writes(
+    *, stage: Stage, deferred: DeferredUpdates, merger: _Merger, revoked: _Revoked
+) -> int:
+    """Write the last batch and the held updates, then build the indexes a first fill or the
+    held updates dropped, each by one sort (before the drops and figures); returns rows
+    written."""
+    changed, listings = 0, stage.unflushed
+    if stage.batch_select():
+        changed = _batch_write(
+            stage=stage, deferred=deferred, listings=listings, merger=merger, revoked=revoked
+        )
+    changed += deferred.apply()
+    fill_indexes_build()
+    if not stage.stored:
+        fill_analyze()
+    return changed

@@ -38,12 +38,19 @@ def _schema_editor() -> BaseDatabaseSchemaEditor:
     return connection.schema_editor(collect_sql=True, atomic=False)
 
 
-def fill_indexes_drop(*, realm: str, expected: int) -> bool:
-    """Drop the secondary indexes for a first fill of `realm` expecting `expected` listings,
-    when that pays (a large realm, fewer other rows); returns whether it did."""
+def fill_indexes_rebuild_pays(*, realm: str, expected: int) -> bool:
+    """Whether building the indexes again by one sort each pays for writes of `realm`
+    expecting `expected` listings: a large realm, and fewer rows of other realms (the builds
+    cover them too)."""
     if connection.vendor not in ("sqlite", "postgresql") or expected < FILL_INDEXES_DROPPED_MIN:
         return False
-    if IndexedSession.objects.exclude(realm=realm).count() > expected:
+    return IndexedSession.objects.exclude(realm=realm).count() <= expected
+
+
+def fill_indexes_drop(*, realm: str, expected: int) -> bool:
+    """Drop the secondary indexes for a first fill of `realm` expecting `expected` listings,
+    when that pays; returns whether it did."""
+    if not fill_indexes_rebuild_pays(realm=realm, expected=expected):
         return False
     with connection.cursor() as cursor:
         for name in sorted(_secondary_indexes() & _present()):

@@ -180,7 +180,8 @@ class _Merger:
                     ),
                 )
             )
-            self.stored.pop(key, None)
+            if (replaced := self.stored.pop(key, None)) is not None:
+                writes.replaced.append(replaced.pk)
         self.dirty.clear()
         # In key order (upserts) and row order (updates): each index and the table are then
         # written front to back, not at random.

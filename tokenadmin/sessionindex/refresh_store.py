@@ -66,6 +66,9 @@ class Writes:
 
     upserts: list[tuple] = field(default_factory=list)
     updates: list[tuple] = field(default_factory=list)
+    # Row ids of stored rows among the upserts (refresh_deferred: an update held for one of
+    # them is superseded).
+    replaced: list[int] = field(default_factory=list)
 
 
 # PostgreSQL: where a batch's rows are copied before their upsert (the connection's own).
