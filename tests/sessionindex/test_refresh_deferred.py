@@ -124,3 +124,30 @@ def test_only_the_indexes_over_the_updated_columns_are_built_again():
     names = refresh_deferred._indexes_over_updated_columns()
     assert "idx_sess_r_last" in names and "idx_sess_user_expires" in names
     assert "idx_sess_username" not in names and "idx_sess_r_ip" not in names
+
+
+@pytest.mark.sqlite_only
+def test_an_update_held_for_a_row_revoked_since_touches_no_other_row(kc, monkeypatch):
+    kc.seed(realm=REALM, users=5, sessions=10)
+    realm_index_refresh(realm=REALM)
+    monkeypatch.setattr(refresh_fill, "FILL_INDEXES_DROPPED_MIN", 1)
+    newest = IndexedSession.objects.filter(realm=REALM).latest("pk")
+    adapt = connection.ops.adapt_datetimefield_value
+    held_at = newest.last_access_at + timedelta(minutes=1)
+
+    deferred = DeferredUpdates(realm=REALM, stored=True, expected=10)
+    try:
+        update = (adapt(held_at), adapt(newest.expires_at), adapt(newest.seen_at), newest.pk)
+        deferred.take(Writes(updates=[update]), listings=1)
+        # A revoke deletes the row, then a new session's row goes in.
+        newest.delete()
+        newest.pk = None
+        newest.session_id = "a-new-session"
+        newest.save()
+        assert deferred.apply() == 0
+    finally:
+        deferred.close()
+        refresh_fill.fill_indexes_build()
+
+    newest.refresh_from_db()
+    assert newest.last_access_at != held_at

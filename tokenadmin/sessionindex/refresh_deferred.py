@@ -74,7 +74,9 @@ class DeferredUpdates:
                     ids,
                 )
             # Held by row id: a session updated again by a later batch (listed again under
-            # another client, every listing so far merged) keeps only that later update.
+            # another client, every listing so far merged) keeps only that later update. Ids
+            # are never reused (AUTOINCREMENT): an update held for a row a revoke deleted since
+            # finds nothing.
             # Straight to the database module, in its own placeholders: Django's rewriting of
             # every "%s" costs as much as the insert (refresh_stage.Stage._insert).
             for start in range(0, len(updates), _VALUES_ROWS):
