@@ -42,7 +42,12 @@ from .lease import Heartbeat, RefreshCutOff, realm_index_claim
 from .models import IndexedSession, RealmFigures, RealmIndex
 from .paging import CONCURRENCY, Page, PagePlan, client_pages_iter, page_plans_build
 from .refresh_deferred import DeferredUpdates
-from .refresh_fill import fill_analyze, fill_indexes_build, fill_indexes_drop
+from .refresh_fill import (
+    fill_analyze,
+    fill_indexes_build,
+    fill_indexes_drop,
+    fill_page_cache_set,
+)
 from .refresh_merge import _Merger, _Revoked, lifespans_fingerprint
 from .refresh_stage import Stage
 from .refresh_store import (
@@ -252,6 +257,7 @@ def _tables_open(
     expected = sum(p.expected for p in plan.plans)
     if not (stored := IndexedSession.objects.filter(realm=realm).exists()):  # a first fill
         fill_indexes_drop(realm=realm, expected=expected)
+        fill_page_cache_set()
     stage = Stage(realm, stored=stored, unchanged_skipped=lifespans_unchanged)
     return stage, DeferredUpdates(realm=realm, stored=stored, expected=expected)
 

@@ -23,6 +23,11 @@ from .refresh_store import WHOLE_TABLE_CACHE_KIB
 
 # A first fill expecting at least this many listings drops the indexes while it writes.
 FILL_INDEXES_DROPPED_MIN = 50_000
+# SQLite page cache while a first fill writes (KiB; the refresh's own is 32 MB): without the
+# secondary indexes it appends rows and fills the unique key and the search table, and each
+# sort of its batches also holds up to the cache's size. At 1M under churn, peaks of 298 and
+# 295 MB against 326 and 329 MB with 32 MB, in the same time (93-97 s).
+FILL_CACHE_KIB = 16384
 # PostgreSQL's trigram index over the search text, as migration 0006 creates it (only where
 # the pg_trgm extension could be created).
 _TRIGRAM_INDEX = "idx_sess_search_trgm"
@@ -56,6 +61,14 @@ def fill_indexes_drop(*, realm: str, expected: int) -> bool:
         for name in sorted(_secondary_indexes() & _present()):
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
     return True
+
+
+def fill_page_cache_set() -> None:
+    """On SQLite, the first fill's page cache for the rest of the refresh (the refresh puts
+    the connection's own back when it ends)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA main.cache_size = {-int(FILL_CACHE_KIB)}")
 
 
 def fill_indexes_build() -> int:
