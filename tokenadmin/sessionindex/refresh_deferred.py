@@ -46,23 +46,27 @@ class DeferredUpdates:
     def take(self, writes: Writes, *, listings: int) -> Writes:
         """What to write now of a batch's `writes` (of `listings` listings): all of it until
         the deferral starts, then only the whole rows (the updates are held)."""
-        if not self.enabled:
-            return writes
-        if not self.active and len(writes.updates) >= listings * DEFERRED_FROM_SHARE:
-            if not fill_indexes_rebuild_pays(realm=self.realm, expected=self.expected):
-                self.enabled = False
-                return writes
-            self.active = True
-            with connection.cursor() as cursor:
-                cursor.execute(f"DROP TABLE IF EXISTS {_TABLE}")
-                cursor.execute(
-                    f"CREATE TEMPORARY TABLE {_TABLE} (id INTEGER PRIMARY KEY, "
-                    "last_access_at TEXT NOT NULL, expires_at TEXT NOT NULL, seen_at TEXT NOT NULL)"
-                )
-        if not self.active:
+        if not self.active and not (
+            self.enabled and len(writes.updates) >= listings * DEFERRED_FROM_SHARE and self._start()
+        ):
             return writes
         self._hold(writes.updates, replaced=writes.replaced)
         return Writes(upserts=writes.upserts)
+
+    def _start(self) -> bool:
+        """Start holding updates if rebuilding the indexes pays; returns whether it started
+        (if not, it never will in this refresh)."""
+        if not fill_indexes_rebuild_pays(realm=self.realm, expected=self.expected):
+            self.enabled = False
+            return False
+        self.active = True
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {_TABLE}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {_TABLE} (id INTEGER PRIMARY KEY, "
+                "last_access_at TEXT NOT NULL, expires_at TEXT NOT NULL, seen_at TEXT NOT NULL)"
+            )
+        return True
 
     def _hold(self, updates: list[tuple], *, replaced: list[int]) -> None:
         with connection.cursor() as cursor:
